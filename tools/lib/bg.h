@@ -135,4 +135,27 @@ void bg_conf_need(const struct bg_conf *c, unsigned long keys, const char *path)
  * 0), -2 wait timed out, -3 system error (errno). wait_ms < 0: do not wait. */
 int bg_lock(const char *path, long long wait_ms, pid_t *holder);
 
+/* mark.c: "being staged". make deploy creates APP/.bg-staging.COLOR under the
+ * lock before it rsyncs; bgstage removes it once COLOR is healthy; bgflip
+ * refuses a marked color. It lives in APP because the deploy user owns APP. */
+const char *bg_mark_path(const struct bg_conf *c, int color, char *buf, size_t len);
+int bg_marked(const struct bg_conf *c, int color);	/* 1 yes, 0 no, -1 error */
+
+/* run.c: fork/exec with a fixed argv and environment, never a shell.
+ * argv[0] is the path executed. The child's stdout and stderr go to outfd
+ * (-1: inherited), cwd NULL: unchanged. Waits until deadline (bg_now_ms()
+ * based; 0: no deadline), then kills the child (SIGTERM, then SIGKILL).
+ * Returns 0 with *wstatus set, BG_TIMEOUT, or -1 with errno (exec failed). */
+int bg_run(char *const argv[], char *const envp[], const char *cwd, int outfd,
+    long long deadline, int *wstatus);
+/* "exited 3", "killed by signal 9" */
+const char *bg_wstatus_str(int wstatus, char *buf, size_t len);
+
+/* proc.c: in-flight connections to an instance (bgdrain, bgstage):
+ * server-side ESTABLISHED/CLOSE_WAIT TCP rows on the address's port, or
+ * connected unix stream sockets bound to its path. >= 0, or -1 (errno). */
+long bg_inflight(const struct bg_addr *a);
+
+/* --- sections added by the people who own each lib file go below --- */
+
 #endif
