@@ -56,3 +56,210 @@ uninstall:
 	rm -f $(DESTDIR)$(MANPREFIX)/man7/bg.7
 
 .PHONY: all tests check clean install uninstall
+
+# --- pipeline ---
+# make deploy, switch, rollback, status, history, init, and demo. The
+# recipes say what runs where (make -n deploy prints them); pipeline/lib.sh
+# only knows how to reach the server, over ONE ssh connection per make run;
+# pipeline/*.sh that it feeds to the server's sh are the steps that must
+# run there together, in one session. Settings: on the command line or in
+# local.mk; see docs/operations.md.
+
+HOST        ?= local
+SSH_OPTS    ?=
+APP_SRC     ?= demo/app
+APP         ?= /srv/app
+BG_CONF     ?= /etc/bg.conf
+BG_BIN      ?= /usr/local/bin
+# root needs no sudo: HOST=root@server, or HOST=local run as root
+SUDO        ?= $(if $(filter root@% local:0,$(HOST) $(HOST):$(shell id -u)),,sudo)
+DRY_RUN     ?=
+INSTALL     ?=
+MIGRATE     ?=
+FORCE       ?=
+# what deploy never ships nor deletes (.env, uploads, databases, logs)
+RSYNC_FILTER ?= pipeline/rsync.filter
+RSYNC_OPTS  ?=
+# run here before anything else; failing, it stops the deploy
+PRE_DEPLOY  ?= hooks/pre-deploy
+# make init: where the source is built on the server (relative to the
+# remote user's home), the hooks it installs, the deploy user (default: the
+# ssh user), the manual pages, and the nginx template placeholders.
+REMOTE_SRC  ?= bg-src
+HOOKS_SRC   ?= hooks
+DEPLOY_USER ?=
+MAN_DIR     ?= $(dir $(BG_BIN:%/=%))share/man
+UPSTREAMS_CONF ?= $(if $(LIVE_CONF),$(dir $(LIVE_CONF))bg-upstreams.conf)
+LISTEN      ?= 80
+STAGING_LISTEN ?= 127.0.0.1:8081
+SERVER_NAME ?= _
+HOOKS       ?= $(APP)/hooks
+
+# The config keys make init writes, as VARIABLE=key. Only variables given
+# on the command line or in a makefile count: an environment that happens
+# to hold URL or TIMEOUT must not end up in /etc/bg.conf.
+BG_KEYS = MODE=mode URL=url HOST_HEADER=host_header BLUE=blue GREEN=green \
+	HEALTH=health TIMEOUT=timeout HOOKS=hooks LOCK=lock LOG=log \
+	STATE=state NGINX=nginx NGINX_PREFIX=nginx_prefix \
+	NGINX_CONF=nginx_conf NGINX_PID=nginx_pid LIVE_CONF=live_conf \
+	BLUE_CONF=blue_conf GREEN_CONF=green_conf STAGING_URL=staging_url
+bg_var  = $(word 1,$(subst =, ,$(1)))
+bg_set  = $(and $(filter command file override,$(firstword $(origin $(1)))),$(strip $($(1))))
+# quote $(1) for the shell
+shq     = '$(subst ','\'',$(1))'
+yes     = $(filter-out 0 no false,$(1))
+
+INIT_CONF = $(call shq,app = $(APP)) $(foreach k,$(BG_KEYS),$(if \
+	$(call bg_set,$(call bg_var,$(k))),$(call shq,$(word 2,$(subst =, ,$(k))) = $($(call bg_var,$(k))))))
+INIT_VARS = $(foreach v,conf=$(BG_CONF) bin=$(BG_BIN) mandir=$(MAN_DIR) \
+	user=$(DEPLOY_USER) upstreams=$(UPSTREAMS_CONF),$(call shq,$(v))) \
+	$(foreach v,LISTEN STAGING_LISTEN SERVER_NAME BLUE GREEN,$(call shq,$(v)=$($(v)))) \
+	$(call shq,STATE=$(or $(STATE),/var/lib/bg))
+
+PIPE = set -e; target=$@ host=$(call shq,$(HOST)) ssh_opts=$(call shq,$(SSH_OPTS)) \
+	app=$(call shq,$(APP)) conf=$(call shq,$(BG_CONF)) bin=$(call shq,$(BG_BIN)); \
+	. pipeline/lib.sh
+
+# bgflip accepts only /etc/bg.conf under sudo.
+FLIP_OPTS  = $(if $(SUDO),, -f $(BG_CONF))$(if $(call yes,$(FORCE)), -F)
+SUDO_CHECK = $(if $(SUDO),$(if $(filter /etc/bg.conf,$(BG_CONF)),,bg_die 4 \
+	"bgflip runs through $(SUDO), and then reads only /etc/bg.conf: set BG_CONF=/etc/bg.conf (or SUDO= when you log in as root)";))
+
+# The server side of switch and rollback, in one session (a terminal when
+# make has one, for bgdrain's progress): note the live color's revision
+# (for make rollback), bgflip as root to $$to (empty: the standby), then
+# wait for the old color to drain. Exit: bgflip's status when it failed;
+# 99 when $$to was live already; 100 + bgdrain's status otherwise.
+FLIP = live=$$($(BG_BIN)/bgcolor -f $(BG_CONF) 2>/dev/null) || live=; \
+	r=$$(head -n 1 $(APP)/$$live/REVISION 2>/dev/null | tr -cd "[:graph:]" | cut -c 1-64); \
+	new=$$($(SUDO) $(BG_BIN)/bgflip$(FLIP_OPTS) $$to) || exit; \
+	[ "$$new" != "$$live" ] || exit 99; \
+	case $$new in blue) old=green ;; *) old=blue ;; esac; \
+	[ "$$live" != "$$old" ] || echo "$$old $${r:--}" >$(APP)/.bg-previous 2>/dev/null; \
+	echo "make $@: $$new is live (was $$old); waiting for $$old to drain" >&2; \
+	$(BG_BIN)/bgdrain -f $(BG_CONF) $$old && exit 100; st=$$?; \
+	[ $$st -ne 3 ] || echo "make $@: $$new is live and serves production: the switch succeeded. $$old still had requests in flight when bgdrain timed out; they finish there on their own. Production is fine." >&2; \
+	exit $$((100 + st))
+FLIP_STATUS = case $$st in \
+	0|99|100) ;; \
+	255) bg_die 5 "the ssh connection to $(HOST) failed; if bgflip ran, make status says what is live" ;; \
+	10[1-9]|11[0-9]|12[0-9]) bg_die $$((st - 100)) "the switch succeeded, but bgdrain exited $$((st - 100))" ;; \
+	6) bg_die 6 "bgflip failed and rolled back: what was live is live again" ;; \
+	7) bg_die 7 "bgflip failed and could not roll back: a human must look (make status)" ;; \
+	*) bg_die $$st "bgflip exited $$st: nothing was switched" ;; \
+	esac
+
+# make deploy: hooks/pre-deploy here; on the server, in one session, the
+# standby, refusals and the being-staged mark taken under the lock
+# (pipeline/deploy-begin.sh); the copy; REVISION and bgstage, which clears
+# the mark once the standby is healthy. A failure after the mark leaves it,
+# so a half-copied standby cannot be switched to; deploying again repairs it.
+deploy:
+	@$(PIPE); \
+	[ -d $(call shq,$(APP_SRC)) ] || bg_die 2 "APP_SRC=$(APP_SRC) is not a directory"; \
+	$(DEPLOY_PRE) \
+	rev=$$(bg_revision $(call shq,$(APP_SRC))); bg_safe REVISION "$$rev"; \
+	stamp=$$(date -u +%Y-%m-%dT%H:%M:%SZ),$$(id -un | tr -cd A-Za-z0-9_.-)@$$(uname -n | tr -cd A-Za-z0-9_.-); \
+	bg_connect; \
+	st=0; out=$$(bg_script pipeline/deploy-begin.sh $(APP) $(BG_CONF) $(BG_BIN) $(DEPLOY_DRY) $$stamp) || st=$$?; \
+	! bg_ssh_failed $$st || bg_die 5 "lost the connection to $(HOST): nothing was copied"; \
+	[ $$st -eq 0 ] || exit $$st; \
+	color=$${out%% *}; staging=$${out#* }; \
+	bg_say "copying $(APP_SRC)/ to $(HOST):$(APP)/$$color/ $(DEPLOY_WHAT)"; \
+	bg_rsync -rlpt --delete --itemize-changes $(DEPLOY_RSYNC) --filter=$(call shq,merge $(RSYNC_FILTER)) \
+	    $(RSYNC_OPTS) $(call shq,$(APP_SRC)/) "$${at}$(APP)/$$color/" || \
+	    bg_die 5 "copying into $$color failed (rsync exit $$?). Production is untouched; $$color stays marked as being staged, so make switch refuses it; run make deploy again to repair it"; \
+	$(DEPLOY_STAGE)
+
+ifeq ($(call yes,$(DRY_RUN)),)
+DEPLOY_DRY = 0
+DEPLOY_PRE = if [ -x $(call shq,$(PRE_DEPLOY)) ]; then \
+	HOST=$(call shq,$(HOST)) APP_SRC=$(call shq,$(APP_SRC)) $(call shq,$(PRE_DEPLOY)) || \
+	bg_die 1 "$(PRE_DEPLOY) failed (exit $$?): nothing was deployed"; fi;
+DEPLOY_STAGE = st=0; \
+	bg_tty "echo $$rev >$(APP)/$$color/REVISION && $(BG_BIN)/bgstage -f $(BG_CONF)$(STAGE_OPTS) $$color >/dev/null" || st=$$?; \
+	case $$st in \
+	0) ;; \
+	3) bg_die 3 "$$color did not answer 200 on its health path in time (bgstage exit 3). Production is untouched; $$color stays marked as being staged, so make switch refuses it; fix it and run make deploy again" ;; \
+	255) bg_die 5 "lost the connection to $(HOST) during bgstage. Production is untouched; $$color stays marked as being staged until a deploy succeeds" ;; \
+	*) bg_die $$st "bgstage failed (exit $$st, see above). Production is untouched; $$color stays marked as being staged, so make switch refuses it; fix it and run make deploy again" ;; \
+	esac; \
+	bg_say "$$color is staged: revision $$rev"; \
+	echo "staging: $${staging:-$(or $(STAGING_URL),(set staging_url in $(BG_CONF) to see it here))}"; \
+	echo "now: make switch"
+else
+# DRY_RUN=1: what rsync would change and what bgstage would run; nothing
+# is written on the server, not even the mark.
+DEPLOY_DRY = 1
+DEPLOY_WHAT = (dry run: what would change)
+DEPLOY_RSYNC = --dry-run
+DEPLOY_PRE = [ ! -x $(call shq,$(PRE_DEPLOY)) ] || bg_say "dry run: would run $(PRE_DEPLOY)";
+DEPLOY_STAGE = bg_on "$(BG_BIN)/bgstage -n -f $(BG_CONF)$(STAGE_OPTS) $$color >/dev/null" || \
+	bg_die $$? "bgstage -n refuses (see above)"; \
+	bg_say "dry run: nothing was changed on $(HOST)"
+endif
+STAGE_OPTS = $(if $(call yes,$(INSTALL)), -i)$(if $(call yes,$(MIGRATE)), -m)
+
+# make switch: bgflip, then bgdrain, on the server (FLIP above).
+switch:
+	@$(PIPE); $(SUDO_CHECK) \
+	st=0; bg_tty 'to=; $(FLIP)' || st=$$?; \
+	$(FLIP_STATUS)
+
+# make rollback: back to the standby only if it still runs what was live
+# before the last switch (pipeline/rollback-check.sh; FORCE=1 overrides
+# that, and bgflip's health check).
+rollback:
+	@$(PIPE); $(SUDO_CHECK) \
+	bg_connect; \
+	st=0; to=$$(bg_script pipeline/rollback-check.sh $(APP) $(BG_CONF) $(BG_BIN) $(if $(call yes,$(FORCE)),1,0)) || st=$$?; \
+	! bg_ssh_failed $$st || bg_die 5 "cannot reach $(HOST): nothing was switched"; \
+	[ $$st -eq 0 ] || exit $$st; \
+	bg_say "rolling back to $$to"; \
+	st=0; bg_tty "to=$$to; "'$(FLIP)' || st=$$?; \
+	$(FLIP_STATUS)
+
+status:
+	@$(PIPE); bg_script pipeline/status.sh status $(APP) $(BG_CONF) $(BG_BIN)
+
+history:
+	@$(PIPE); bg_script pipeline/status.sh history $(APP) $(BG_CONF) $(BG_BIN)
+
+# make init: ship the source, build it there, and run pipeline/init.sh as
+# root with the config and placeholders made here (HOST=local: built and
+# run in place).
+init:
+	@$(PIPE); \
+	bg_say "sets up $(HOST) as root: $(if $(SUDO),needs passwordless $(SUDO) there,logs in as root)"; \
+	bg_connect; \
+	mkdir "$$ctl/init" "$$ctl/init/hooks"; \
+	printf '%s\n' $(INIT_CONF) >"$$ctl/init/bg.conf"; \
+	printf '%s\n' $(INIT_VARS) >"$$ctl/init/vars"; \
+	for f in $(HOOKS_SRC)/*; do \
+	    case $$f in */pre-deploy*|*.example) continue ;; esac; \
+	    [ ! -f "$$f" ] || cp -p "$$f" "$$ctl/init/hooks/"; \
+	done; \
+	st=0; $(INIT_RUN) || st=$$?; \
+	! bg_ssh_failed $$st || bg_die 5 "lost the connection to $(HOST)"; \
+	exit $$st
+
+INIT_SHIP = Makefile config.mk tools nginx hooks docs pipeline
+ifeq ($(HOST),local)
+INIT_RUN = { $(MAKE) -s all || bg_die 1 "the build failed"; } && \
+	$(SUDO) sh pipeline/init.sh "$$PWD" "$$ctl/init"
+else
+INIT_RUN = { bg_rsync -rlpt --delete --exclude='*.o' --exclude='*.a' --exclude=/nginx/green.conf \
+	    $(PROGS:%=--exclude=/tools/%) $(INIT_SHIP) "$$ctl/init" "$${at}$(REMOTE_SRC)/" || \
+	    bg_die 5 "cannot copy the source to $(HOST):$(REMOTE_SRC)"; } && \
+	{ bg_on "make -s -C $(REMOTE_SRC) all" || \
+	    bg_die 1 "building on $(HOST) failed: it needs make and a C compiler (Debian: apt-get install make gcc)"; } && \
+	bg_tty "$(if $(SUDO),$(SUDO) -n )sh $(REMOTE_SRC)/pipeline/init.sh $(REMOTE_SRC) $(REMOTE_SRC)/init"
+endif
+
+# make demo: real nginx and two instances of a small app in a sandbox on
+# 127.0.0.1; deploys v2, switches under load, prints what the load saw.
+demo: all tests/bgapp tests/bgload
+	@sh demo/run
+
+.PHONY: deploy switch rollback status history init demo
+# --- end pipeline ---

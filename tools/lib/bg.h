@@ -158,4 +158,201 @@ long bg_inflight(const struct bg_addr *a);
 
 /* --- sections added by the people who own each lib file go below --- */
 
+/* http.c (bgcolor's owner): s[0..n) as a quoted one-line excerpt safe for a
+ * terminal: at most max input bytes, C escapes for anything not printable
+ * ASCII, "..." after the quote when cut. Always NUL-terminates buf. */
+const char *bg_excerpt(const char *s, size_t n, size_t max, char *buf,
+    size_t len);
+
+/* run.c (bgstage's owner): interruption, and the chdir failure.
+ * bg_catch_signals() makes SIGHUP, SIGINT and SIGTERM set bg_interrupted
+ * (the signal number) instead of killing the caller. bg_run then starts no
+ * child while it is set, and a child it is waiting for gets SIGTERM to its
+ * process group, 2 s, SIGKILL; bg_run returns -1 with errno EINTR within
+ * ~100 ms of the signal. The caller says what it stopped, then exits; for
+ * the shell's sake by re-raising: signal(sig, SIG_DFL); raise(sig).
+ * Without bg_catch_signals() the signals keep their default action. bg_run
+ * returns -2 with errno when chdir(cwd) failed in the child (-1: execve
+ * failed, or fork/pipe). The child always reads /dev/null, has default
+ * signal dispositions and mask, and inherits no descriptor but 0, 1, 2.
+ * bg_run reads nothing from outfd: a pipe there must be drained by someone
+ * else, or hold all the output (64 KiB on Linux); a file is simpler. */
+#include <signal.h>
+extern volatile sig_atomic_t bg_interrupted;
+void bg_catch_signals(void);
+
+/* swap.c (bgswapconf's owner): swap two words in one streaming pass, so
+ * that swapping twice gives the input back byte for byte. Default: a run of
+ * ASCII letters that is exactly a case form (lower, UPPER, Capitalized) of
+ * one word becomes the same form of the other; all: every occurrence, and
+ * bg_swap_init refuses a pair whose occurrences could overlap. Pure: no I/O,
+ * the few bytes of a possible partial match are carried in the struct. */
+#define BG_SWAP_WMAX 64		/* longest word, in letters */
+struct bg_swap {
+	int all;		/* -a */
+	int nforms;		/* case forms in use: 2 or 3 */
+	size_t len[2], maxlen, minlen;
+	char form[2][3][BG_SWAP_WMAX];	/* [word][lower, UPPER, Capitalized] */
+	unsigned char first[256];	/* all: bit word*3+form, its first byte */
+	char carry[BG_SWAP_WMAX];
+	size_t carrylen;
+	int longrun;		/* default: inside a run longer than any word */
+	unsigned long long count;	/* swaps made */
+};
+/* 0, or -1 with *why saying what is wrong with the pair (exit 2). */
+int bg_swap_init(struct bg_swap *s, const char *w1, size_t n1, const char *w2,
+    size_t n2, int all, const char **why);
+/* At most this much output from feeding n bytes (bg_swap_end: n = 0). */
+size_t bg_swap_outmax(const struct bg_swap *s, size_t n);
+/* The most input whose output fits in outcap bytes (0: outcap too small). */
+size_t bg_swap_inmax(const struct bg_swap *s, size_t outcap);
+/* Swap in[0..n) into out (room for bg_swap_outmax(s, n)); returns bytes
+ * written. The chunks of one stream may be cut anywhere. */
+size_t bg_swap_feed(struct bg_swap *s, const char *in, size_t n, char *out);
+/* End of the stream: flush the carry; the struct is ready for a new one. */
+size_t bg_swap_end(struct bg_swap *s, char *out);
+
+/* --- proc.c: the /proc/net line parsers behind bg_inflight. Pure: one
+ * line without its '\n'; 0 ok, -1 for a header or a malformed line. --- */
+#define BG_TCP_ESTABLISHED 0x01
+#define BG_TCP_TIME_WAIT   0x06
+#define BG_TCP_CLOSE_WAIT  0x08
+#define BG_TCP_LISTEN      0x0A
+struct bg_tcprow {
+	int family;		/* AF_INET (8 hex digits) or AF_INET6 (32) */
+	unsigned char addr[16];	/* local address, network order (4 or 16) */
+	unsigned port;		/* local port */
+	unsigned state;		/* BG_TCP_* */
+};
+/* A row of /proc/net/tcp or tcp6. The kernel prints the address as native
+ * 32-bit words: the bytes come out right on the machine that wrote it. */
+int bg_proc_tcp_line(const char *s, size_t n, struct bg_tcprow *r);
+#define BG_UNIX_STREAM     0x0001	/* Type */
+#define BG_UNIX_CONNECTED  0x03		/* St: SS_CONNECTED */
+#define BG_UNIX_ACCEPTCON  0x10000UL	/* Flags: a listening socket */
+struct bg_unixrow {
+	unsigned long flags;
+	unsigned type, state;
+	const char *path;	/* into the line; "@name" when abstract */
+	size_t pathlen;		/* 0: not bound */
+};
+/* A row of /proc/net/unix. */
+int bg_proc_unix_line(const char *s, size_t n, struct bg_unixrow *r);
+
+/* --- bgflip's owner: atomic.c, safe.c, nginx.c, views.c, record.c,
+ * history.c --- */
+#include <time.h>
+
+/* atomic.c: whole files, read with a cap and replaced in one step. Each
+ * function says what failed on stderr and returns -1 (errno kept). */
+#define BG_TMP_NAME ".bg.tmp"	/* the temp name, in the target's directory */
+/* Replace path by buf[0..n): temp, write, owner/mode, fsync, rename, fsync
+ * the directory. mode < 0: keep the old file's mode and owner (new: 0644). */
+int bg_atomic_write(const char *path, const char *buf, size_t n, int mode);
+/* Make path a symlink to target, replacing what is there by rename. */
+int bg_atomic_symlink(const char *target, const char *path);
+int bg_remove(const char *path);	/* unlink (ENOENT is fine), fsync dir */
+int bg_fsync_dir(const char *dir);
+/* A regular file of at most max bytes into a malloc'd, NUL-terminated
+ * *buf. O_NONBLOCK always; nofollow adds O_NOFOLLOW. ENOENT is silent. */
+int bg_file_read(const char *path, int nofollow, size_t max, char **buf,
+    size_t *n);
+
+/* safe.c: as root, trust a path only if it (file or directory) is owned by
+ * root and not writable by group or others, and every directory above it
+ * is owned by root and not writable by others unless sticky. 0 or -1
+ * (said why on stderr, naming "what"). */
+int bg_safe_path(const char *what, const char *path, int isdir);
+int bg_safe_dir_of(const char *what, const char *path);
+
+/* nginx.c: the master from the pid file, its workers, nginx -t. */
+#define BG_WORKERS_MAX 1024
+struct bg_nginx {
+	pid_t pid;		/* the checked master */
+	int pidfd;		/* holds it; -1 without pidfd_open */
+	pid_t old[BG_WORKERS_MAX];	/* its accepting workers at the HUP */
+	int nold;
+};
+/* Pure parsers: a pid file ("1234\n"), the ppid in /proc/PID/stat. */
+int bg_pidfile_parse(const char *s, size_t n, pid_t *pid);
+long bg_proc_stat_ppid(const char *s, size_t n);
+/* The pid in nginx_pid, checked to be a master of the nginx binary owned
+ * by root or us: 0, or BG_SYS/BG_CONFIG (said why). */
+int bg_nginx_master(const struct bg_conf *c, struct bg_nginx *ng);
+int bg_nginx_alive(const struct bg_nginx *ng);
+/* Note the accepting workers, then SIGHUP: 0 or -1 (said why). */
+int bg_nginx_hup(struct bg_nginx *ng);
+/* 1 when every worker noted by the HUP is gone or shutting down. */
+int bg_nginx_settled(const struct bg_nginx *ng);
+void bg_nginx_close(struct bg_nginx *ng);
+/* nginx -t [-p prefix] [-c conf], fixed env, output to stderr:
+ * 0, BG_CONFIG (rejected) or BG_SYS (could not run it). */
+int bg_nginx_test(const struct bg_conf *c);
+
+/* views.c: socket mode's STATE/{blue,green}/{live.sock,staging.sock,color}
+ * and STATE/current. */
+/* Make both views match the config (dry: only say what would change):
+ * 0, BG_CONFIG or BG_SYS (said why). */
+int bg_views_sync(const struct bg_conf *c, int dry);
+/* Where STATE/current points: a color, -1 absent, -2 bad (said why). */
+int bg_current_get(const struct bg_conf *c);
+/* Point STATE/current at color's view (-1: remove it). 0 or -1. */
+int bg_current_set(const struct bg_conf *c, int color);
+
+/* record.c: the crash record LOCK.flip, "bgflip MODE FROM TO\nLINE\n". */
+struct bg_record {
+	int mode;
+	int from;		/* -1: no live color before (fresh state) */
+	int to;
+	char line[256];		/* the history line the flip appends */
+};
+int bg_record_parse(const char *s, size_t n, struct bg_record *r);	/* pure */
+const char *bg_record_path(const struct bg_conf *c, char *buf, size_t len);
+/* 1 read, 0 none, -1 unreadable or damaged (said why) */
+int bg_record_read(const struct bg_conf *c, struct bg_record *r);
+int bg_record_write(const struct bg_conf *c, const struct bg_record *r);
+int bg_record_remove(const struct bg_conf *c);
+
+/* history.c: "TIME FROM TO USER REVISION" lines in the log. */
+/* The first line of s[0..n), printable ASCII without spaces, at most max
+ * bytes, into out (len bytes, NUL-terminated). Returns its length. Pure. */
+size_t bg_field_clean(const char *s, size_t n, char *out, size_t len,
+    size_t max);
+/* SUDO_USER, else the login name, else the user of our uid. */
+const char *bg_invoker(char *buf, size_t len);
+/* APP/COLOR/REVISION read safely, or "-". */
+const char *bg_revision(const struct bg_conf *c, int color, char *buf,
+    size_t len);
+int bg_history_line(char *buf, size_t len, time_t t, int from, int to,
+    const char *user, const char *rev);
+int bg_history_append(const char *log, const char *line);	/* 0 or -1 */
+int bg_history_last(const char *log, const char *line);	/* 1: last line */
+
+/* flip.c: the switch itself, for bgflip. */
+#define BG_SITE_MAX (1 << 20)	/* an nginx site file larger is a mistake */
+struct bg_flip {
+	const struct bg_conf *c;
+	struct bg_nginx ng;	/* reload: the checked master */
+	char *conf[2];		/* reload: blue_conf and green_conf bytes */
+	size_t conflen[2];
+	char url[BG_PATH_MAX + 320];	/* "nginx at HOST:PORT/bg", for messages */
+	int dry;
+};
+/* Read the color files (reload): 0, or -1 (said why). */
+int bg_flip_init(struct bg_flip *f, const struct bg_conf *c);
+/* What url answers on a fresh connection: a color, or -1 (why). */
+int bg_flip_served(struct bg_flip *f, long long deadline, char *why,
+    size_t len);
+/* 1 when color's health path answers 200, else 0 (why). */
+int bg_flip_healthy(struct bg_flip *f, int color, char *why, size_t len);
+/* Live on disk: a color; -1 none yet (socket); -2 neither color's file
+ * (reload) or a bad current (socket, said why); -3 unreadable (said why). */
+int bg_flip_disk(struct bg_flip *f);
+/* Record, flip, verify, log, unrecord: 0, or 4/5 (nothing changed), 6
+ * (rolled back), 7 (rollback failed). */
+int bg_flip_run(struct bg_flip *f, const struct bg_record *rec);
+/* Finish or undo a recorded flip: 0 (*live: its outcome; with f->dry only
+ * predicted), or 4, 5, 7. Untouched *live when there was no record. */
+int bg_flip_recover(struct bg_flip *f, int *live);
+
 #endif

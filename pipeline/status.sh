@@ -1,0 +1,109 @@
+# pipeline/status.sh status|history APP CONF BIN - the server side of
+# "make status" and "make history", in one ssh session (make feeds this
+# file to sh -s).
+#
+# status: for each color its role (what nginx's /bg says), REVISION, the
+# health path's HTTP status (curl, when the server has it), its in-flight
+# connections (bgdrain -c -F) and whether it is being staged; then the last
+# five switches. history: the whole switch log.
+
+# shellcheck shell=sh
+
+say() {
+	printf 'make %s: %s\n' "$what" "$*" >&2
+}
+
+# conf_load: every "key = value" line of the config as a shell variable
+# c_KEY, blanks trimmed, in one pass without a process per key (sessions on
+# a busy server add up). Comments and malformed lines are the tools' to
+# report; they are skipped here.
+conf_load() {
+	cr=$(printf '\r')
+	while IFS= read -r line || [ -n "$line" ]; do
+		line=${line%"$cr"}
+		case $line in *=*) ;; *) continue ;; esac
+		k=${line%%=*}
+		v=${line#*=}
+		k=${k#"${k%%[![:blank:]]*}"}
+		k=${k%"${k##*[![:blank:]]}"}
+		v=${v#"${v%%[![:blank:]]*}"}
+		v=${v%"${v##*[![:blank:]]}"}
+		case $k in '' | *[!a-z_]*) continue ;; esac
+		eval "c_$k=\$v"
+	done <"$conf"
+}
+
+revision() {
+	r=$(sed -n '1{s/[^[:graph:]]//g;s/^\(.\{64\}\).*/\1/;p;}' \
+	    "$app/$1/REVISION" 2>/dev/null)
+	printf '%s\n' "${r:--}"
+}
+
+# health ADDR: the HTTP status of GET ADDR+health, "down" when nothing
+# answers, "?" without curl.
+health() {
+	command -v curl >/dev/null 2>&1 || { echo "?"; return; }
+	set -- -g -s -o /dev/null -w '%{http_code}' --max-time 2
+	[ -z "$hosth" ] || set -- "$@" -H "Host: $hosth"
+	case $addr in
+	unix:*) set -- "$@" --unix-socket "${addr#unix:}" \
+	    "http://localhost$hpath" ;;
+	*) set -- "$@" "http://$addr$hpath" ;;
+	esac
+	code=$(curl "$@" 2>/dev/null)
+	case $code in
+	'' | 000) echo down ;;
+	*) echo "$code" ;;
+	esac
+}
+
+# inflight COLOR: bgdrain's count of its connections.
+inflight() {
+	out=$("$bin/bgdrain" -c -F -f "$conf" "$1" 2>&1) && { echo 0; return; }
+	n=$(printf '%s\n' "$out" | sed -n 's/.* has \([0-9]*\) connection.*/\1/p')
+	echo "${n:-?}"
+}
+
+main() {
+	what=$1 app=$2 conf=$3 bin=$4
+
+	if [ ! -r "$conf" ]; then
+		say "cannot read $conf on $(uname -n): make init writes it"
+		return 4
+	fi
+	conf_load
+	log=${c_log:-/var/log/bg.log}
+	if [ "$what" = history ]; then
+		if [ -s "$log" ]; then
+			cat "$log"
+		else
+			say "no switch yet ($log is empty or missing)"
+		fi
+		return 0
+	fi
+	live=$("$bin/bgcolor" -f "$conf") || live=
+	hpath=${c_health:-/up}
+	hosth=${c_host_header:-}
+	printf '%-6s %-8s %-8s %-10s %s\n' COLOR ROLE HEALTH IN-FLIGHT REVISION
+	for c in blue green; do
+		role=standby
+		[ "$c" = "$live" ] && role=live
+		[ -n "$live" ] || role='?'
+		addr=
+		eval "addr=\${c_$c:-}"
+		note=
+		[ ! -e "$app/.bg-staging.$c" ] ||
+		    note="  (being staged: switch refused until a deploy succeeds)"
+		printf '%-6s %-8s %-8s %-10s %s%s\n' "$c" "$role" "$(health)" \
+		    "$(inflight "$c")" "$(revision "$c")" "$note"
+	done
+	echo
+	if [ -s "$log" ]; then
+		echo "last switches ($log):"
+		tail -n 5 "$log"
+	else
+		echo "no switch yet ($log)"
+	fi
+}
+
+main "$@" </dev/null

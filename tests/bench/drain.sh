@@ -1,0 +1,89 @@
+#!/usr/bin/env bash
+# tests/bench/drain.sh [N] - what a bgdrain poll costs, and how late it sees
+# a drain. Not a test: it prints numbers and asserts nothing.
+#
+#   1. ms per poll of bg_inflight (what bgdrain does every -i ms) with no
+#      connections, then with N (default 10000) idle TCP connections held
+#      open to a bgapp on loopback (so /proc/net/tcp has 2N rows);
+#   2. the drain detection delay: from the end of the last (slow) request to
+#      bgdrain's exit, with the default -i 100, over a few runs.
+#
+# Needs the open-files limit raised to N + a few hundred (it tries).
+set -u
+cd "$(dirname "$0")/../.." || exit 2
+N=${1:-10000}
+RUNS=5
+
+make -s tools/bgdrain tests/bgapp tests/unit_proc || exit 2
+tmp=$(mktemp -d) || exit 2
+pids=()
+cleanup() {
+	local p
+	for p in "${pids[@]}"; do
+		kill -TERM "$p" 2>/dev/null
+	done
+	for p in "${pids[@]}"; do
+		wait "$p" 2>/dev/null
+	done
+	rm -rf "$tmp"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+${CC:-cc} -O2 -o "$tmp/conns" tests/bench/conns.c || exit 2
+ulimit -n "$(ulimit -Hn)" 2>/dev/null
+if [ "$(ulimit -n)" != unlimited ] && [ "$(ulimit -n)" -lt $((N + 200)) ]; then
+	echo "drain.sh: the open-files limit is $(ulimit -n); $N connections need $((N + 200))" >&2
+	exit 2
+fi
+
+port=$(tests/bgapp --free-port) || exit 2
+tests/bgapp --listen "127.0.0.1:$port" --color blue --version 1 \
+    </dev/null >"$tmp/app.log" 2>&1 &
+pids+=($!)
+for _ in $(seq 50); do
+	(exec 5<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null && break
+	sleep 0.1
+done
+addr=127.0.0.1:$port
+
+echo "== poll cost: tests/unit_proc -b $addr 100"
+printf 'idle:            '
+tests/unit_proc -b "$addr" 100
+"$tmp/conns" 127.0.0.1 "$port" "$N" >"$tmp/conns.out" &
+pids+=($!)
+for _ in $(seq 600); do
+	[ -s "$tmp/conns.out" ] && break
+	sleep 0.1
+done
+[ -s "$tmp/conns.out" ] || { echo "drain.sh: conns did not connect" >&2; exit 5; }
+sleep 0.5	# let bgapp accept the last of them
+printf '%-6s connections: ' "$N"
+tests/unit_proc -b "$addr" 100
+echo "   (/proc/net/tcp: $(wc -l </proc/net/tcp) lines, $(wc -c </proc/net/tcp) bytes)"
+kill -TERM "${pids[1]}"
+wait "${pids[1]}" 2>/dev/null
+unset 'pids[1]'
+
+# -F and an explicit COLOR: the url is never asked, only /proc is read.
+cat >"$tmp/bg.conf" <<EOF
+url = http://127.0.0.1:1/bg
+blue = $addr
+green = 127.0.0.1:2
+timeout = 10
+EOF
+sleep 0.3	# the closed connections leave CLOSE_WAIT rows briefly
+echo "== drain detection delay, $RUNS runs: a ?sleep=500 request ends, then"
+echo "   tools/bgdrain -F -f bg.conf blue (default -i 100) exits"
+for r in $(seq "$RUNS"); do
+	( curl -s -o /dev/null "http://$addr/?sleep=500"
+	  date +%s%N >"$tmp/end" ) &
+	cpid=$!
+	sleep 0.2
+	tools/bgdrain -F -f "$tmp/bg.conf" blue
+	st=$?
+	done_ns=$(date +%s%N)
+	wait "$cpid"
+	printf '   run %d: exit %d, %d ms after the request ended\n' "$r" "$st" \
+	    $(( (done_ns - $(cat "$tmp/end")) / 1000000 ))
+done

@@ -1,0 +1,184 @@
+#!/usr/bin/env bats
+# The fixture app itself: every other test leans on what it promises.
+
+load helpers/bg
+
+setup() {
+	bg_setup
+	PORT=$(free_port)
+	URL="http://127.0.0.1:$PORT"
+}
+
+teardown() {
+	bg_teardown
+}
+
+# established PORT: server-side ESTABLISHED connections on 127.0.0.1:PORT
+established() {
+	ss -Htn state established "( sport = :$1 )" | wc -l
+}
+
+# wait_established PORT N: until N connections are in (bounded, 5 s)
+wait_established() {
+	local n=50
+
+	while [ "$n" -gt 0 ]; do
+		[ "$(established "$1")" -ge "$2" ] && return 0
+		sleep 0.1
+		n=$((n - 1))
+	done
+	return 1
+}
+
+@test "bgapp: answers its color and version on any path" {
+	start_app blue blue v1 "127.0.0.1:$PORT"
+	run curl -sf "$URL/"
+	assert_success
+	assert_output "blue v1"
+	run curl -sf "$URL/some/path?x=1"
+	assert_output "blue v1"
+	run curl -sf -I "$URL/"
+	assert_line --partial "Content-Length: 8"
+}
+
+@test "bgapp: prints the address it listens on, IPv4 and IPv6" {
+	start_app a blue v1 "127.0.0.1:$PORT"
+	run cat "$T/app-a.addr"
+	assert_output "127.0.0.1:$PORT"
+	P6=$(free_port)
+	start_app b green v2 "[::1]:$P6"
+	run cat "$T/app-b.addr"
+	assert_output "[::1]:$P6"
+	run curl -sfg "http://[::1]:$P6/"
+	assert_output "green v2"
+}
+
+@test "bgapp: /up answers 200, then 503 while the down file exists" {
+	start_app blue blue v1 "127.0.0.1:$PORT" --down-file "$T/down"
+	run curl -s -w '%{http_code}' "$URL/up"
+	assert_output $'ok\n200'
+	touch "$T/down"
+	run curl -s -w '%{http_code}' "$URL/up"
+	assert_output $'down\n503'
+	run curl -s -w '%{http_code}' "$URL/"
+	assert_output $'blue v1\n200'
+	rm "$T/down"
+	run curl -s -w '%{http_code}' "$URL/up?x=1"
+	assert_output $'ok\n200'
+}
+
+@test "bgapp: ?sleep holds a request without blocking the others" {
+	start_app blue blue v1 "127.0.0.1:$PORT"
+	curl -s -o "$T/slow" "$URL/x?sleep=3000" 3>&- &
+	slow=$!
+	wait_established "$PORT" 1
+	run curl -s -m 2 "$URL/fast"
+	assert_output "blue v1"
+	# the slow one is still held while the fast one has its answer
+	[ ! -s "$T/slow" ]
+	kill -0 "$slow"
+	wait "$slow"
+	run cat "$T/slow"
+	assert_output "blue v1"
+}
+
+@test "bgapp: POST reads the body and answers like GET" {
+	start_app blue blue v1 "127.0.0.1:$PORT"
+	head -c 100000 /dev/zero | tr '\0' x >"$T/body"
+	run curl -s -w '%{http_code} %{num_connects}\n' \
+	    --data-binary @"$T/body" "$URL/a" "$URL/b"
+	echo "$output"
+	assert_output $'blue v1\n200 1\nblue v1\n200 0'
+}
+
+@test "bgapp: keeps HTTP/1.1 connections alive, closes on request" {
+	start_app blue blue v1 "127.0.0.1:$PORT"
+	run curl -s -w '%{num_connects}\n' -o /dev/null "$URL/a" -o /dev/null "$URL/b"
+	assert_output $'1\n0'
+	run curl -s -w '%{num_connects}\n' -H 'Connection: close' \
+	    -o /dev/null "$URL/a" -o /dev/null "$URL/b"
+	assert_output $'1\n1'
+	run curl -s -0 -w '%{num_connects}\n' -o /dev/null "$URL/a" \
+	    -o /dev/null "$URL/b"
+	assert_output $'1\n1'
+}
+
+@test "bgapp: refuses an oversized request head and keeps serving" {
+	start_app blue blue v1 "127.0.0.1:$PORT"
+	big=$(head -c 20000 /dev/zero | tr '\0' a)
+	run curl -s -o /dev/null -w '%{http_code}' -H "X-Big: $big" "$URL/"
+	echo "$output"
+	[ "$output" = 400 ] || [ "$output" = 000 ]	# 400, or reset mid-send
+	run curl -s "$URL/"
+	assert_output "blue v1"
+}
+
+@test "bgapp: SIGTERM finishes an in-flight request, closes idle ones, exits 0" {
+	start_app blue blue v1 "127.0.0.1:$PORT"
+	# an idle keep-alive connection: one request answered, then quiet
+	exec 5<>"/dev/tcp/127.0.0.1/$PORT"
+	printf 'GET / HTTP/1.1\r\nHost: x\r\n\r\n' >&5
+	read -r -t 5 status <&5
+	[[ $status == "HTTP/1.1 200 OK"* ]]
+	curl -s -o "$T/slow" -w '%{http_code}' "$URL/x?sleep=1500" >"$T/code" 3>&- &
+	slow=$!
+	wait_established "$PORT" 2
+	run stop_app blue
+	assert_success
+	wait "$slow"
+	run cat "$T/slow" "$T/code"
+	assert_output "blue v1
+200"
+	# the idle one was closed by the app: EOF after the rest of the reply
+	run timeout 5 cat <&5
+	assert_success
+	exec 5<&-
+	run curl -s "$URL/"
+	assert_failure 7	# nothing listens any more
+}
+
+@test "bgapp: unix socket with --sock-mode, removed on exit" {
+	start_app blue blue v1 "unix:$T/blue.sock" --sock-mode 0666
+	run stat -c %a "$T/blue.sock"
+	assert_output 666
+	run curl -s --unix-socket "$T/blue.sock" http://x/
+	assert_output "blue v1"
+	run stop_app blue
+	assert_success
+	[ ! -e "$T/blue.sock" ]
+	start_app green green v2 "unix:$T/green.sock"
+	run stat -c %a "$T/green.sock"
+	assert_output 660
+}
+
+@test "bgapp: replaces a stale socket, refuses a live one" {
+	start_app blue blue v1 "unix:$T/app.sock"
+	run "$BG_ROOT/tests/bgapp" --listen "unix:$T/app.sock" --color green --version v2
+	assert_failure 5
+	assert_output --partial "another server listens there"
+	kill -KILL "$(cat "$T/app-blue.pid")"
+	wait "$(cat "$T/app-blue.pid")" 2>/dev/null || true
+	[ -S "$T/app.sock" ]
+	start_app green green v2 "unix:$T/app.sock"
+	run curl -s --unix-socket "$T/app.sock" http://x/
+	assert_output "green v2"
+}
+
+@test "bgapp: --reset-every resets exactly every Nth connection" {
+	start_app blue blue v1 "127.0.0.1:$PORT" --reset-every 3
+	codes=
+	for i in 1 2 3 4 5 6; do
+		curl -s -o /dev/null "$URL/" && codes="${codes}o" || codes="${codes}r"
+	done
+	assert_equal "$codes" "ooroor"
+}
+
+@test "bgapp: usage errors exit 2, --free-port prints a port" {
+	run "$BG_ROOT/tests/bgapp" --listen 127.0.0.1:1 --color blue
+	assert_failure 2
+	run "$BG_ROOT/tests/bgapp" --listen nonsense --color blue --version v1
+	assert_failure 2
+	run "$BG_ROOT/tests/bgapp" --free-port
+	assert_success
+	assert_output --regexp '^[0-9]+$'
+}

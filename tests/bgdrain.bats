@@ -1,0 +1,320 @@
+#!/usr/bin/env bats
+# bgdrain: counting in-flight connections to a color from /proc/net, against
+# real nginx and the fixture app, over IPv4, IPv6 and unix sockets.
+
+bats_require_minimum_version 1.5.0
+load helpers/bg
+
+setup() {
+	bg_setup
+	C=$T/bg.conf
+}
+
+teardown() {
+	exec 7>&- 8>&-
+	bg_teardown
+}
+
+# Blue (live, per nginx's /bg) and green (the standby) on 127.0.0.1; nginx
+# proxies everything else to green with no upstream keepalive, so a request
+# through nginx is one connection to green for as long as it runs.
+# GLISTEN overrides green's listen address, GADDR green's config value.
+two_colors() {
+	BP=$(free_port)
+	start_app blue blue 1 "127.0.0.1:$BP"
+	GP=$(free_port)
+	start_app green green 1 "${GLISTEN:-127.0.0.1:$GP}" --sock-mode 0666
+	NP=$(free_port)
+	cat >"$T/site.conf" <<EOF
+server {
+	listen 127.0.0.1:$NP;
+	location = /bg { default_type text/plain; return 200 "blue\n"; }
+	location / { proxy_pass http://${GPROXY:-127.0.0.1:$GP}; }
+}
+EOF
+	start_nginx "$T/site.conf"
+	write_conf "$C" "url=http://127.0.0.1:$NP/bg" "blue=127.0.0.1:$BP" \
+	    "green=${GADDR:-127.0.0.1:$GP}" timeout=10
+}
+
+# count_is ADDR N: wait (5 s at most) until ADDR has N connections in flight.
+count_is() {
+	local n=50 c
+
+	while [ "$n" -gt 0 ]; do
+		c=$(unit_proc -n "$1")
+		[ "$c" = "$2" ] && return 0
+		sleep 0.1
+		n=$((n - 1))
+	done
+	echo "count_is: $1 has $c connections in flight, not $2" >&2
+	return 1
+}
+
+# idle_conn HOST PORT: one keep-alive request on fd 7, left open.
+idle_conn() {
+	local line
+
+	exec 7<>"/dev/tcp/$1/$2"
+	printf 'GET / HTTP/1.1\r\nHost: t\r\n\r\n' >&7
+	read -r -t 5 line <&7
+	[[ $line == "HTTP/1.1 200"* ]]
+}
+
+@test "bgdrain: the /proc line parsers pass their unit tests (unit_proc)" {
+	run unit_proc -t
+	echo "$output"
+	assert_success
+	assert_line --regexp '^[0-9]+ passed, 0 failed$'
+	refute_line --partial FAIL
+}
+
+@test "bgdrain: a slow request through nginx keeps the old color busy until it ends" {
+	two_colors
+	run --separate-stderr bgdrain -c -f "$C"
+	assert_success
+	assert_output ""
+	assert_equal "$stderr" ""
+
+	curl -s -o "$T/body" "http://127.0.0.1:$NP/slow?sleep=2500" 3>&- &
+	bg_track $! curl
+	cpid=$!
+	count_is "127.0.0.1:$GP" 1
+	run --separate-stderr bgdrain -c -f "$C"
+	echo "$stderr"
+	assert_failure 1
+	assert_output ""
+	assert_equal "$stderr" "bgdrain: green has 1 connection in flight"
+
+	bgdrain -t 5 -f "$C" 2>"$T/drain.err" 3>&- &
+	dpid=$!
+	bg_track $dpid bgdrain
+	sleep 0.5
+	bg_alive "$dpid"	# still waiting: the request is in flight
+	wait "$dpid"
+	cat "$T/drain.err"
+	wait "$cpid"
+	assert_equal "$(cat "$T/body")" "green 1"
+	[ ! -s "$T/drain.err" ]
+	run unit_proc -n "127.0.0.1:$GP"
+	assert_output 0
+}
+
+@test "bgdrain: an idle keep-alive connection counts; closing it drains" {
+	two_colors
+	idle_conn 127.0.0.1 "$GP"
+	run --separate-stderr bgdrain -c -f "$C" green
+	assert_failure 1
+	assert_equal "$stderr" "bgdrain: green has 1 connection in flight"
+	# the client side of a loopback connection is not counted
+	[ "$(ss -Htn state established "( dport = :$GP )" | wc -l)" -eq 1 ]
+	exec 7>&-
+	run bgdrain -t 5 -q -f "$C"
+	assert_success
+	assert_output ""
+}
+
+@test "bgdrain: TIME_WAIT on the old color's port does not count" {
+	two_colors
+	# HTTP/1.0: bgapp answers and closes first, so its side of the
+	# connection ends in TIME_WAIT.
+	exec 7<>"/dev/tcp/127.0.0.1/$GP"
+	printf 'GET / HTTP/1.0\r\n\r\n' >&7
+	timeout 5 cat <&7 >"$T/reply"
+	exec 7>&-
+	grep -q "green 1" "$T/reply"
+	port=$(printf '%04X' "$GP")
+	n=50
+	until grep -Eq "^ *[0-9]+: [0-9A-F]+:$port [0-9A-F]+:[0-9A-F]+ 06 " /proc/net/tcp; do
+		n=$((n - 1))
+		[ "$n" -gt 0 ]
+		sleep 0.1
+	done
+	run --separate-stderr bgdrain -c -f "$C"
+	assert_success
+	assert_equal "$stderr" ""
+	grep -Eq "^ *[0-9]+: [0-9A-F]+:$port [0-9A-F]+:[0-9A-F]+ 06 " /proc/net/tcp
+}
+
+@test "bgdrain: counts connections to an instance on [::1]" {
+	[ -e /proc/net/tcp6 ] || skip "no IPv6"
+	GP=$(free_port)
+	GLISTEN="[::1]:$GP" GADDR="[::1]:$GP" GPROXY="[::1]:$GP" two_colors
+	idle_conn ::1 "$GP"
+	run --separate-stderr bgdrain -c -f "$C" green
+	assert_failure 1
+	assert_equal "$stderr" "bgdrain: green has 1 connection in flight"
+	exec 7>&-
+	run bgdrain -t 5 -f "$C" green
+	assert_success
+}
+
+@test "bgdrain: a dual-stack [::] instance counts IPv4 clients (v4-mapped rows)" {
+	[ -e /proc/net/tcp6 ] || skip "no IPv6"
+	GP=$(free_port)
+	# the config names the wildcard, then the IPv4 address that nginx uses
+	GLISTEN="[::]:$GP" GADDR="[::]:$GP" two_colors
+	idle_conn 127.0.0.1 "$GP"
+	run --separate-stderr bgdrain -c -f "$C"
+	assert_failure 1
+	assert_equal "$stderr" "bgdrain: green has 1 connection in flight"
+	write_conf "$C" "url=http://127.0.0.1:$NP/bg" "blue=127.0.0.1:$BP" \
+	    "green=127.0.0.1:$GP"
+	run --separate-stderr bgdrain -c -f "$C"
+	assert_failure 1
+	assert_equal "$stderr" "bgdrain: green has 1 connection in flight"
+	# another local address on the same port is another instance
+	write_conf "$C" "url=http://127.0.0.1:$NP/bg" "blue=127.0.0.1:$BP" \
+	    "green=127.0.0.2:$GP"
+	run bgdrain -c -f "$C"
+	assert_success
+	exec 7>&-
+}
+
+@test "bgdrain: counts connected unix sockets bound to the instance's path" {
+	S=$T/green.sock
+	GLISTEN="unix:$S" GADDR="unix:$S" GPROXY="unix:$S:" two_colors
+	# the listening socket itself is not a connection
+	run bgdrain -c -f "$C"
+	assert_success
+	curl -s -o "$T/body" "http://127.0.0.1:$NP/slow?sleep=2000" 3>&- &
+	cpid=$!
+	bg_track $cpid curl
+	curl -s -o "$T/body2" --unix-socket "$S" "http://x/slow?sleep=2000" 3>&- &
+	bg_track $! curl
+	count_is "unix:$S" 2
+	run --separate-stderr bgdrain -c -f "$C"
+	assert_failure 1
+	assert_equal "$stderr" "bgdrain: green has 2 connections in flight"
+	run bgdrain -t 5 -f "$C"
+	assert_success
+	wait "$cpid"
+	assert_equal "$(cat "$T/body")" "green 1"
+}
+
+@test "bgdrain: refuses the live color unless -F" {
+	two_colors
+	run --separate-stderr bgdrain -c -f "$C" blue
+	assert_failure 1
+	assert_output ""
+	assert_equal "$stderr" "bgdrain: blue is live: it would never drain; to wait for it anyway: bgdrain -F blue"
+	run --separate-stderr bgdrain -F -c -f "$C" blue
+	assert_success
+	assert_equal "$stderr" ""
+	idle_conn 127.0.0.1 "$BP"
+	run --separate-stderr bgdrain -F -c -f "$C" blue
+	assert_failure 1
+	assert_equal "$stderr" "bgdrain: blue has 1 connection in flight"
+}
+
+@test "bgdrain: -t gives up with exit 3 naming the connections left" {
+	two_colors
+	idle_conn 127.0.0.1 "$GP"
+	run --separate-stderr bgdrain -t 0.5 -i 50 -f "$C"
+	assert_failure 3
+	assert_output ""
+	assert_equal "$stderr" "bgdrain: green still has 1 connection after 0.5s"
+	# the config's timeout is the default
+	write_conf "$C" "url=http://127.0.0.1:$NP/bg" "blue=127.0.0.1:$BP" \
+	    "green=127.0.0.1:$GP" timeout=1
+	run --separate-stderr bgdrain -f "$C"
+	assert_failure 3
+	assert_equal "$stderr" "bgdrain: green still has 1 connection after 1s"
+}
+
+@test "bgdrain: progress on a terminal, cleared at the end; -q silences it" {
+	two_colors
+	idle_conn 127.0.0.1 "$GP"
+	run script -qec "bgdrain -t 0.5 -f '$C'" /dev/null
+	echo "$output" | od -c | head -20
+	assert_output --partial $'\rbgdrain: green: 1 connection, 0.'
+	assert_output --partial $'\r\e[Kbgdrain: green still has 1 connection after 0.5s'
+	run script -qec "bgdrain -q -t 0.5 -f '$C'" /dev/null
+	refute_output --partial 'connection, '
+	assert_output --partial 'bgdrain: green still has 1 connection after 0.5s'
+}
+
+@test "bgdrain: SIGTERM while waiting ends it at once" {
+	two_colors
+	idle_conn 127.0.0.1 "$GP"
+	bgdrain -t 60 -f "$C" 2>/dev/null 3>&- &
+	dpid=$!
+	bg_track $dpid bgdrain
+	sleep 0.3
+	kill -TERM "$dpid"
+	st=0
+	timeout 5 tail --pid="$dpid" -f /dev/null
+	wait "$dpid" || st=$?
+	assert_equal "$st" 143
+}
+
+@test "bgdrain: usage errors exit 2" {
+	local u="usage: bgdrain [-cFq] [-f conf] [-i ms] [-t secs] [COLOR]"
+	local -a bad=("green;id" ../blue Blue "" "green " "-i 0" "-i 60001"
+	    "-i 1x" "-i -5" "-t 0" "-t -1" "-t 86401" "-t 1.0001" -x "-f")
+	local a
+
+	write_conf "$C" url=http://127.0.0.1:1/bg blue=127.0.0.1:2 green=127.0.0.1:3
+	for a in "${bad[@]}"; do
+		case $a in
+		-[it]\ *) run --separate-stderr bgdrain -F -c -f "$C" ${a% *} "${a#* }" green ;;
+		-*) run --separate-stderr bgdrain -F -c -f "$C" $a ;;
+		*) run --separate-stderr bgdrain -F -c -f "$C" "$a" ;;
+		esac
+		echo "bgdrain [$a] -> $status: $stderr"
+		assert_failure 2
+		assert_output ""
+		[[ $stderr == *"$u" ]]
+	done
+	run --separate-stderr bgdrain -F -c -f "$C" blue green
+	assert_failure 2
+	run --separate-stderr bgdrain -F -c -f "$C" "green;id"
+	assert_equal "$stderr" "bgdrain: green;id: not a color: blue or green
+$u"
+	run bgdrain -h
+	assert_success
+	assert_output "$u"
+	# the usage line is the man page's SYNOPSIS
+	run bash -c "MANWIDTH=200 mandoc -Tascii '$BG_ROOT/docs/bgdrain.1' | col -b"
+	assert_line "     ${u#usage: }"
+}
+
+@test "bgdrain: configuration errors exit 4" {
+	run --separate-stderr bgdrain -F -c -f "$T/nope.conf" green
+	assert_failure 4
+	write_conf "$C" url=http://127.0.0.1:1/bg blue=127.0.0.1:2
+	run --separate-stderr bgdrain -F -c -f "$C" green
+	assert_failure 4
+	assert_equal "$stderr" "bgdrain: $C: missing required key \"green\""
+	write_conf "$C" url=http://127.0.0.1:1/bg blue=127.0.0.1:2 green=nowhere
+	run --separate-stderr bgdrain -F -c -f "$C" green
+	assert_failure 4
+	write_conf "$C" url=http://127.0.0.1:1/bg blue=127.0.0.1:2 \
+	    green=127.0.0.1:3 timeout=soon
+	BG_CONF=$C run --separate-stderr bgdrain -F -c green
+	assert_failure 4
+}
+
+@test "bgdrain: no answer from url exits 5 (refused) or 3 (too slow)" {
+	P=$(free_port)
+	write_conf "$C" "url=http://127.0.0.1:$P/bg" blue=127.0.0.1:2 \
+	    green=127.0.0.1:3
+	run --separate-stderr bgdrain -c -f "$C"
+	assert_failure 5
+	assert_output ""
+	# naming the color still asks url whether it is live; -F does not
+	run bgdrain -c -f "$C" green
+	assert_failure 5
+	run bgdrain -F -c -f "$C" green
+	assert_success
+	# a body that is not a color
+	start_app other purple 1 "127.0.0.1:$P"
+	run --separate-stderr bgdrain -c -f "$C"
+	assert_failure 5
+	# the url's 2 s deadline
+	write_conf "$C" "url=http://127.0.0.1:$P/bg?sleep=4000" \
+	    blue=127.0.0.1:2 green=127.0.0.1:3
+	run --separate-stderr bgdrain -c -f "$C"
+	echo "$stderr"
+	assert_failure 3
+}

@@ -1,0 +1,609 @@
+#!/usr/bin/env bats
+# bgflip against real nginx and two fixture instances (helpers/scene.bash).
+# Every flip is checked through nginx: which instance answers production
+# and staging, and what /bg says on fresh connections.
+
+load helpers/bg
+load helpers/scene
+
+setup() {
+	bg_setup
+}
+
+teardown() {
+	bg_teardown
+}
+
+# fresh_all COLOR: 200 requests on new connections, every one answers COLOR.
+fresh_all() {
+	local out
+
+	out=$(bgload -C -c 4 -n 200 "$PROD_URL/bg" 2>&1)
+	echo "$out"
+	[[ $out == *" failed=0 "* ]] && [[ $out == *"bodies=$1:200"* ]]
+}
+
+# answers COLOR: production is COLOR's instance, staging the other's.
+answers() {
+	local p s
+
+	p=$(prod_answer) && s=$(staging_answer) || return 1
+	echo "production: $p, staging: $s"
+	if [ "$1" = blue ]; then
+		[ "$p" = "blue v1" ] && [ "$s" = "green v2" ]
+	else
+		[ "$p" = "green v2" ] && [ "$s" = "blue v1" ]
+	fi
+}
+
+# Every history line well formed, each flip starting where the last ended,
+# the last one ending at what nginx serves.
+history_ok() {
+	local t f to u r extra prev=
+	local re='^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}Z$'
+
+	while read -r t f to u r extra; do
+		[[ $t =~ $re ]] || { echo "bad time: $t"; return 1; }
+		[[ $f =~ ^(blue|green|-)$ ]] && [[ $to =~ ^(blue|green)$ ]] &&
+		    [ "$f" != "$to" ] || { echo "bad colors: $f $to"; return 1; }
+		[[ $u =~ ^[!-~]+$ ]] && [[ $r =~ ^[!-~]{1,64}$ ]] &&
+		    [ -z "$extra" ] || { echo "bad fields: $u $r $extra"; return 1; }
+		if [ -n "$prev" ] && [ "$f" != "$prev" ]; then
+			echo "history broken: a flip from $f after one to $prev"
+			return 1
+		fi
+		prev=$to
+	done <"$T/log/bg.log"
+	[ -z "$prev" ] || [ "$prev" = "$(served_color)" ]
+}
+
+# Everything bgflip could change, and the worker pids (a reload changes them).
+snapshot() {
+	find "$T/state" "$T/run" "$SITE" "$T/log" ! -path "$T/run/lock" \
+	    -printf '%p %y %m %s %l\n' | sort
+	cat "$SITE"/*.conf "$T/log/bg.log" "$T"/state/*/color 2>/dev/null |
+	    md5sum
+	nginx_workers | sort
+}
+
+no_temps() {
+	local left
+
+	left=$(find "$T" -name "$BG_TMP" -o -name '*.bg.tmp*')
+	[ -z "$left" ] || { echo "temp files left: $left"; return 1; }
+}
+
+BG_TMP=.bg.tmp
+
+@test "bgflip: -h prints the usage on stdout" {
+	run bgflip -h
+	[ "$status" -eq 0 ]
+	[ "$output" = "usage: bgflip [-Fn] [-f conf] [-w secs] [COLOR]" ]
+}
+
+@test "bgflip: a COLOR other than blue or green is a usage error" {
+	for bad in 'green;id' ../blue $'blue\n' BLUE Blue '' ' blue' red; do
+		run bgflip "$bad"
+		echo "[$bad] $status $output"
+		[ "$status" -eq 2 ]
+		[[ $output == *usage:* ]]
+	done
+	run bgflip blue green
+	[ "$status" -eq 2 ]
+	run bgflip -w 0 blue
+	[ "$status" -eq 2 ]
+	run bgflip -x
+	[ "$status" -eq 2 ]
+}
+
+@test "bgflip: reload mode moves production and staging between the instances" {
+	scene reload
+	answers blue
+	run bgflip
+	echo "$output"
+	[ "$status" -eq 0 ]
+	[ "${lines[-1]}" = green ]
+	cmp "$SITE/live.conf" "$SITE/green.conf"
+	answers green
+	fresh_all green
+	run bgflip
+	[ "$status" -eq 0 ]
+	[ "${lines[-1]}" = blue ]
+	answers blue
+	fresh_all blue
+	# mode and owner of the live file are kept
+	[ "$(stat -c %a:%u "$SITE/live.conf")" = 644:0 ]
+	[ ! -e "$T/run/lock.flip" ]
+	no_temps
+	run cat "$T/log/bg.log"
+	echo "$output"
+	[ "${#lines[@]}" -eq 2 ]
+	[[ ${lines[0]} =~ ^[0-9-]{10}T[0-9:]{8}Z\ blue\ green\ root\ v2$ ]]
+	[[ ${lines[1]} =~ ^[0-9-]{10}T[0-9:]{8}Z\ green\ blue\ root\ v1$ ]]
+	history_ok
+}
+
+@test "bgflip: socket mode moves production and staging between the instances" {
+	scene socket
+	answers blue
+	run bgflip
+	echo "$output"
+	[ "$status" -eq 0 ]
+	[ "${lines[-1]}" = green ]
+	[ "$(readlink "$T/state/current")" = green ]
+	answers green
+	fresh_all green
+	run bgflip green
+	[ "$status" -eq 0 ]
+	[ "$output" = "$(printf 'bgflip: green is already live; nothing to do\ngreen')" ]
+	run bgflip blue
+	[ "$status" -eq 0 ]
+	answers blue
+	fresh_all blue
+	[ ! -e "$T/run/lock.flip" ]
+	no_temps
+	run cat "$T/log/bg.log"
+	[ "${#lines[@]}" -eq 2 ]
+	history_ok
+}
+
+@test "bgflip: socket mode views match the config whatever the umask" {
+	scene socket
+	rm -r "$T/state/green"
+	ln -sfn /nonexistent "$T/state/blue/staging.sock"
+	chmod 0700 "$T/state/blue"
+	rm "$T/state/current"
+	run bgflip
+	echo "$output"
+	[ "$status" -eq 2 ]	# no live color yet: name one
+	(umask 077; bgflip green)
+	[ "$(readlink "$T/state/blue/staging.sock")" = "$T/sock/green.sock" ]
+	[ "$(readlink "$T/state/green/live.sock")" = "$T/sock/green.sock" ]
+	[ "$(readlink "$T/state/green/staging.sock")" = "$T/sock/blue.sock" ]
+	[ "$(stat -c %a "$T/state/blue")" = 755 ]
+	[ "$(stat -c %a "$T/state/green")" = 755 ]
+	[ "$(stat -c %a "$T/state/green/color")" = 644 ]
+	[ "$(cat "$T/state/green/color")" = green ]
+	answers green
+	[[ $(cat "$T/log/bg.log") == *" - green root v2" ]]
+}
+
+@test "bgflip: flipping to the live color changes nothing" {
+	scene reload
+	before=$(snapshot)
+	run bgflip blue
+	echo "$output"
+	[ "$status" -eq 0 ]
+	[ "${lines[-1]}" = blue ]
+	[[ $output == *"blue is already live"* ]]
+	[ "$(snapshot)" = "$before" ]
+}
+
+@test "bgflip: -n changes nothing and prints the color that would go live" {
+	scene reload
+	before=$(snapshot)
+	run bgflip -n
+	echo "$output"
+	[ "$status" -eq 0 ]
+	[ "${lines[-1]}" = green ]
+	[[ $output == *"would copy"* ]]
+	[ "$(snapshot)" = "$before" ]
+	touch "$T/down-green"
+	run bgflip -n
+	[ "$status" -eq 1 ]	# as the real run would
+	[ "$(snapshot)" = "$before" ]
+	answers blue
+}
+
+@test "bgflip: -n in socket mode changes nothing" {
+	scene socket
+	ln -sfn /elsewhere "$T/state/green/live.sock"
+	before=$(snapshot)
+	run bgflip -n green
+	echo "$output"
+	[ "$status" -eq 0 ]
+	[ "${lines[-1]}" = green ]
+	[[ $output == *"would point $T/state/green/live.sock"* ]]
+	[ "$(snapshot)" = "$before" ]
+	[ "$(readlink "$T/state/current")" = blue ]
+}
+
+@test "bgflip: a busy lock is exit 1 naming the holder; -w waits, then exit 3" {
+	scene socket
+	flock "$T/run/lock" sh -c ": >'$T/held'; exec sleep 30" 3>&- &
+	holder=$!
+	bg_track "$holder" flock
+	for i in $(seq 50); do [ -e "$T/held" ] && break; sleep 0.1; done
+	run bgflip
+	echo "$output"
+	[ "$status" -eq 1 ]
+	[[ $output == *"held by pid $holder"* ]]
+	run bgflip -w 1
+	echo "$output"
+	[ "$status" -eq 3 ]
+	answers blue
+	kill $(bg_children "$holder") "$holder"	# sleep holds it too
+	wait "$holder" || true
+	run bgflip -w 5
+	[ "$status" -eq 0 ]
+	answers green
+}
+
+@test "bgflip: refuses an unhealthy color (exit 1) unless -F" {
+	scene reload
+	touch "$T/down-green"
+	run bgflip
+	echo "$output"
+	[ "$status" -eq 1 ]
+	[[ $output == *"green is not healthy"*503* ]]
+	cmp "$SITE/live.conf" "$SITE/blue.conf"
+	answers blue
+	run bgflip -F
+	echo "$output"
+	[ "$status" -eq 0 ]
+	answers green
+}
+
+@test "bgflip: refuses a color being staged (exit 1)" {
+	scene socket
+	touch "$T/app/.bg-staging.green"
+	run bgflip -F green
+	echo "$output"
+	[ "$status" -eq 1 ]
+	[[ $output == *"green is being staged: finish or re-run make deploy"* ]]
+	answers blue
+	rm "$T/app/.bg-staging.green"
+	run bgflip
+	[ "$status" -eq 0 ]
+	answers green
+}
+
+@test "bgflip: refuses when nginx and the disk disagree (exit 1)" {
+	scene reload
+	cp "$SITE/green.conf" "$SITE/live.conf"	# by hand, no reload
+	before=$(snapshot)
+	run bgflip
+	echo "$output"
+	[ "$status" -eq 1 ]
+	[[ $output == *"nginx serves blue but live_conf"*"is green's"* ]]
+	[ "$(snapshot)" = "$before" ]
+	run bgflip blue
+	[ "$status" -eq 1 ]
+	echo '# an edit' >>"$SITE/live.conf"
+	run bgflip green
+	echo "$output"
+	[ "$status" -eq 1 ]
+	[[ $output == *"neither blue_conf nor green_conf"* ]]
+	answers blue
+}
+
+@test "bgflip: a config nginx -t rejects is exit 4: old file back, no reload" {
+	scene reload
+	echo 'bogus_directive on;' >>"$SITE/green.conf"
+	workers=$(nginx_workers | sort)
+	run bgflip
+	echo "$output"
+	[ "$status" -eq 4 ]
+	[[ $output == *'unknown directive "bogus_directive"'* ]]
+	cmp "$SITE/live.conf" "$SITE/blue.conf"
+	[ "$(nginx_workers | sort)" = "$workers" ]
+	[ ! -e "$T/run/lock.flip" ]
+	no_temps
+	answers blue
+	[ ! -s "$T/log/bg.log" ]
+}
+
+@test "bgflip: a reload that fails after nginx -t passed is rolled back (exit 6)" {
+	scene reload
+	# listen on the port blue's instance holds: nginx -t cannot see it
+	sed -i "0,/^\tlisten /s//\tlisten $BLUE_ADDR;\n\tlisten /" \
+	    "$SITE/green.conf"
+	grep -q "listen $BLUE_ADDR;" "$SITE/green.conf"
+	run bgflip
+	echo "$output"
+	[ "$status" -eq 6 ]
+	[[ $output == *"rolled back: blue is live again"* ]]
+	cmp "$SITE/live.conf" "$SITE/blue.conf"
+	[ ! -e "$T/run/lock.flip" ]
+	answers blue
+	fresh_all blue
+	[ ! -s "$T/log/bg.log" ]
+}
+
+@test "bgflip: an nginx master that dies during the switch is exit 7" {
+	scene reload
+	workers=$(nginx_workers)
+	for w in $workers; do bg_track "$w" worker; done
+	# hold the SIGHUP back 2 s, long enough to kill the master first
+	strace -o /dev/null -e trace=pidfd_send_signal \
+	    -e inject=pidfd_send_signal:delay_enter=2000000 \
+	    bgflip >"$T/out" 2>&1 3>&- &
+	flip=$!
+	for i in $(seq 100); do
+		cmp -s "$SITE/live.conf" "$SITE/green.conf" && break
+		sleep 0.05
+	done
+	kill -KILL "$NGINX_MASTER"
+	st=0
+	wait "$flip" || st=$?
+	cat "$T/out"
+	[ "$st" -eq 7 ]
+	grep -q "a human" "$T/out" || grep -q "gone" "$T/out"
+	cmp "$SITE/live.conf" "$SITE/blue.conf"
+}
+
+@test "bgflip: exit 5 when nginx is not running or the pid file names another process" {
+	scene reload
+	sleep 30 3>&- &
+	other=$!
+	bg_track "$other" sleep
+	echo "$other" >"$T/run/other.pid"
+	sed -i "s|^nginx_pid = .*|nginx_pid = $T/run/other.pid|" "$BG_CONF"
+	run bgflip
+	echo "$output"
+	[ "$status" -eq 5 ]
+	[[ $output == *"is not an nginx master"* ]]
+	kill -0 "$other"
+	cmp "$SITE/live.conf" "$SITE/blue.conf"
+	sed -i "s|^nginx_pid = .*|nginx_pid = $NGINX_PID|" "$BG_CONF"
+	stop_nginx || true	# it may return wait's 127 for a non-child
+	run bgflip
+	echo "$output"
+	[ "$status" -eq 5 ]
+	cmp "$SITE/live.conf" "$SITE/blue.conf"
+}
+
+@test "bgflip: refuses unsafe or bad paths and configs (exit 4)" {
+	scene reload
+	before=$(snapshot)
+	SUDO_UID=1000 run bgflip -f "$BG_CONF"
+	echo "$output"
+	[ "$status" -eq 4 ]
+	SUDO_UID=1000 run bgflip
+	[ "$status" -eq 4 ]	# BG_CONF names another config
+	chmod 0664 "$BG_CONF"
+	run bgflip
+	echo "$output"
+	[ "$status" -eq 4 ]
+	[[ $output == *"writable by group or others"* ]]
+	chmod 0644 "$BG_CONF"
+	chown nobody "$BG_CONF"
+	run bgflip
+	[ "$status" -eq 4 ]
+	chown root "$BG_CONF"
+	mkdir -m 0777 "$T/open"
+	cp -p "$BG_CONF" "$T/open/bg.conf"
+	run bgflip -f "$T/open/bg.conf"
+	echo "$output"
+	[ "$status" -eq 4 ]
+	[[ $output == *"which others can write"* ]]
+	chmod 0775 "$T/run"
+	run bgflip
+	echo "$output"
+	[ "$status" -eq 4 ]	# the lock's directory, group-writable
+	chmod 0755 "$T/run"
+	chmod 0777 "$SITE"
+	run bgflip
+	[ "$status" -eq 4 ]	# live_conf in a directory others can write
+	chmod 0755 "$SITE"
+	chmod 0666 "$SITE/green.conf"
+	run bgflip
+	[ "$status" -eq 4 ]
+	chmod 0644 "$SITE/green.conf"
+	mv "$SITE/live.conf" "$SITE/live.real"
+	ln -s live.real "$SITE/live.conf"
+	run bgflip
+	echo "$output"
+	[ "$status" -eq 4 ]
+	[[ $output == *"not a regular file"* ]]
+	rm "$SITE/live.conf"
+	mv "$SITE/live.real" "$SITE/live.conf"
+	sed -i "s|^nginx = .*|nginx = nginx|" "$BG_CONF"
+	run bgflip
+	[ "$status" -eq 4 ]
+	sed -i "s|^nginx = .*|nginx = $NGINX_BIN|" "$BG_CONF"
+	echo 'secret = hunter2' >>"$BG_CONF"
+	run bgflip
+	echo "$output"
+	[ "$status" -eq 4 ]
+	[[ $output != *hunter2* ]]
+	sed -i '$d' "$BG_CONF"
+	[ "$(snapshot)" = "$before" ]
+	# a sticky world-writable directory is fine
+	chmod 1777 "$T/open"
+	run bgflip -f "$T/open/bg.conf"
+	echo "$output"
+	[ "$status" -eq 0 ]
+	answers green
+}
+
+@test "bgflip: socket mode refuses a symlinked state directory and TCP instances (exit 4)" {
+	scene socket
+	mv "$T/state" "$T/state.real"
+	ln -s state.real "$T/state"
+	run bgflip
+	echo "$output"
+	[ "$status" -eq 4 ]
+	rm "$T/state"
+	mv "$T/state.real" "$T/state"
+	sed -i "s|^green = .*|green = 127.0.0.1:1|" "$BG_CONF"
+	run bgflip
+	[ "$status" -eq 4 ]
+	answers blue
+}
+
+@test "bgflip: runs the configured nginx, never one found on PATH" {
+	scene reload
+	mkdir "$T/fakebin"
+	printf '#!/bin/sh\n: >"%s/fake-ran"\nexit 0\n' "$T" >"$T/fakebin/nginx"
+	chmod 0755 "$T/fakebin/nginx"
+	PATH="$T/fakebin:$PATH" run bgflip
+	echo "$output"
+	[ "$status" -eq 0 ]
+	[ ! -e "$T/fake-ran" ]
+	answers green
+}
+
+@test "bgflip: the history line is safe whatever REVISION is" {
+	scene socket
+	ln -sfn /etc/shadow "$T/app/green/REVISION"
+	SUDO_USER=alice run bgflip
+	[ "$status" -eq 0 ]
+	rm "$T/app/blue/REVISION"
+	mkfifo "$T/app/blue/REVISION"
+	run timeout 20 bgflip
+	[ "$status" -eq 0 ]
+	printf 'v3 \033[31mred\nsecond line\n' >"$T/app/green/REVISION.new"
+	mv "$T/app/green/REVISION.new" "$T/app/green/REVISION"
+	run bgflip
+	[ "$status" -eq 0 ]
+	rm "$T/app/blue/REVISION"
+	printf '%0100d' 0 >"$T/app/blue/REVISION"
+	run bgflip
+	[ "$status" -eq 0 ]
+	echo private >"$T/private"
+	rm "$T/app/green/REVISION"
+	ln "$T/private" "$T/app/green/REVISION"
+	run bgflip
+	[ "$status" -eq 0 ]
+	cat "$T/log/bg.log"
+	run cut -d' ' -f2- "$T/log/bg.log"
+	[ "${lines[0]}" = "blue green alice -" ]
+	[ "${lines[1]}" = "green blue root -" ]
+	[ "${lines[2]}" = "blue green root v3[31mred" ]
+	[ "${lines[3]}" = "green blue root $(printf '%064d' 0)" ]
+	[ "${lines[4]}" = "blue green root -" ]
+	history_ok
+}
+
+@test "bgflip: ten concurrent runs are ten flips, one at a time" {
+	scene reload
+	pids=()
+	for i in $(seq 10); do
+		bgflip -w 60 >"$T/c$i.out" 2>"$T/c$i.err" 3>&- &
+		pids+=($!)
+	done
+	fails=0
+	for p in "${pids[@]}"; do wait "$p" || fails=$((fails + 1)); done
+	cat "$T"/c*.err
+	[ "$fails" -eq 0 ]
+	[ "$(cat "$T"/c*.out | grep -c '^green$')" -eq 5 ]
+	[ "$(cat "$T"/c*.out | grep -c '^blue$')" -eq 5 ]
+	[ "$(served_color)" = blue ]
+	[ "$(disk_color)" = blue ]
+	[ "$(wc -l <"$T/log/bg.log")" -eq 10 ]
+	history_ok
+	no_temps
+	answers blue
+}
+
+@test "bgflip: SIGINT, SIGTERM and SIGHUP do not stop a flip half way" {
+	scene reload
+	for sig in INT TERM HUP; do
+		run strace -o /dev/null -e trace=rename \
+		    -e inject=rename:signal=$sig:when=2 bgflip
+		echo "$sig: $output"
+		[ "$status" -eq 0 ]
+		[ ! -e "$T/run/lock.flip" ]
+		[ "$(served_color)" = "$(disk_color)" ]
+	done
+	[ "$(wc -l <"$T/log/bg.log")" -eq 3 ]
+	answers green
+	history_ok
+}
+
+# kill_each STEP...: SIGKILL bgflip at each SYSCALL:N; after each, the disk
+# is wholly one color, and the next bgflip finishes or undoes the flip and
+# does its own.
+kill_each() {
+	local step sys n d confs
+
+	confs=$(find "$T" -name '*.conf' | sort)
+	for step in "$@"; do
+		sys=${step%:*}
+		n=${step#*:}
+		strace -o /dev/null -e trace="$sys" \
+		    -e inject="$sys:signal=KILL:when=$n" bgflip \
+		    >/dev/null 2>"$T/killed.err" || true
+		d=$(disk_color)
+		echo "killed at $step: disk $d"
+		[ "$d" = blue ] || [ "$d" = green ]
+		[ "$(find "$T" -name '*.conf' | sort)" = "$confs" ]
+		run bgflip -w 10
+		echo "$output"
+		[ "$status" -eq 0 ]
+		[ ! -e "$T/run/lock.flip" ]
+		[ "$(served_color)" = "$(disk_color)" ]
+		no_temps
+		history_ok
+	done
+}
+
+@test "bgflip: killed at any step in reload mode, the next bgflip converges" {
+	scene reload
+	kill_each unlink:1 write:1 fsync:1 rename:1 fsync:2 unlink:2 write:2 \
+	    fsync:3 rename:2 fsync:4 pidfd_send_signal:1 connect:5 connect:6 \
+	    write:3 fsync:5 unlink:3 fsync:6
+	answers "$(served_color)"
+}
+
+@test "bgflip: killed at any step in socket mode, the next bgflip converges" {
+	scene socket
+	kill_each unlink:1 write:1 fsync:1 rename:1 fsync:2 unlink:2 \
+	    symlink:1 rename:2 fsync:3 connect:5 write:2 fsync:4 unlink:3 \
+	    fsync:5
+	answers "$(served_color)"
+}
+
+@test "bgflip: finishes a recorded flip to a healthy color, undoes it otherwise" {
+	scene reload
+	line="2026-01-01T00:00:00Z blue green carol v2"
+	cp "$SITE/green.conf" "$SITE/live.conf"	# killed before the HUP
+	printf 'bgflip reload blue green\n%s\n' "$line" >"$T/run/lock.flip"
+	before=$(snapshot)
+	run bgflip -n
+	echo "$output"
+	[ "$status" -eq 0 ]
+	[[ $output == *"would finish it"* ]]
+	[ "${lines[-1]}" = blue ]
+	[ "$(snapshot)" = "$before" ]
+	run bgflip green
+	echo "$output"
+	[ "$status" -eq 0 ]
+	[ "${lines[-1]}" = green ]
+	answers green
+	[ "$(cat "$T/log/bg.log")" = "$line" ]
+	[ ! -e "$T/run/lock.flip" ]
+	# the other way, with its target down: undone
+	cp "$SITE/blue.conf" "$SITE/live.conf"
+	printf 'bgflip reload green blue\n%s\n' "$line" >"$T/run/lock.flip"
+	touch "$T/down-blue"
+	run bgflip green
+	echo "$output"
+	[ "$status" -eq 0 ]
+	[[ $output == *"undoing it"* ]]
+	cmp "$SITE/live.conf" "$SITE/green.conf"
+	answers green
+	[ "$(wc -l <"$T/log/bg.log")" -eq 1 ]
+	echo garbage >"$T/run/lock.flip"
+	run bgflip
+	[ "$status" -eq 4 ]
+}
+
+@test "bgflip: socket mode loses no request while flipping under load" {
+	scene socket
+	bgload -k -c 20 -d 3 "$PROD_URL/" >"$T/load.out" 2>"$T/load.err" 3>&- &
+	load=$!
+	bg_track "$load" bgload
+	sleep 0.3
+	for i in $(seq 20); do
+		run bgflip
+		[ "$status" -eq 0 ] || { echo "$output"; false; }
+		sleep 0.05
+	done
+	wait "$load"
+	cat "$T/load.err" "$T/load.out"
+	grep -q ' failed=0 ' "$T/load.out"
+	grep -Eq ' switches=([1-9][0-9]*) ' "$T/load.out"
+	history_ok
+}

@@ -1,0 +1,373 @@
+#!/usr/bin/env bats
+# make deploy / switch / rollback / status / init, over a real sshd on
+# loopback, with real rsync, into a real bg site (helpers/scene: nginx from
+# the repo's templates, two fixture instances). What production and staging
+# serve is checked through nginx every time.
+#
+# make itself exits 2 whenever a recipe fails (GNU make's rule); the
+# recipe's own status is in make's "Error N" line, which the tests check.
+
+load helpers/bg
+load helpers/scene
+load helpers/sshd
+
+setup() {
+	bg_setup
+	scene reload
+	echo "staging_url = $STAGING_URL/" >>"$T/bg.conf"
+	: >"$T/run/lock"
+	chmod 0644 "$T/run/lock"
+	write_hooks
+	make_src "$T/src" v3
+	start_sshd
+}
+
+teardown() {
+	bg_teardown
+}
+
+# The server's hooks. restart stops the instance that start_app (or an
+# earlier restart) started for COLOR, and starts tests/bgapp with the
+# version in the deployed tree's VERSION file, in the background, detached
+# from the ssh session; /up stays 503 while the tree holds a file "down".
+write_hooks() {
+	local h
+
+	for h in install migrate; do
+		printf '#!/bin/sh\necho "%s $1" >>%s/hooks.log\n' "$h" "$T" \
+		    >"$T/hooks/$h"
+	done
+	cat >"$T/hooks/restart" <<EOF
+#!/bin/sh
+set -eu
+echo "restart \$1" >>$T/hooks.log
+pidf=$T/app-\$1.pid
+if [ -s "\$pidf" ]; then
+	old=\$(cat "\$pidf")
+	kill "\$old" 2>/dev/null || :
+	n=100
+	while [ "\$n" -gt 0 ]; do
+		st=\$(sed 's/.*) \\(.\\).*/\\1/' /proc/\$old/stat 2>/dev/null) || break
+		[ "\$st" != Z ] || break
+		sleep 0.05
+		n=\$((n - 1))
+	done
+fi
+down=
+[ ! -e down ] || down="--down-file \$PWD/down"
+setsid $BG_ROOT/tests/bgapp --listen "\$BG_ADDR" --color "\$1" \\
+    --version "\$(cat VERSION)" \$down </dev/null >>$T/app-\$1.log 2>&1 &
+echo \$! >"\$pidf"
+echo "app \$1 \$!" >>$T/.bg-started
+EOF
+	chmod 0755 "$T/hooks"/*
+}
+
+# make_src DIR VERSION: an app tree to deploy.
+make_src() {
+	mkdir -p "$1/static"
+	echo "$2" >"$1/VERSION"
+	echo "<h1>$2</h1>" >"$1/static/index.html"
+}
+
+# mk ARGS: make over ssh to the test server, into the scene.
+mk() {
+	make -C "$BG_ROOT" --no-print-directory HOST="$SSH_HOST" \
+	    SSH_OPTS="$SSH_OPTS" APP="$T/app" BG_CONF="$T/bg.conf" \
+	    BG_BIN="$BG_ROOT/tools" APP_SRC="$T/src" \
+	    PRE_DEPLOY="$T/no-pre-deploy" "$@"
+}
+
+# tree_sum DIR...: one checksum of every file's path, mode and bytes.
+tree_sum() {
+	find "$@" -printf '%p %m %s %l\n' | sort | md5sum
+	find "$@" -type f -print0 | sort -z | xargs -0 cat | md5sum
+}
+
+@test "make deploy, switch, rollback: over ssh, nginx serves each version where it should" {
+	run mk deploy
+	echo "$output"
+	[ "$status" -eq 0 ]
+	[[ $output == *"green is staged"* ]]
+	[[ $output == *"staging: $STAGING_URL/"* ]]
+	[[ $output == *"now: make switch"* ]]
+	[ "$(prod_answer)" = "blue v1" ]
+	[ "$(staging_answer)" = "green v3" ]
+	[ ! -e "$T/app/.bg-staging.green" ]
+	[ -s "$T/app/green/REVISION" ]
+	rev3=$(cat "$T/app/green/REVISION")
+
+	run mk switch
+	echo "$output"
+	[ "$status" -eq 0 ]
+	[[ $output == *"green is live (was blue)"* ]]
+	[ "$(prod_answer)" = "green v3" ]
+	[ "$(staging_answer)" = "blue v1" ]
+	[ "$(disk_color)" = green ]
+	run tail -n 1 "$T/log/bg.log"
+	[[ $output == *" blue green root $rev3" ]]
+
+	run mk status
+	echo "$output"
+	[ "$status" -eq 0 ]
+	[[ $output == *"blue   standby  200      0          v1"* ]]
+	[[ $output == *"green  live     200      0          $rev3"* ]]
+	[[ $output == *" blue green root $rev3"* ]]
+
+	run mk rollback
+	echo "$output"
+	[ "$status" -eq 0 ]
+	[[ $output == *"blue still runs v1"* ]]
+	[ "$(prod_answer)" = "blue v1" ]
+	[ "$(staging_answer)" = "green v3" ]
+
+	# and forward again: green still runs what it ran when it was live
+	run mk rollback
+	echo "$output"
+	[ "$status" -eq 0 ]
+	[ "$(prod_answer)" = "green v3" ]
+
+	run mk history
+	[ "$status" -eq 0 ]
+	[ "${#lines[@]}" -eq 3 ]
+	[[ ${lines[2]} == *" blue green root $rev3" ]]
+}
+
+@test "make rollback: refuses a standby deployed to since the last switch; FORCE=1 overrides" {
+	run mk deploy
+	[ "$status" -eq 0 ]
+	run mk switch
+	[ "$status" -eq 0 ]
+	[ "$(prod_answer)" = "green v3" ]
+	# blue, the old live one, gets a new version: going "back" would not
+	# bring back what ran before.
+	make_src "$T/src" v4
+	run mk deploy
+	echo "$output"
+	[ "$status" -eq 0 ]
+	[ "$(staging_answer)" = "blue v4" ]
+	run mk rollback
+	echo "$output"
+	[ "$status" -ne 0 ]
+	[[ $output == *"refused: blue now has revision "*", but it ran v1 before the last switch"* ]]
+	[[ $output == *"Error 1"* ]]
+	[ "$(prod_answer)" = "green v3" ]
+	run mk rollback FORCE=1
+	echo "$output"
+	[ "$status" -eq 0 ]
+	[[ $output == *"FORCE=1: going on although"* ]]
+	[ "$(prod_answer)" = "blue v4" ]
+}
+
+@test "make rollback: refuses when the history holds no switch" {
+	run mk rollback
+	echo "$output"
+	[ "$status" -ne 0 ]
+	[[ $output == *"holds no switch yet"* ]]
+	[ "$(prod_answer)" = "blue v1" ]
+}
+
+@test "make deploy: DRY_RUN=1 shows what would change and changes nothing on the server" {
+	echo stale >"$T/app/green/stale.txt"
+	before=$(tree_sum "$T/app" "$T/bg.conf" "$T/run" "$T/log")
+	run mk deploy DRY_RUN=1 INSTALL=1
+	echo "$output"
+	[ "$status" -eq 0 ]
+	[[ $output == *"would mark green as being staged"* ]]
+	[[ $output == *"<f+++++++++ VERSION"* ]]
+	[[ $output == *"*deleting   stale.txt"* ]]
+	[[ $output == *"install"* ]]
+	[[ $output == *"restart"* ]]
+	[[ $output == *"dry run: nothing was changed"* ]]
+	[ "$(tree_sum "$T/app" "$T/bg.conf" "$T/run" "$T/log")" = "$before" ]
+	[ ! -e "$T/hooks.log" ]
+	[ "$(staging_answer)" = "green v2" ]
+}
+
+@test "make deploy: rsync never deletes .env, uploads or a database in APP/COLOR" {
+	g=$T/app/green
+	mkdir -p "$g/uploads" "$g/log"
+	echo "SECRET=server" >"$g/.env"
+	echo jpg >"$g/uploads/cat.jpg"
+	echo db >"$g/prod.sqlite3"
+	echo log >"$g/log/app.log"
+	echo old >"$g/old.txt"
+	echo "SECRET=laptop" >"$T/src/.env"
+	run mk deploy
+	echo "$output"
+	[ "$status" -eq 0 ]
+	[ "$(cat "$g/.env")" = "SECRET=server" ]
+	[ "$(cat "$g/uploads/cat.jpg")" = jpg ]
+	[ "$(cat "$g/prod.sqlite3")" = db ]
+	[ "$(cat "$g/log/app.log")" = log ]
+	[ ! -e "$g/old.txt" ]
+	[ "$(cat "$g/VERSION")" = v3 ]
+}
+
+@test "make deploy: a failing pre-deploy hook stops everything" {
+	printf '#!/bin/sh\necho "tests fail" >&2\nexit 7\n' >"$T/pre"
+	chmod +x "$T/pre"
+	before=$(tree_sum "$T/app")
+	run mk deploy PRE_DEPLOY="$T/pre"
+	echo "$output"
+	[ "$status" -ne 0 ]
+	[[ $output == *"tests fail"* ]]
+	[[ $output == *"$T/pre failed (exit 7): nothing was deployed"* ]]
+	[ "$(tree_sum "$T/app")" = "$before" ]
+	[ "$(staging_answer)" = "green v2" ]
+}
+
+@test "make deploy: refuses when APP is not the config's app" {
+	mkdir -p "$T/other/green"
+	run mk deploy APP="$T/other"
+	echo "$output"
+	[ "$status" -ne 0 ]
+	[[ $output == *"APP is $T/other but $T/bg.conf says app = $T/app"* ]]
+	[ -z "$(ls -A "$T/other/green")" ]
+	[ ! -e "$T/other/.bg-staging.green" ]
+}
+
+@test "make deploy: an unreachable HOST fails clearly and leaves production alone" {
+	port=$(free_port)
+	run mk deploy SSH_OPTS="${SSH_OPTS/-p $SSHD_PORT/-p $port}"
+	echo "$output"
+	[ "$status" -ne 0 ]
+	[[ $output == *"cannot connect to root@127.0.0.1 with ssh: nothing was changed there"* ]]
+	[[ $output == *"Error 5"* ]]
+	[ ! -e "$T/app/.bg-staging.green" ]
+	[ "$(prod_answer)" = "blue v1" ]
+	[ "$(staging_answer)" = "green v2" ]
+}
+
+@test "make deploy: refuses while the standby still drains" {
+	curl -s --max-time 10 "$STAGING_URL/?sleep=4000" >/dev/null 3>&- &
+	slow=$!
+	n=50
+	until ! bgdrain -c -f "$T/bg.conf" green 2>/dev/null; do
+		sleep 0.1
+		n=$((n - 1))
+		[ "$n" -gt 0 ]
+	done
+	run mk deploy
+	echo "$output"
+	wait "$slow"
+	[ "$status" -ne 0 ]
+	[[ $output == *"the standby green still has requests in flight"* ]]
+	[[ $output == *"Error 1"* ]]
+	[ ! -e "$T/app/.bg-staging.green" ]
+	[ ! -e "$T/app/green/VERSION" ]
+}
+
+@test "make deploy: an app that never turns healthy fails (bgstage exit 3); switch refuses it" {
+	echo "timeout = 1" >>"$T/bg.conf"
+	touch "$T/src/down"
+	run mk deploy
+	echo "$output"
+	[ "$status" -ne 0 ]
+	[[ $output == *"green did not answer 200 on its health path in time (bgstage exit 3)"* ]]
+	[[ $output == *"Error 3"* ]]
+	[ -e "$T/app/.bg-staging.green" ]
+	[ "$(prod_answer)" = "blue v1" ]
+	run mk switch
+	echo "$output"
+	[ "$status" -ne 0 ]
+	[[ $output == *"green is being staged"* ]]
+	[[ $output == *"Error 1"* ]]
+	[ "$(prod_answer)" = "blue v1" ]
+	# fixed, deployed again: the mark goes, the switch goes through
+	rm "$T/src/down"
+	run mk deploy
+	[ "$status" -eq 0 ]
+	[ ! -e "$T/app/.bg-staging.green" ]
+	run mk switch
+	[ "$status" -eq 0 ]
+	[ "$(prod_answer)" = "green v3" ]
+}
+
+@test "make switch: exit 3 when the old color does not drain in time; production is fine" {
+	echo "timeout = 1" >>"$T/bg.conf"
+	curl -s --max-time 10 "$PROD_URL/?sleep=4000" >/dev/null 3>&- &
+	slow=$!
+	n=50
+	until ! bgdrain -c -F -f "$T/bg.conf" blue 2>/dev/null; do
+		sleep 0.1
+		n=$((n - 1))
+		[ "$n" -gt 0 ]
+	done
+	run mk switch
+	echo "$output"
+	wait "$slow"
+	[ "$status" -ne 0 ]
+	[[ $output == *"green is live and serves production: the switch succeeded"* ]]
+	[[ $output == *"Production is fine"* ]]
+	[[ $output == *"Error 3"* ]]
+	[ "$(prod_answer)" = "green v2" ]
+}
+
+# a big file and rsync's bandwidth limit keep the copy going for seconds
+slow_src() {
+	head -c 3000000 /dev/urandom >"$T/src/big.bin"
+}
+
+# wait_copying: until the deploy in the background marked green and its
+# rsync writes into green.
+wait_copying() {
+	local n=100
+
+	until [ -e "$T/app/.bg-staging.green" ] &&
+	    pgrep -f "rsync --server.*$T/app/green" >/dev/null; do
+		sleep 0.1
+		n=$((n - 1))
+		[ "$n" -gt 0 ] || return 1
+	done
+}
+
+@test "make deploy: ssh dying mid-copy leaves the standby marked; switch refuses it; deploying again repairs it" {
+	slow_src
+	mk deploy RSYNC_OPTS=--bwlimit=300 >"$T/deploy.out" 2>&1 3>&- &
+	dep=$!
+	wait_copying
+	# the server's end of the copy dies, as when the connection drops
+	for p in $(pgrep -f "rsync --server.*$T/app/green"); do
+		kill -KILL "$p"
+	done
+	st=0
+	wait "$dep" || st=$?
+	cat "$T/deploy.out"
+	[ "$st" -ne 0 ]
+	grep -q "copying into green failed (rsync exit [0-9]*). Production is untouched; green stays marked as being staged" "$T/deploy.out"
+	[ -e "$T/app/.bg-staging.green" ]
+	[ "$(prod_answer)" = "blue v1" ]
+	run mk switch
+	echo "$output"
+	[ "$status" -ne 0 ]
+	[[ $output == *"green is being staged: finish or re-run make deploy"* ]]
+	[ "$(prod_answer)" = "blue v1" ]
+	run mk deploy
+	echo "$output"
+	[ "$status" -eq 0 ]
+	[[ $output == *"note: green was already marked as being staged"* ]]
+	[ ! -e "$T/app/.bg-staging.green" ]
+	cmp "$T/src/big.bin" "$T/app/green/big.bin"
+	[ "$(staging_answer)" = "green v3" ]
+}
+
+@test "make switch: started while make deploy copies, it never makes the half-copied standby live" {
+	slow_src
+	mk deploy RSYNC_OPTS=--bwlimit=1000 >"$T/deploy.out" 2>&1 3>&- &
+	dep=$!
+	wait_copying
+	run mk switch
+	echo "$output"
+	[ "$status" -ne 0 ]
+	[[ $output == *"green is being staged"* ]]
+	[ "$(prod_answer)" = "blue v1" ]
+	[ "$(disk_color)" = blue ]
+	wait "$dep"
+	cat "$T/deploy.out"
+	run mk switch
+	echo "$output"
+	[ "$status" -eq 0 ]
+	[ "$(prod_answer)" = "green v3" ]
+	cmp "$T/src/big.bin" "$T/app/green/big.bin"
+}

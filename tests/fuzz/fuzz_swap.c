@@ -1,0 +1,223 @@
+/* fuzz_swap.c - libFuzzer target for the streaming swapper (tools/lib/swap.c).
+ *
+ *   clang -g -O1 -fsanitize=fuzzer,address,undefined -Itools/lib \
+ *       tests/fuzz/fuzz_swap.c tools/lib/swap.c -o fuzz_swap
+ *   ./fuzz_swap -max_total_time=60 tests/fuzz/corpus/swap
+ *
+ * Input: a 14-byte header, then the text.
+ *   [0]     bit 0: -a; bits 1-3: a word pair from pairs[]; bit 4: the pair
+ *           is made of header bytes [3..10] instead (small alphabet, so that
+ *           overlapping pairs turn up and bg_swap_init must refuse them)
+ *   [1] [2] lengths of those two words (1..4)
+ *   [3..10] their letters
+ *   [11]    largest read chunk; [12] [13] seed of the chunk sizes
+ * For every accepted pair it checks: the streamed output, for chunks cut by
+ * the fuzzer, equals a naive whole-buffer swap written independently below;
+ * it does not depend on the cuts; swapping it again gives the text back
+ * byte for byte with the same count; no feed writes more than
+ * bg_swap_outmax() says. */
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "bg.h"
+
+#define HDR 14
+
+static const char *const pairs[8][2] = {
+	{ "blue", "green" }, { "a", "b" }, { "red", "redder" },
+	{ "x", "longerword" }, { "ab", "cd" }, { "on", "off" },
+	{ "BLUE", "green" }, { "q", "quux" },
+};
+
+static void
+check(int ok)
+{
+	if (!ok)
+		__builtin_trap();
+}
+
+static int
+letter(unsigned char c)
+{
+	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
+}
+
+/* The case forms, built without swap.c's code: lower, UPPER, Capitalized. */
+struct ref {
+	char f[2][3][BG_SWAP_WMAX + 1];
+	size_t len[2];
+	int nf;
+};
+
+static void
+ref_init(struct ref *r, const char *w[2], const size_t n[2])
+{
+	size_t i;
+	int k;
+
+	memset(r, 0, sizeof(*r));
+	for (k = 0; k < 2; k++) {
+		r->len[k] = n[k];
+		for (i = 0; i < n[k]; i++) {
+			char lc = w[k][i] >= 'A' && w[k][i] <= 'Z' ?
+			    (char)(w[k][i] - 'A' + 'a') : w[k][i];
+			char uc = (char)(lc - 'a' + 'A');
+			r->f[k][0][i] = lc;
+			r->f[k][1][i] = uc;
+			r->f[k][2][i] = i == 0 ? uc : lc;
+		}
+	}
+	r->nf = n[0] > 1 && n[1] > 1 ? 3 : 2;
+}
+
+/* Which form is exactly p[0..m), or which one starts at p (all)? */
+static int
+ref_form(const struct ref *r, const char *p, size_t m, int prefix)
+{
+	int k, f;
+
+	for (k = 0; k < 2; k++)
+		for (f = 0; f < r->nf; f++)
+			if ((prefix ? m >= r->len[k] : m == r->len[k]) &&
+			    memcmp(p, r->f[k][f], r->len[k]) == 0)
+				return k * 3 + f;
+	return -1;
+}
+
+static size_t
+ref_swap(const struct ref *r, int all, const char *in, size_t n, char *out,
+    unsigned long long *count)
+{
+	size_t i = 0, j, o = 0;
+	int x;
+
+	*count = 0;
+	while (i < n) {
+		if (all) {
+			x = ref_form(r, in + i, n - i, 1);
+			j = i + 1;
+			if (x >= 0)
+				j = i + r->len[x / 3];
+		} else if (letter((unsigned char)in[i])) {
+			for (j = i; j < n && letter((unsigned char)in[j]); j++)
+				;
+			x = ref_form(r, in + i, j - i, 0);
+		} else {
+			x = -1;
+			j = i + 1;
+		}
+		if (x >= 0) {
+			memcpy(out + o, r->f[1 - x / 3][x % 3], r->len[1 - x / 3]);
+			o += r->len[1 - x / 3];
+			(*count)++;
+		} else {
+			memcpy(out + o, in + i, j - i);
+			o += j - i;
+		}
+		i = j;
+	}
+	return o;
+}
+
+static uint32_t
+next(uint32_t *st)
+{
+	*st ^= *st << 13;
+	*st ^= *st >> 17;
+	*st ^= *st << 5;
+	return *st;
+}
+
+/* Stream in[0..n) through s in chunks of 1..maxchunk bytes. */
+static size_t
+stream(struct bg_swap *s, const char *in, size_t n, char *out,
+    unsigned maxchunk, uint32_t seed)
+{
+	size_t i = 0, o = 0, k, w;
+
+	seed |= 1;
+	while (i < n) {
+		k = 1 + next(&seed) % maxchunk;
+		if (k > n - i)
+			k = n - i;
+		w = bg_swap_feed(s, in + i, k, out + o);
+		check(w <= bg_swap_outmax(s, k));
+		o += w;
+		i += k;
+	}
+	w = bg_swap_end(s, out + o);
+	check(w <= bg_swap_outmax(s, 0));
+	return o + w;
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+int
+LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	static const char alpha[] = "abcAB";
+	static const unsigned chunks[8] = { 1, 2, 3, 5, 8, 64, 300, 70000 };
+	char words[2][4];
+	const char *w[2];
+	size_t n[2], len, cap, o1, o2, o3, i;
+	struct bg_swap s;
+	struct ref r;
+	const char *why, *x;
+	char *ref, *a, *b, *c;
+	unsigned long long rc, c1;
+	uint32_t seed;
+	int all, k;
+
+	if (size < HDR)
+		return 0;
+	all = data[0] & 1;
+	if (data[0] & 16) {
+		for (k = 0; k < 2; k++) {
+			n[k] = 1 + data[1 + k] % 4;
+			for (i = 0; i < n[k]; i++)
+				words[k][i] = alpha[data[3 + 4 * k + i] % 5];
+			w[k] = words[k];
+		}
+	} else {
+		for (k = 0; k < 2; k++) {
+			w[k] = pairs[(data[0] >> 1) & 7][k];
+			n[k] = strlen(w[k]);
+		}
+	}
+	if (bg_swap_init(&s, w[0], n[0], w[1], n[1], all, &why) < 0)
+		return 0;
+	ref_init(&r, w, n);
+	seed = (uint32_t)data[12] << 8 | data[13];
+	x = (const char *)data + HDR;
+	len = size - HDR;
+
+	/* a correct swap writes at most maxlen/minlen times its input */
+	cap = (len + 1) * BG_SWAP_WMAX + bg_swap_outmax(&s, len);
+	ref = malloc(cap);
+	a = malloc(cap);
+	b = malloc(cap);
+	check(ref && a && b);
+
+	o1 = ref_swap(&r, all, x, len, ref, &rc);
+	/* one chunk */
+	o2 = stream(&s, x, len, a, 70000, 1);
+	check(o2 == o1 && memcmp(a, ref, o1) == 0 && s.count == rc);
+	/* the fuzzer's cuts */
+	s.count = 0;
+	o2 = stream(&s, x, len, b, chunks[data[11] & 7], seed);
+	check(o2 == o1 && memcmp(b, ref, o1) == 0 && s.count == rc);
+	/* twice is the identity, cut differently again */
+	c1 = s.count;
+	s.count = 0;
+	c = malloc((o2 + 1) * BG_SWAP_WMAX + bg_swap_outmax(&s, o2));
+	check(c != NULL);
+	o3 = stream(&s, b, o2, c, chunks[(data[11] >> 3) & 7], seed * 7 + 3);
+	check(o3 == len && memcmp(c, x, len) == 0 && s.count == c1);
+
+	free(ref);
+	free(a);
+	free(b);
+	free(c);
+	return 0;
+}

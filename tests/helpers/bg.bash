@@ -1,0 +1,411 @@
+# tests/helpers/bg.bash - the one place that starts and stops what the bats
+# tests need: the fixture app (tests/bgapp) and a real nginx, on free loopback
+# ports, in a scratch directory nginx's workers (user nobody) can reach.
+#
+#   load helpers/bg
+#   setup()    { bg_setup; }
+#   teardown() { bg_teardown; }
+#
+# API
+#   bg_setup                 exports T (scratch dir, 0755), BG_ROOT, NGINX_BIN;
+#                            puts $BG_ROOT/tools and $BG_ROOT/tests first on
+#                            PATH; unsets BG_CONF.
+#   bg_teardown              stops everything started through these helpers
+#                            (TERM, up to 2 s, then KILL), even after failures.
+#   bg_track PID [NAME]      have bg_teardown stop PID too (e.g. a background
+#                            bgload or sshd the test started itself).
+#   free_port                prints a free TCP port on 127.0.0.1.
+#   wait_for_port HOST PORT [SECS]   until a TCP connect succeeds (default 5 s).
+#   start_app NAME COLOR VERSION LISTEN [bgapp args]
+#                            starts tests/bgapp, waits until it listens; pid in
+#                            $T/app-NAME.pid, stderr in $T/app-NAME.log, the
+#                            address it listens on in $T/app-NAME.addr.
+#   stop_app NAME [SECS]     SIGTERM, wait (default 10 s, then KILL); returns
+#                            the app's exit status (0 after a clean drain).
+#   start_nginx SNIPPET      writes $T/nginx/nginx.conf including SNIPPET (a
+#                            file of server{}/upstream{} blocks), runs nginx -t
+#                            (fails with nginx's message), starts nginx, waits
+#                            for its pid file. Exports NGINX_PREFIX, NGINX_CONF,
+#                            NGINX_PID (the pid FILE, like bg.conf's nginx_pid)
+#                            and NGINX_MASTER (the master's pid number).
+#   nginx_reload             nginx -t, then HUP; waits until a new generation
+#                            of workers runs and every old worker is gone or
+#                            "shutting down".
+#   stop_nginx               TERM the master, then KILL it and its workers.
+#   nginx_workers            worker pids, one per line (old generations too).
+#   write_conf FILE k=v ...  writes a bg.conf: one "k = v" line per argument.
+#   bg_alive PID [START]     true while PID runs (not a zombie).
+#   bg_children PID          its child pids, one per line.
+#
+# NGINX_BIN defaults to /usr/sbin/nginx and may be set by the caller.
+# Processes started here get fd 3 closed: bats waits for fd 3 to close.
+
+# bats-support and bats-assert, sourced file by file: their load.bash forks a
+# dirname per file, which costs seconds per test file on a busy machine.
+# run --separate-stderr and friends need bats >= 1.5
+if type bats_require_minimum_version >/dev/null 2>&1; then
+	bats_require_minimum_version 1.5.0
+fi
+
+BG_MISSING=
+if [ -f /usr/lib/bats/bats-support/load.bash ] &&
+    [ -f /usr/lib/bats/bats-assert/load.bash ]; then
+	for bg_f in /usr/lib/bats/bats-support/src/*.bash \
+	    /usr/lib/bats/bats-assert/src/*.bash; do
+		source "$bg_f"
+	done
+	unset bg_f
+else
+	BG_MISSING="bats-support and bats-assert are not in /usr/lib/bats (Debian: apt-get install bats-support bats-assert)"
+fi
+
+bg_setup() {
+	local d mode dirs up
+
+	if [ -n "$BG_MISSING" ]; then
+		echo "bg.bash: $BG_MISSING" >&2
+		return 1
+	fi
+	BG_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd) || return 1
+	export BG_ROOT
+	export PATH="$BG_ROOT/tools:$BG_ROOT/tests:$PATH"
+	unset BG_CONF
+	export NGINX_BIN=${NGINX_BIN:-/usr/sbin/nginx}
+	export T="$BATS_TEST_TMPDIR/bg"
+	mkdir -p "$T" || return 1
+	# bats makes its directories 0700; nginx workers run as nobody and
+	# must reach sockets and files in $T.
+	d=$T
+	dirs=()
+	while [ "$d" != "$BATS_RUN_TMPDIR" ] && [ "${d#"$BATS_RUN_TMPDIR"/}" != "$d" ]; do
+		dirs+=("$d")
+		d=${d%/*}
+	done
+	chmod 0755 "${dirs[@]}" "$BATS_RUN_TMPDIR" || return 1
+	up=()
+	d=${BATS_RUN_TMPDIR%/*}
+	while [ -n "$d" ]; do
+		up+=("$d")
+		d=${d%/*}
+	done
+	if [ "${#up[@]}" -gt 0 ]; then
+		while read -r mode d; do
+			if [ "$(( 0$mode & 1 ))" -eq 0 ]; then
+				echo "bg.bash: $d is not searchable by others, so nginx workers cannot reach \$T; run with TMPDIR=/tmp" >&2
+				return 1
+			fi
+		done < <(stat -c '%a %n' "${up[@]}")
+	fi
+	: >"$T/.bg-started"
+}
+
+# bg_start_time PID: when PID started (clock ticks after boot), so that a
+# recorded pid reused by an unrelated process is never signalled.
+bg_start_time() {
+	local st f
+
+	read -r st 2>/dev/null <"/proc/$1/stat" || return 1
+	st=${st##*) }
+	read -r -a f <<<"$st"
+	echo "${f[19]}"
+}
+
+# bg_record KIND NAME PID: remember a process for bg_teardown.
+bg_record() {
+	echo "$1 $2 $3 $(bg_start_time "$3")" >>"$T/.bg-started"
+}
+
+bg_track() {
+	bg_record pid "${2:-proc}" "$1"
+}
+
+# bg_alive PID [START]: true while PID runs (a zombie does not count) and,
+# given START, is still the process that started then.
+bg_alive() {
+	local st f
+
+	read -r st 2>/dev/null <"/proc/$1/stat" || return 1
+	st=${st##*) }
+	[ -n "$st" ] && [ "${st%% *}" != Z ] || return 1
+	[ -z "${2:-}" ] && return 0
+	read -r -a f <<<"$st"
+	[ "${f[19]}" = "$2" ]
+}
+
+# bg_stop_pids SECS PID...: TERM them, wait up to SECS, KILL what is left.
+bg_stop_pids() {
+	local secs=$1 p n left
+	shift
+	for p in "$@"; do
+		bg_alive "$p" && kill -TERM "$p" 2>/dev/null
+	done
+	n=$((secs * 10))
+	while [ "$n" -gt 0 ]; do
+		left=0
+		for p in "$@"; do
+			bg_alive "$p" && left=1
+		done
+		[ "$left" -eq 0 ] && break
+		sleep 0.1
+		n=$((n - 1))
+	done
+	for p in "$@"; do
+		bg_alive "$p" && kill -KILL "$p" 2>/dev/null
+	done
+	for p in "$@"; do
+		wait "$p" 2>/dev/null
+	done
+	return 0
+}
+
+bg_teardown() {
+	local kind name pid start pids=()
+
+	[ -n "${T:-}" ] && [ -f "$T/.bg-started" ] || return 0
+	while read -r kind name pid start; do
+		bg_alive "$pid" "$start" || continue
+		case $kind in
+		nginx) bg_nginx_kill "$pid" ;;
+		*) pids+=("$pid") ;;
+		esac
+	done <"$T/.bg-started"
+	[ "${#pids[@]}" -gt 0 ] && bg_stop_pids 2 "${pids[@]}"
+	: >"$T/.bg-started"
+	return 0
+}
+
+free_port() {
+	"${BG_ROOT:?bg_setup first}/tests/bgapp" --free-port
+}
+
+# The probe connects and closes without sending a request.
+wait_for_port() {
+	local host=$1 port=$2 n=$(( ${3:-5} * 10 ))
+
+	host=${host#[}
+	host=${host%]}
+	while [ "$n" -gt 0 ]; do
+		if (exec 5<>"/dev/tcp/$host/$port") 2>/dev/null; then
+			return 0
+		fi
+		sleep 0.1
+		n=$((n - 1))
+	done
+	echo "wait_for_port: nothing accepts on $host:$port" >&2
+	return 1
+}
+
+start_app() {
+	local name=$1 color=$2 version=$3 listen=$4 pid= n
+	shift 4
+
+	rm -f "$T/app-$name.addr" "$T/app-$name.pid" "$T/app-$name.status"
+	# The wrapper keeps the exit status in a file, so stop_app can report
+	# it even when called through bats' run (a subshell cannot wait).
+	(
+		"$BG_ROOT/tests/bgapp" --listen "$listen" --color "$color" \
+		    --version "$version" "$@" </dev/null \
+		    >"$T/app-$name.addr" 2>"$T/app-$name.log" &
+		echo "$!" >"$T/app-$name.pid"
+		wait "$!"
+		echo "$?" >"$T/app-$name.status"
+	) 3>&- &
+	# bgapp prints its address once it listens (and its socket has its
+	# mode): no probe connection, which --reset-every would count.
+	n=50
+	while [ "$n" -gt 0 ]; do
+		if [ -z "$pid" ] && [ -s "$T/app-$name.pid" ]; then
+			pid=$(cat "$T/app-$name.pid")
+			bg_record app "$name" "$pid"
+		fi
+		[ -s "$T/app-$name.addr" ] && return 0
+		if [ -e "$T/app-$name.status" ]; then
+			echo "start_app: bgapp $name exited $(cat "$T/app-$name.status"):" >&2
+			cat "$T/app-$name.log" >&2
+			return 1
+		fi
+		sleep 0.1
+		n=$((n - 1))
+	done
+	echo "start_app: bgapp $name does not listen on $listen after 5 s" >&2
+	cat "$T/app-$name.log" >&2
+	return 1
+}
+
+stop_app() {
+	local name=$1 n=$(( ${2:-10} * 10 )) pid
+
+	pid=$(cat "$T/app-$name.pid") || return 1
+	# once it has exited its pid may belong to someone else: no signal
+	[ -s "$T/app-$name.status" ] || kill -TERM "$pid" 2>/dev/null
+	while [ "$n" -gt 0 ] && ! [ -s "$T/app-$name.status" ]; do
+		sleep 0.1
+		n=$((n - 1))
+	done
+	if ! [ -s "$T/app-$name.status" ]; then
+		echo "stop_app: bgapp $name still runs after SIGTERM; killing it" >&2
+		kill -KILL "$pid" 2>/dev/null
+		return 1
+	fi
+	return "$(cat "$T/app-$name.status")"
+}
+
+start_nginx() {
+	local snippet=$1 out n pid
+
+	export NGINX_PREFIX="$T/nginx"
+	export NGINX_CONF="$NGINX_PREFIX/nginx.conf"
+	export NGINX_PID="$NGINX_PREFIX/nginx.pid"
+	mkdir -p "$NGINX_PREFIX/tmp" || return 1
+	chmod 0755 "$NGINX_PREFIX" "$NGINX_PREFIX/tmp"
+	case $snippet in
+	/*) ;;
+	*) snippet="$PWD/$snippet" ;;
+	esac
+	cat >"$NGINX_CONF" <<EOF
+worker_processes 2;
+pid $NGINX_PID;
+error_log $NGINX_PREFIX/error.log;
+events { worker_connections 1024; }
+http {
+	access_log off;
+	client_body_temp_path $NGINX_PREFIX/tmp/body;
+	proxy_temp_path $NGINX_PREFIX/tmp/proxy;
+	fastcgi_temp_path $NGINX_PREFIX/tmp/fastcgi;
+	uwsgi_temp_path $NGINX_PREFIX/tmp/uwsgi;
+	scgi_temp_path $NGINX_PREFIX/tmp/scgi;
+	include $snippet;
+}
+EOF
+	if ! out=$("$NGINX_BIN" -t -p "$NGINX_PREFIX/" -c "$NGINX_CONF" 2>&1); then
+		echo "start_nginx: nginx -t rejects the config:" >&2
+		echo "$out" >&2
+		return 1
+	fi
+	# Without "daemon off" nginx binds, reports startup errors and
+	# returns once the master has forked away.
+	if ! out=$("$NGINX_BIN" -p "$NGINX_PREFIX/" -c "$NGINX_CONF" \
+	    </dev/null 2>&1 3>&-); then
+		echo "start_nginx: nginx failed to start:" >&2
+		echo "$out" >&2
+		cat "$NGINX_PREFIX/error.log" >&2 2>/dev/null
+		return 1
+	fi
+	n=50
+	while [ "$n" -gt 0 ]; do
+		if [ -s "$NGINX_PID" ]; then
+			pid=$(cat "$NGINX_PID")
+			if bg_alive "$pid"; then
+				export NGINX_MASTER=$pid
+				bg_record nginx master "$pid"
+				return 0
+			fi
+		fi
+		sleep 0.1
+		n=$((n - 1))
+	done
+	echo "start_nginx: no nginx pid file after 5 s" >&2
+	cat "$NGINX_PREFIX/error.log" >&2 2>/dev/null
+	return 1
+}
+
+# bg_children PID: the pids whose parent is PID.
+bg_children() {
+	local s st
+	local -a kids
+
+	if [ -r "/proc/$1/task/$1/children" ]; then	# no fork: fast
+		read -r -a kids <"/proc/$1/task/$1/children"
+		[ "${#kids[@]}" -gt 0 ] && printf '%s\n' "${kids[@]}"
+		return 0
+	fi
+	for s in /proc/[0-9]*/stat; do
+		read -r st 2>/dev/null <"$s" || continue
+		st=${st##*) }
+		st=${st#* }
+		[ "${st%% *}" = "$1" ] || continue
+		s=${s#/proc/}
+		echo "${s%/stat}"
+	done
+}
+
+nginx_workers() {
+	local m w c
+
+	read -r m 2>/dev/null <"$NGINX_PID" || m=${NGINX_MASTER:?no nginx}
+	for w in $(bg_children "$m"); do
+		c=	# nginx rewrites its argv[0] into a title
+		read -r -d '' c 2>/dev/null <"/proc/$w/cmdline"
+		case $c in
+		*"worker process"*) echo "$w" ;;
+		esac
+	done
+}
+
+nginx_reload() {
+	local out old now w n c fresh busy
+
+	if ! out=$("$NGINX_BIN" -t -p "$NGINX_PREFIX/" -c "$NGINX_CONF" 2>&1); then
+		echo "nginx_reload: nginx -t rejects the config:" >&2
+		echo "$out" >&2
+		return 1
+	fi
+	old=" $(echo $(nginx_workers)) "
+	if ! out=$("$NGINX_BIN" -p "$NGINX_PREFIX/" -c "$NGINX_CONF" \
+	    -s reload 2>&1 3>&-); then
+		echo "nginx_reload: $out" >&2
+		return 1
+	fi
+	n=100
+	while [ "$n" -gt 0 ]; do
+		fresh=0
+		busy=0
+		now=$(nginx_workers)
+		for w in $now; do
+			case $old in
+			*" $w "*)
+				c=
+				read -r -d '' c 2>/dev/null <"/proc/$w/cmdline"
+				case $c in
+				*"shutting down"*) ;;
+				*) busy=1 ;;
+				esac
+				;;
+			*) fresh=1 ;;
+			esac
+		done
+		[ "$fresh" -eq 1 ] && [ "$busy" -eq 0 ] && return 0
+		sleep 0.05
+		n=$((n - 1))
+	done
+	echo "nginx_reload: no new generation of workers after 5 s" >&2
+	tail -n 5 "$NGINX_PREFIX/error.log" >&2 2>/dev/null
+	return 1
+}
+
+# bg_nginx_kill MASTER: TERM the master (fast shutdown), then KILL it and
+# every worker left.
+bg_nginx_kill() {
+	bg_stop_pids 2 "$1" $(bg_children "$1")
+}
+
+stop_nginx() {
+	local m
+
+	read -r m 2>/dev/null <"$NGINX_PID" || m=${NGINX_MASTER:-}
+	[ -n "$m" ] && bg_alive "$m" || return 0
+	bg_nginx_kill "$m"
+}
+
+write_conf() {
+	local file=$1 kv
+	shift
+
+	: >"$file" || return 1
+	for kv in "$@"; do
+		case $kv in
+		*=*) printf '%s = %s\n' "${kv%%=*}" "${kv#*=}" >>"$file" ;;
+		*) echo "write_conf: $kv is not key=value" >&2; return 1 ;;
+		esac
+	done
+}

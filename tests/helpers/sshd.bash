@@ -1,0 +1,97 @@
+# tests/helpers/sshd.bash - a real sshd on a free loopback port, for the
+# tests of make deploy/switch/rollback over ssh. Load after helpers/bg.
+#
+#   start_sshd    generates a host key and a client key in $T/ssh, writes
+#                 an sshd_config there (loopback, that port, keys only,
+#                 root by key, StrictModes no because $T is under /tmp,
+#                 UsePAM no), starts /usr/sbin/sshd -D -e in the background
+#                 (bg_teardown stops it) and waits until it accepts.
+#                 Exports SSHD_PORT, SSH_HOST (root@127.0.0.1) and SSH_OPTS,
+#                 the options for ssh and rsync -e: port, identity, a known
+#                 hosts file already holding the host key, batch mode and
+#                 no user ssh config. Sessions get HOME=$T/ssh/home (empty),
+#                 so the machine's own ~/.bashrc never runs in them.
+#   stop_sshd     stops it (SIGTERM, then SIGKILL); sessions it forked
+#                 for clients still connected end when their clients do.
+#   ssh_run CMD   runs CMD on the test server, as make's recipes would.
+#
+# sshd needs its privilege separation directory /run/sshd; it is created
+# when missing (the test runs as root, as in CI).
+
+start_sshd() {
+	local d="$T/ssh" n pid
+
+	mkdir -p "$d" || return 1
+	chmod 0700 "$d"
+	if [ ! -d /run/sshd ]; then
+		mkdir -p /run/sshd && chmod 0755 /run/sshd || return 1
+	fi
+	rm -f "$d/host" "$d/host.pub" "$d/id" "$d/id.pub"
+	ssh-keygen -q -t ed25519 -N '' -C bg-test-host -f "$d/host" ||
+	    return 1
+	ssh-keygen -q -t ed25519 -N '' -C bg-test-client -f "$d/id" ||
+	    return 1
+	cp "$d/id.pub" "$d/authorized_keys"
+	# Sessions get an empty HOME: the test server must not depend on the
+	# dotfiles of this machine's root (a slow ~/.bashrc, a PATH).
+	mkdir -p "$d/home" || return 1
+	SSHD_PORT=$(free_port) || return 1
+	cat >"$d/sshd_config" <<EOF
+ListenAddress 127.0.0.1
+Port $SSHD_PORT
+HostKey $d/host
+PidFile $d/sshd.pid
+AuthorizedKeysFile $d/authorized_keys
+PubkeyAuthentication yes
+PasswordAuthentication no
+KbdInteractiveAuthentication no
+PermitRootLogin prohibit-password
+StrictModes no
+UsePAM no
+X11Forwarding no
+AllowTcpForwarding no
+PrintMotd no
+MaxSessions 50
+MaxStartups 50
+LogLevel ERROR
+SetEnv HOME=$d/home
+EOF
+	printf '[127.0.0.1]:%s %s\n' "$SSHD_PORT" "$(cut -d' ' -f1,2 "$d/host.pub")" \
+	    >"$d/known_hosts"
+	/usr/sbin/sshd -D -e -f "$d/sshd_config" </dev/null \
+	    >>"$d/sshd.log" 2>&1 3>&- &
+	pid=$!
+	echo "$pid" >"$d/sshd.bgpid"
+	bg_track "$pid" sshd
+	n=50
+	while [ "$n" -gt 0 ]; do
+		if ! bg_alive "$pid"; then
+			echo "start_sshd: sshd exited:" >&2
+			cat "$d/sshd.log" >&2
+			return 1
+		fi
+		if (exec 5<>"/dev/tcp/127.0.0.1/$SSHD_PORT") 2>/dev/null; then
+			break
+		fi
+		sleep 0.1
+		n=$((n - 1))
+	done
+	if [ "$n" -eq 0 ]; then
+		echo "start_sshd: sshd does not accept on port $SSHD_PORT" >&2
+		return 1
+	fi
+	export SSHD_PORT SSH_HOST=root@127.0.0.1
+	export SSH_OPTS="-F /dev/null -p $SSHD_PORT -i $d/id -o IdentitiesOnly=yes -o BatchMode=yes -o UserKnownHostsFile=$d/known_hosts -o StrictHostKeyChecking=yes -o LogLevel=ERROR"
+}
+
+stop_sshd() {
+	local pid
+
+	pid=$(cat "$T/ssh/sshd.bgpid" 2>/dev/null) || return 0
+	bg_stop_pids 2 "$pid"
+}
+
+ssh_run() {
+	# shellcheck disable=SC2086 # SSH_OPTS is a list of options
+	ssh $SSH_OPTS "$SSH_HOST" "$@" </dev/null
+}

@@ -1,0 +1,203 @@
+#!/usr/bin/env bats
+# The lock bgstage, bgflip and make deploy share (tools/lib/lock.c), through
+# tests/unit_lock: "unit_lock PATH [WAIT_MS [HOLD_MS]]".
+
+load helpers/bg
+
+setup() {
+	bg_setup
+	L=$T/lock
+}
+
+teardown() {
+	bg_teardown
+}
+
+# hold NAME [HOLD_MS]: a background unit_lock holding $L; its pid in
+# $HOLDER once it printed "locked".
+hold() {
+	local out=$T/hold-$1.out n=50
+
+	unit_lock "$L" -1 "${2:-30000}" >"$out" 2>&1 3>&- &
+	HOLDER=$!
+	bg_track "$HOLDER" "unit_lock-$1"
+	while [ "$n" -gt 0 ]; do
+		grep -q '^locked ' "$out" && return 0
+		bg_alive "$HOLDER" || break
+		sleep 0.1
+		n=$((n - 1))
+	done
+	echo "hold: unit_lock did not take $L:" >&2
+	cat "$out" >&2
+	return 1
+}
+
+# flock1_hold: flock(1) holding $L in the background (as in make deploy),
+# its pid in $HOLDER and its command's in $CHILD once the lock is taken.
+flock1_hold() {
+	local n=50
+
+	flock "$L" sleep 30 </dev/null >/dev/null 2>&1 3>&- &
+	HOLDER=$!
+	bg_track "$HOLDER" flock
+	while [ "$n" -gt 0 ]; do
+		CHILD=$(bg_children "$HOLDER")
+		if [ -n "$CHILD" ]; then
+			bg_track "$CHILD" flock-child
+			grep -q "FLOCK .* $HOLDER " /proc/locks && return 0
+		fi
+		sleep 0.1
+		n=$((n - 1))
+	done
+	echo "flock1_hold: flock(1) did not take $L" >&2
+	return 1
+}
+
+@test "lock: a free lock is taken, the file created 0644 holding the pid" {
+	umask 000	# 0644 whatever the umask: never group- or world-writable
+	run unit_lock "$L"
+	echo "$output"
+	assert_success
+	assert_output --regexp '^locked [0-9]+$'
+	[ "$(cat "$L")" = "${output#locked }" ]
+	[ "$(stat -c %a "$L")" = 644 ]
+}
+
+@test "lock: a second taker gets busy with the holder's pid, the file untouched" {
+	hold a
+	run unit_lock "$L"
+	echo "$output"
+	assert_failure 1
+	assert_output "busy $HOLDER"
+	[ "$(cat "$L")" = "$HOLDER" ]
+}
+
+@test "lock: a taker that waits times out while the lock stays held" {
+	hold a
+	run unit_lock "$L" 300
+	echo "$output"
+	assert_failure 3
+	assert_output "timeout $HOLDER"
+	bg_alive "$HOLDER"
+}
+
+@test "lock: a taker that waits gets the lock once the holder is done" {
+	hold a 700
+	run unit_lock "$L" 20000
+	echo "$output"
+	assert_success
+	assert_output --regexp '^locked [0-9]+$'
+	[ "$(cat "$L")" = "${output#locked }" ]
+}
+
+@test "lock: a SIGKILLed holder releases the lock; its pid left in the file is not stale" {
+	hold a
+	kill -KILL "$HOLDER"
+	wait "$HOLDER" 2>/dev/null || true
+	[ "$(cat "$L")" = "$HOLDER" ]
+	run unit_lock "$L"
+	echo "$output"
+	assert_success
+	[ "$(cat "$L")" = "${output#locked }" ]
+	[ "${output#locked }" != "$HOLDER" ]
+}
+
+@test "lock: flock(1) on the same file excludes bg_lock, and names its pid" {
+	# a live pid that is not the holder, left in the file by an earlier run
+	echo "$$" >"$L"
+	flock1_hold
+	run unit_lock "$L"
+	echo "$output"
+	assert_failure 1
+	assert_output "busy $HOLDER"
+	# flock(1) lets go when its command ends
+	kill "$CHILD"
+	wait "$HOLDER" 2>/dev/null || true
+	run unit_lock "$L"
+	assert_success
+}
+
+@test "lock: bg_lock excludes flock(1)" {
+	hold a
+	run flock -n "$L" true
+	assert_failure 1
+	kill "$HOLDER"
+	wait "$HOLDER" 2>/dev/null || true
+	run flock -n "$L" true
+	assert_success
+}
+
+@test "lock: the holder's pid comes from the kernel, not from a stale or junk file" {
+	flock1_hold
+	echo 999999999 >"$L"	# no such pid; /proc/locks still knows flock(1)
+	run unit_lock "$L"
+	assert_output "busy $HOLDER"
+	printf 'junk\n' >"$L"
+	run unit_lock "$L"
+	assert_failure 1
+	assert_output "busy $HOLDER"
+	# flock(1) dies, its command keeps the lock: the kernel's entry names
+	# a dead pid, so the answer is "unknown", not the live pid in the file
+	echo "$$" >"$L"
+	kill -KILL "$HOLDER"
+	wait "$HOLDER" 2>/dev/null || true
+	run unit_lock "$L"
+	echo "$output"
+	assert_failure 1
+	assert_output "busy 0"
+	kill "$CHILD"
+}
+
+@test "lock: a symlink at the lock path is refused, its target untouched" {
+	ln -s "$T/target" "$L"
+	run unit_lock "$L"
+	echo "$output"
+	assert_failure 5
+	assert_output "error: Too many levels of symbolic links"
+	[ ! -e "$T/target" ]
+	echo keep >"$T/target"
+	run unit_lock "$L"
+	assert_failure 5
+	[ "$(cat "$T/target")" = keep ]
+}
+
+@test "lock: a FIFO or a directory at the lock path is refused without hanging" {
+	mkfifo "$L"
+	run timeout 10 unit_lock "$L"
+	echo "$output"
+	assert_failure 5
+	assert_output "error: Invalid argument"
+	rm "$L"
+	mkdir "$L"
+	run unit_lock "$L"
+	assert_failure 5
+	assert_output "error: Is a directory"
+}
+
+@test "lock: a missing directory is an error, not a hang" {
+	run unit_lock "$T/no/such/dir/lock" 5000
+	assert_failure 5
+	assert_output "error: No such file or directory"
+}
+
+@test "lock: a user who can only read the lock file still takes the lock" {
+	command -v setpriv >/dev/null || skip "setpriv is not installed"
+	[ "$(id -u)" -eq 0 ] || skip "needs root to act as another user"
+	# root's lock file, 0644, in a directory nobody cannot write
+	echo 1 >"$L"
+	chmod 0644 "$L"
+	local as_nobody=(setpriv --reuid=65534 --regid=65534 --clear-groups)
+	run "${as_nobody[@]}" "$BG_ROOT/tests/unit_lock" "$L"
+	echo "$output"
+	assert_success
+	assert_output --regexp '^locked [0-9]+$'
+	[ "$(cat "$L")" = 1 ]	# read-only: nothing written
+	hold a
+	run "${as_nobody[@]}" "$BG_ROOT/tests/unit_lock" "$L"
+	assert_failure 1
+	assert_output "busy $HOLDER"
+	# cannot create it either: the error says why
+	run "${as_nobody[@]}" "$BG_ROOT/tests/unit_lock" "$T/new-lock"
+	assert_failure 5
+	assert_output "error: Permission denied"
+}

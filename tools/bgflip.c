@@ -1,0 +1,264 @@
+/* bgflip - make the standby live: one atomic step, verified, undoable.
+ *
+ * Run as root through sudo. Under the lock: finish or undo a flip a crash
+ * interrupted (the record next to the lock), pick the color, refuse one
+ * being staged or unhealthy, check that nginx serves what the disk says,
+ * then flip (reload: replace live_conf, nginx -t, SIGHUP; socket: rename
+ * STATE/current), verify on fresh connections, roll back when that fails,
+ * log. SIGINT, SIGTERM and SIGHUP are held from the lock on, so a signal
+ * never leaves a half state; SIGKILL is what the crash record is for. */
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "bg.h"
+
+#define GET_MS    2000		/* one request */
+#define N(color)  bg_color_name(color)
+
+static const char usage[] = "bgflip [-Fn] [-f conf] [-w secs] [COLOR]";
+
+static struct bg_conf c;
+static struct bg_flip fl;
+static char user[64];
+static int force, dry;
+
+static void
+hint(int live, int got)
+{
+	if (c.mode == BG_MODE_SOCKET)
+		bg_warn("nginx serves %s but %s/current says %s: does nginx's "
+		    "socket.conf use this state directory?", N(got), c.state,
+		    N(live));
+	else if (live < 0)
+		bg_warn("live_conf %s is neither blue_conf nor green_conf (an "
+		    "edit, or new templates): copy the one nginx serves (%s) "
+		    "over it, or check and reload by hand", c.live_conf, N(got));
+	else
+		bg_warn("nginx serves %s but live_conf %s is %s's (edited, not "
+		    "reloaded): if the file is right, nginx -t and nginx -s "
+		    "reload; else copy %s's file back over it", N(got),
+		    c.live_conf, N(live), N(got));
+}
+
+static int
+run(int want, long long wait)
+{
+	struct bg_record rec;
+	char why[400], rev[80];
+	sigset_t hold;
+	pid_t holder;
+	int fd, rc, live = -3, to, got, pending;
+
+	if ((fd = bg_lock(c.lock, wait, &holder)) == -1 || fd == -2) {
+		snprintf(why, sizeof why, holder > 0 ? "pid %d" :
+		    "another process", (int)holder);
+		if (fd == -2)
+			bg_die(BG_TIMEOUT, "lock %s still held by %s after -w",
+			    c.lock, why);
+		bg_die(BG_NO, "lock %s is busy: held by %s (a deploy or "
+		    "another bgflip; to wait for it: -w SECS)", c.lock, why);
+	}
+	if (fd < 0)
+		bg_diesys(BG_SYS, "cannot take lock %s", c.lock);
+	sigemptyset(&hold);
+	sigaddset(&hold, SIGINT);
+	sigaddset(&hold, SIGTERM);
+	sigaddset(&hold, SIGHUP);
+	sigaddset(&hold, SIGQUIT);
+	sigprocmask(SIG_BLOCK, &hold, NULL);
+
+	if (c.mode == BG_MODE_RELOAD && (rc = bg_nginx_master(&c, &fl.ng)) != 0)
+		return rc;
+	if (c.mode == BG_MODE_SOCKET && (rc = bg_views_sync(&c, fl.dry)) != 0)
+		return rc;
+	if ((rc = bg_flip_recover(&fl, &live)) != 0)
+		return rc;
+	/* -n: a pending record's outcome is predicted, not on disk yet */
+	if (!(pending = live != -3 && fl.dry))
+		live = bg_flip_disk(&fl);
+	if (live == -3 || (live == -2 && c.mode == BG_MODE_SOCKET))
+		return BG_CONFIG;
+	if (live == -1 && want < 0) {
+		bg_warn("no live color yet (%s/current is missing): name the "
+		    "one to make live: bgflip blue", c.state);
+		return BG_USAGE;
+	}
+	/* live -2 (neither file): no color to pick, the next check fails */
+	to = want >= 0 ? want : live >= 0 ? bg_other(live) : -1;
+	if (to >= 0 && to != live) {
+		if ((rc = bg_marked(&c, to)) < 0)
+			bg_diesys(BG_SYS, "cannot check whether %s is being "
+			    "staged", N(to));
+		if (rc > 0)
+			bg_die(BG_NO, "%s is being staged: finish or re-run "
+			    "make deploy", N(to));
+		if (!bg_flip_healthy(&fl, to, why, sizeof why)) {
+			if (!force)
+				bg_die(BG_NO, "%s is not healthy (%s); to flip "
+				    "anyway: bgflip -F %s", N(to), why, N(to));
+			bg_warn("%s is not healthy (%s); flipping anyway",
+			    N(to), why);
+		}
+	}
+	if (live != -1) {	/* a fresh state has no /bg to ask */
+		got = bg_flip_served(&fl, bg_now_ms() + GET_MS, why, sizeof why);
+		if (got < 0) {
+			bg_warn("cannot tell what nginx serves: %s", why);
+			return BG_SYS;
+		}
+		if (got != live && !pending) {
+			hint(live, got);
+			return BG_NO;
+		}
+	}
+	if (to == live) {
+		bg_warn("%s is already live; nothing to do", N(to));
+		printf("%s\n", N(to));
+		return 0;
+	}
+	if (fl.dry) {
+		bg_warn("would flip %s to %s: %s is not being staged and is "
+		    "healthy; nginx serves what the disk says", live < 0 ?
+		    "nothing" : N(live), N(to), N(to));
+		if (c.mode == BG_MODE_RELOAD)
+			bg_warn("would copy %s over %s, run nginx -t, send "
+			    "SIGHUP to nginx master %d", c.color_conf[to],
+			    c.live_conf, (int)fl.ng.pid);
+		else
+			bg_warn("would point %s/current at %s", c.state, N(to));
+		bg_warn("would wait until %s serves %s on new connections, "
+		    "then append a line to %s", fl.url, N(to), c.log);
+		printf("%s\n", N(to));
+		return 0;
+	}
+	rec.mode = c.mode;
+	rec.from = live;
+	rec.to = to;
+	bg_revision(&c, to, rev, sizeof rev);
+	if (bg_history_line(rec.line, sizeof rec.line, time(NULL), live, to,
+	    user, rev) < 0)
+		bg_die(BG_SYS, "cannot format the history line");
+	if ((rc = bg_flip_run(&fl, &rec)) == 0)
+		printf("%s\n", N(to));
+	return rc;
+}
+
+/* The environment is the caller's: read what is needed from it, then
+ * drop it. As root, trust no path that others could change. */
+static void
+setup(const char *fopt)
+{
+	static char path[BG_PATH_MAX];
+	const char *env = getenv("BG_CONF");
+	struct stat st;
+	int root = geteuid() == 0;
+
+	if (getenv("SUDO_UID") != NULL && ((fopt != NULL &&
+	    strcmp(fopt, BG_CONF_DEFAULT) != 0) || (fopt == NULL &&
+	    env != NULL && *env != '\0' && strcmp(env, BG_CONF_DEFAULT) != 0)))
+		bg_die(BG_CONFIG, "under sudo the config is %s: -f and "
+		    "BG_CONF are refused", BG_CONF_DEFAULT);
+	if (snprintf(path, sizeof path, "%s", bg_conf_path(fopt)) >=
+	    (int)sizeof path)
+		bg_die(BG_CONFIG, "config path too long");
+	bg_invoker(user, sizeof user);
+	clearenv();
+	umask(022);
+	signal(SIGPIPE, SIG_IGN);
+	if (root && bg_safe_path("config", path, 0) < 0)
+		exit(BG_CONFIG);
+	bg_conf_load(path, BGK(K_MODE) | BGK(K_URL) | BGK(K_HOST_HEADER) |
+	    BGK(K_BLUE) | BGK(K_GREEN) | BGK(K_HEALTH) | BGK(K_APP) |
+	    BGK(K_LOCK) | BGK(K_LOG) | BGK(K_NGINX) | BGK(K_NGINX_PREFIX) |
+	    BGK(K_NGINX_CONF) | BGK(K_NGINX_PID) | BGK(K_LIVE_CONF) |
+	    BGK(K_BLUE_CONF) | BGK(K_GREEN_CONF) | BGK(K_STATE), &c);
+	bg_conf_need(&c, BGK(K_URL) | BGK(K_BLUE) | BGK(K_GREEN) |
+	    (c.mode == BG_MODE_RELOAD ? BGK(K_LIVE_CONF) | BGK(K_BLUE_CONF) |
+	    BGK(K_GREEN_CONF) : 0), path);
+	if (root && (bg_safe_dir_of("lock directory", c.lock) < 0 ||
+	    bg_safe_dir_of("log directory", c.log) < 0))
+		exit(BG_CONFIG);
+	if (c.mode == BG_MODE_SOCKET) {
+		if (!c.addr[BG_BLUE].is_unix || !c.addr[BG_GREEN].is_unix)
+			bg_die(BG_CONFIG, "%s: socket mode needs unix: "
+			    "addresses for blue and green", path);
+		if (lstat(c.state, &st) < 0)
+			bg_diesys(BG_CONFIG, "state directory %s", c.state);
+		if (!S_ISDIR(st.st_mode))
+			bg_die(BG_CONFIG, "state %s is not a directory (a "
+			    "symlink?)", c.state);
+		if (root && bg_safe_path("state directory", c.state, 1) < 0)
+			exit(BG_CONFIG);
+		bg_flip_init(&fl, &c);
+		return;
+	}
+	if (lstat(c.live_conf, &st) < 0)
+		bg_diesys(BG_CONFIG, "live_conf %s", c.live_conf);
+	if (!S_ISREG(st.st_mode))
+		bg_die(BG_CONFIG, "live_conf %s is not a regular file (a "
+		    "symlink?): bgflip replaces it by rename", c.live_conf);
+	if (root && (bg_safe_path("live_conf", c.live_conf, 0) < 0 ||
+	    bg_safe_path("blue_conf", c.color_conf[BG_BLUE], 0) < 0 ||
+	    bg_safe_path("green_conf", c.color_conf[BG_GREEN], 0) < 0 ||
+	    bg_safe_path("nginx binary", c.nginx, 0) < 0 ||
+	    bg_safe_dir_of("nginx_pid directory", c.nginx_pid) < 0))
+		exit(BG_CONFIG);
+	if (bg_flip_init(&fl, &c) < 0)
+		exit(BG_CONFIG);
+}
+
+int
+main(int argc, char **argv)
+{
+	const char *fopt = NULL;
+	long long wait = -1;
+	int ch, want = -1, rc;
+
+	bg_setprog(argv[0]);
+	bg_help(argc, argv, usage);
+	while ((ch = getopt(argc, argv, "Ff:nw:")) != -1) {
+		switch (ch) {
+		case 'F':
+			force = 1;
+			break;
+		case 'f':
+			fopt = optarg;
+			break;
+		case 'n':
+			dry = 1;
+			break;
+		case 'w':
+			if (bg_parse_secs(optarg, strlen(optarg), 86400,
+			    &wait) < 0) {
+				bg_warn("-w: expected seconds, like 30 or 2.5");
+				bg_usage(usage);
+			}
+			break;
+		default:
+			bg_usage(usage);
+		}
+	}
+	argc -= optind;
+	argv += optind;
+	if (argc > 1)
+		bg_usage(usage);
+	if (argc == 1 && (want = bg_color_arg(argv[0])) < 0) {
+		bg_warn("COLOR must be exactly blue or green");
+		bg_usage(usage);
+	}
+	setup(fopt);
+	fl.dry = dry;
+	rc = run(want, wait);
+	if (fflush(stdout) != 0 || ferror(stdout)) {
+		bg_warnsys("cannot write to stdout");
+		if (rc == 0)
+			rc = BG_SYS;
+	}
+	return rc;
+}

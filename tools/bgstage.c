@@ -1,0 +1,364 @@
+/* bgstage - bring up the standby: run its hooks, wait until it is healthy.
+ *
+ * Where the SPEC is silent (docs/bgstage.1 says the same):
+ * - The config and the hooks are checked before the lock is taken: an
+ *   unsafe hooks directory or hook (writable by group or others) is 4, a
+ *   missing or non-executable hook 1, before anything runs.
+ * - A hook gets exactly PATH, BG_COLOR, BG_ADDR, BG_APP_DIR: no HOME, no
+ *   LANG. Each hook may run up to HOOK_MAX_S, then its process group is
+ *   killed (exit 3); -t bounds only the health wait.
+ * - A missing APP/COLOR directory is 4 (make init creates it).
+ * - The live color comes from url (2 s); failing that is 5, never 3, so
+ *   3 always means "not healthy in time".
+ * - -n takes no lock (it must not create the lock file) and runs nothing.
+ * - SIGHUP, SIGINT, SIGTERM: the running hook's process group is stopped,
+ *   then bgstage dies of the same signal; the mark stays.
+ */
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "bg.h"
+
+#define HOOK_MAX_S   3600	/* a hung hook (a lock, a prompt) is killed */
+#define LIVE_MS      2000	/* asking nginx which color is live */
+#define POLL_MS      200	/* between health checks */
+#define REQ_MS       1000	/* longest single health request */
+#define HOOK_PATH    "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+
+static const char usage[] = "bgstage [-Fimn] [-f conf] [-t secs] [COLOR]";
+
+static const char *const hook_names[3] = { "install", "migrate", "restart" };
+
+/* Die of the signal that interrupted us, after saying what it stopped. */
+static _Noreturn void
+interrupted(const char *what, const char *hook)
+{
+	int sig = bg_interrupted;
+
+	bg_warn("interrupted by signal %d (%s): %s%s", sig, strsignal(sig), what,
+	    hook ? hook : "");
+	fflush(stderr);
+	signal(sig, SIG_DFL);
+	kill(getpid(), sig);
+	_exit(128 + sig);	/* not reached: the signal is not blocked */
+}
+
+/* "30s", "1.5s" */
+static const char *
+secs_str(long long ms, char *buf, size_t len)
+{
+	if (ms % 1000 == 0)
+		snprintf(buf, len, "%llds", ms / 1000);
+	else {
+		snprintf(buf, len, "%lld.%03lld", ms / 1000, ms % 1000);
+		while (buf[strlen(buf) - 1] == '0')
+			buf[strlen(buf) - 1] = '\0';
+		strncat(buf, "s", len - strlen(buf) - 1);
+	}
+	return buf;
+}
+
+static const char *
+hostname(const struct bg_conf *c)
+{
+	return c->host_header[0] != '\0' ? c->host_header : NULL;
+}
+
+/* Writable by group or others: anyone could put code there that we run. */
+static void
+check_hooks_dir(const char *dir)
+{
+	struct stat st;
+
+	if (stat(dir, &st) < 0)
+		bg_diesys(BG_CONFIG, "hooks directory %s", dir);
+	if (!S_ISDIR(st.st_mode))
+		bg_die(BG_CONFIG, "hooks directory %s: not a directory", dir);
+	if (st.st_mode & (S_IWGRP | S_IWOTH))
+		bg_die(BG_CONFIG, "hooks directory %s is writable by group or "
+		    "others: refusing to run hooks from it (chmod go-w %s)",
+		    dir, dir);
+}
+
+/* 0 ok; BG_CONFIG unsafe; BG_NO missing or not executable (said why). */
+static int
+check_hook(const char *path, int pass)
+{
+	struct stat st;
+
+	if (stat(path, &st) < 0) {
+		if (pass == 1)
+			return BG_OK;
+		bg_warnsys("hook %s", path);
+		return BG_NO;
+	}
+	if (pass == 1) {
+		if (st.st_mode & (S_IWGRP | S_IWOTH)) {
+			bg_warn("hook %s is writable by group or others: "
+			    "refusing to run it (chmod go-w %s)", path, path);
+			return BG_CONFIG;
+		}
+		return BG_OK;
+	}
+	if (!S_ISREG(st.st_mode) || !(st.st_mode & 0111)) {
+		bg_warn("hook %s is not an executable file (chmod +x %s)",
+		    path, path);
+		return BG_NO;
+	}
+	return BG_OK;
+}
+
+/* The live color, from nginx's /bg route; dies 5 when it cannot tell. */
+static int
+live_color(const struct bg_conf *c)
+{
+	struct bg_reply r;
+	char ex[128];
+	int rc, col;
+
+	rc = bg_http_get(&c->url.addr, c->url.path, hostname(c),
+	    bg_now_ms() + LIVE_MS, 0, &r);
+	if (bg_interrupted)
+		interrupted("while asking which color is live", NULL);
+	if (rc == BG_TIMEOUT)
+		bg_die(BG_SYS, "cannot tell which color is live: no answer "
+		    "from url within 2s");
+	if (rc != 0)
+		bg_die(BG_SYS, "cannot tell which color is live: url: %s",
+		    r.err);
+	if (r.status != 200)
+		bg_die(BG_SYS, "cannot tell which color is live: url answered "
+		    "%d", r.status);
+	if ((col = bg_color_body(r.body, r.bodylen)) < 0 ||
+	    r.bodytotal != r.bodylen)
+		bg_die(BG_SYS, "cannot tell which color is live: url answered "
+		    "%s, not a color", bg_excerpt(r.body, r.bodylen, 40, ex,
+		    sizeof ex));
+	return col;
+}
+
+static void
+run_hook(const char *path, char *const envp[], const char *cwd,
+    const char *color)
+{
+	char *argv[3], st[96];
+	int rc, ws;
+
+	argv[0] = (char *)path;
+	argv[1] = (char *)color;
+	argv[2] = NULL;
+	rc = bg_run(argv, envp, cwd, STDERR_FILENO,
+	    bg_now_ms() + HOOK_MAX_S * 1000LL, &ws);
+	if (rc == -1 && errno == EINTR && bg_interrupted)
+		interrupted("stopped hook ", path);
+	if (rc == -2)
+		bg_diesys(BG_CONFIG, "hook %s: cannot enter %s", path, cwd);
+	if (rc < 0)
+		bg_diesys(BG_NO, "hook %s: cannot run it", path);
+	if (rc == BG_TIMEOUT)
+		bg_die(BG_TIMEOUT, "hook %s still running after %ds: killed "
+		    "(%s)", path, HOOK_MAX_S, bg_wstatus_str(ws, st, sizeof st));
+	if (ws != 0)
+		bg_die(BG_NO, "hook %s %s; %s not staged", path,
+		    bg_wstatus_str(ws, st, sizeof st), color);
+}
+
+/* Polls addr + health until a 200 or the deadline: exit 3 when it passes. */
+static void
+wait_healthy(const struct bg_conf *c, int color, long long wait_ms)
+{
+	const struct bg_addr *a = &c->addr[color];
+	struct bg_reply r;
+	long long start, deadline, now, req;
+	char last[sizeof r.err + 32] = "no answer yet", t[32];
+	int rc, tty = isatty(STDERR_FILENO), shown = 0;
+
+	start = bg_now_ms();
+	deadline = start + wait_ms;
+	for (;;) {
+		now = bg_now_ms();
+		req = now + REQ_MS < deadline ? now + REQ_MS : deadline;
+		rc = bg_http_get(a, c->health, hostname(c), req, 1, &r);
+		if (rc == 0 && r.status == 200)
+			break;
+		if (rc == 0)
+			snprintf(last, sizeof last, "last answer %d", r.status);
+		else if (rc == BG_TIMEOUT)
+			snprintf(last, sizeof last, "no answer within %s",
+			    secs_str(req - now, t, sizeof t));
+		else
+			snprintf(last, sizeof last, "%s", r.err);
+		if (tty) {
+			fprintf(stderr, "\r%s: waiting for %s: %s, %s"
+			    "\033[K", bg_prog, bg_color_name(color),
+			    secs_str((bg_now_ms() - start) / 100 * 100, t,
+			    sizeof t), last);
+			shown = 1;
+		}
+		while (!bg_interrupted && bg_now_ms() < now + POLL_MS &&
+		    bg_now_ms() < deadline)
+			bg_sleep_ms(20);
+		if (bg_interrupted) {
+			if (shown)
+				fputc('\n', stderr);
+			interrupted("while waiting for health", NULL);
+		}
+		if (bg_now_ms() >= deadline) {
+			if (shown)
+				fputc('\n', stderr);
+			bg_die(BG_TIMEOUT, "%s not healthy after %s: %s",
+			    bg_color_name(color),
+			    secs_str(wait_ms, t, sizeof t), last);
+		}
+	}
+	if (shown)
+		fprintf(stderr, "\r%s: %s is healthy\033[K\n", bg_prog,
+		    bg_color_name(color));
+}
+
+int
+main(int argc, char **argv)
+{
+	struct bg_conf c;
+	struct stat st;
+	const char *confpath = NULL, *name;
+	char hooks[3][BG_PATH_MAX + 16], appdir[BG_PATH_MAX + 8];
+	char ebuf[4][BG_PATH_MAX + 32], addr[BG_PATH_MAX], t[32];
+	char mark[BG_PATH_MAX + 32];
+	char *envp[5];
+	long long wait_ms = -1;
+	long inflight;
+	pid_t holder;
+	int ch, i, rc, color = -1, live, force = 0, dry = 0, fd;
+	int want[3] = { 0, 0, 1 };
+
+	bg_setprog(argv[0]);
+	bg_help(argc, argv, usage);
+	while ((ch = getopt(argc, argv, "Ff:imnt:")) != -1) {
+		switch (ch) {
+		case 'F': force = 1; break;
+		case 'f': confpath = optarg; break;
+		case 'i': want[0] = 1; break;
+		case 'm': want[1] = 1; break;
+		case 'n': dry = 1; break;
+		case 't':
+			if (bg_parse_secs(optarg, strlen(optarg), 86400,
+			    &wait_ms) < 0) {
+				bg_warn("bad -t value (seconds, at most 86400)");
+				bg_usage(usage);
+			}
+			break;
+		default:
+			bg_usage(usage);
+		}
+	}
+	argc -= optind;
+	argv += optind;
+	if (argc > 1)
+		bg_usage(usage);
+	if (argc == 1 && (color = bg_color_arg(argv[0])) < 0) {
+		bg_warn("bad color (blue or green)");
+		bg_usage(usage);
+	}
+	bg_catch_signals();
+
+	confpath = bg_conf_path(confpath);
+	bg_conf_load(confpath, BGK(K_URL) | BGK(K_HOST_HEADER) | BGK(K_BLUE) |
+	    BGK(K_GREEN) | BGK(K_HEALTH) | BGK(K_TIMEOUT) | BGK(K_HOOKS) |
+	    BGK(K_APP) | BGK(K_LOCK), &c);
+	bg_conf_need(&c, BGK(K_URL) | BGK(K_BLUE) | BGK(K_GREEN) |
+	    BGK(K_HOOKS), confpath);
+	if (wait_ms < 0)
+		wait_ms = c.timeout_ms;
+
+	check_hooks_dir(c.hooks);
+	for (i = 0; i < 3; i++)
+		snprintf(hooks[i], sizeof hooks[i], "%s/%s", c.hooks,
+		    hook_names[i]);
+	for (rc = BG_OK, i = 0; i < 3; i++)
+		if (want[i] && check_hook(hooks[i], 1) != BG_OK)
+			rc = BG_CONFIG;
+	for (i = 0; rc == BG_OK && i < 3; i++)
+		if (want[i])
+			rc = check_hook(hooks[i], 2);
+	if (rc != BG_OK)
+		exit(rc);
+
+	/* Held until we exit; the kernel drops it however we die. */
+	if (dry)
+		bg_warn("would take the lock %s", c.lock);
+	else if ((fd = bg_lock(c.lock, -1, &holder)) < 0) {
+		if (fd == -1 && holder > 0)
+			bg_die(BG_NO, "lock %s is held by pid %ld: a deploy or "
+			    "switch is running", c.lock, (long)holder);
+		if (fd == -1 || fd == -2)
+			bg_die(BG_NO, "lock %s is held by another process: a "
+			    "deploy or switch is running", c.lock);
+		bg_diesys(BG_SYS, "cannot take the lock %s", c.lock);
+	}
+
+	live = live_color(&c);
+	if (color < 0)
+		color = bg_other(live);
+	name = bg_color_name(color);
+	if (color == live)
+		bg_die(BG_NO, "%s is live: refusing to stage it (the standby "
+		    "is %s)", name, bg_color_name(bg_other(live)));
+	if (!force) {
+		if ((inflight = bg_inflight(&c.addr[color])) < 0)
+			bg_diesys(BG_SYS, "cannot count %s's connections", name);
+		if (inflight > 0)
+			bg_die(BG_NO, "%s still has %ld connection%s in flight; "
+			    "to stage it anyway: bgstage -F %s", name, inflight,
+			    inflight == 1 ? "" : "s", name);
+	}
+
+	snprintf(appdir, sizeof appdir, "%s/%s", c.app, name);
+	if (stat(appdir, &st) < 0 || !S_ISDIR(st.st_mode))
+		bg_die(BG_CONFIG, "%s: not a directory (make init creates it)",
+		    appdir);
+	bg_addr_fmt(&c.addr[color], addr, sizeof addr);
+	snprintf(ebuf[0], sizeof ebuf[0], "%s", HOOK_PATH);
+	snprintf(ebuf[1], sizeof ebuf[1], "BG_COLOR=%s", name);
+	snprintf(ebuf[2], sizeof ebuf[2], "BG_ADDR=%s", addr);
+	snprintf(ebuf[3], sizeof ebuf[3], "BG_APP_DIR=%s", appdir);
+	for (i = 0; i < 4; i++)
+		envp[i] = ebuf[i];
+	envp[4] = NULL;
+
+	for (i = 0; i < 3; i++) {
+		if (!want[i])
+			continue;
+		if (dry)
+			bg_warn("would run %s %s in %s with %s %s %s %s",
+			    hooks[i], name, appdir, ebuf[0], ebuf[1], ebuf[2],
+			    ebuf[3]);
+		else
+			run_hook(hooks[i], envp, appdir, name);
+	}
+
+	if (dry) {
+		bg_warn("would wait up to %s for %s%s%s%s to answer 200",
+		    secs_str(wait_ms, t, sizeof t), c.addr[color].is_unix ?
+		    "" : "http://", addr, c.addr[color].is_unix ? ":" : "",
+		    c.health);
+		if (bg_mark_path(&c, color, mark, sizeof mark) != NULL)
+			bg_warn("would remove the mark %s", mark);
+	} else {
+		wait_healthy(&c, color, wait_ms);
+		if (bg_mark_path(&c, color, mark, sizeof mark) == NULL)
+			bg_die(BG_CONFIG, "%s: app path too long", confpath);
+		if (unlink(mark) < 0 && errno != ENOENT)
+			bg_diesys(BG_SYS, "%s is healthy, but cannot remove "
+			    "its being-staged mark %s", name, mark);
+	}
+	printf("%s\n", name);
+	if (fflush(stdout) != 0 || ferror(stdout))
+		bg_diesys(BG_SYS, "cannot write to stdout");
+	return BG_OK;
+}

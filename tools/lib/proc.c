@@ -1,0 +1,349 @@
+/* proc.c - in-flight connections to an instance, counted from /proc/net.
+ * The line parsers are pure; bg_inflight reads the files in big chunks into
+ * one buffer reused across polls, so a poll stays cheap at 10,000 sockets. */
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <netdb.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "bg.h"
+
+#define PROC_CAP (64L << 20)	/* bytes read per file per poll, at most */
+#define MAXADDRS 8		/* addresses kept for a host name */
+
+static int
+hexval(char ch)
+{
+	if (ch >= '0' && ch <= '9')
+		return ch - '0';
+	if (ch >= 'A' && ch <= 'F')
+		return ch - 'A' + 10;
+	if (ch >= 'a' && ch <= 'f')
+		return ch - 'a' + 10;
+	return -1;
+}
+
+/* Exactly len hex digits at s[*i]; the kernel pads every field. */
+static int
+hexfix(const char *s, size_t n, size_t *i, size_t len, unsigned long *out)
+{
+	unsigned long v = 0;
+	size_t k;
+	int d;
+
+	if (len > 2 * sizeof v || n - *i < len)
+		return -1;
+	for (k = 0; k < len; k++) {
+		if ((d = hexval(s[*i + k])) < 0)
+			return -1;
+		v = v << 4 | (unsigned long)d;
+	}
+	*i += len;
+	*out = v;
+	return 0;
+}
+
+/* How many hex digits start at s[i]. */
+static size_t
+hexrun(const char *s, size_t n, size_t i)
+{
+	size_t k = i;
+
+	while (k < n && hexval(s[k]) >= 0)
+		k++;
+	return k - i;
+}
+
+static int
+expect(const char *s, size_t n, size_t *i, char ch)
+{
+	if (*i >= n || s[*i] != ch)
+		return -1;
+	(*i)++;
+	return 0;
+}
+
+static void
+skipspaces(const char *s, size_t n, size_t *i)
+{
+	while (*i < n && s[*i] == ' ')
+		(*i)++;
+}
+
+/* The kernel prints each 32-bit word of the address with %08X as a native
+ * integer, so storing the parsed word back in native order yields the
+ * address bytes in network order on the machine that wrote the line. */
+static int
+tcpaddr(const char *s, size_t n, size_t *i, size_t digits, unsigned char *out)
+{
+	unsigned long w;
+	uint32_t w32;
+	size_t k;
+
+	for (k = 0; k < digits / 8; k++) {
+		if (hexfix(s, n, i, 8, &w) < 0)
+			return -1;
+		w32 = (uint32_t)w;
+		memcpy(out + 4 * k, &w32, 4);
+	}
+	return 0;
+}
+
+int
+bg_proc_tcp_line(const char *s, size_t n, struct bg_tcprow *r)
+{
+	unsigned char remote[16];
+	unsigned long v;
+	size_t i = 0, digits;
+
+	memset(r, 0, sizeof *r);
+	skipspaces(s, n, &i);
+	if (i >= n || s[i] < '0' || s[i] > '9')
+		return -1;	/* the header, or garbage */
+	while (i < n && s[i] >= '0' && s[i] <= '9')
+		i++;
+	if (expect(s, n, &i, ':') < 0 || expect(s, n, &i, ' ') < 0)
+		return -1;
+	digits = hexrun(s, n, i);
+	if (digits == 8)
+		r->family = AF_INET;
+	else if (digits == 32)
+		r->family = AF_INET6;
+	else
+		return -1;
+	if (tcpaddr(s, n, &i, digits, r->addr) < 0 ||
+	    expect(s, n, &i, ':') < 0 || hexfix(s, n, &i, 4, &v) < 0)
+		return -1;
+	r->port = (unsigned)v;
+	if (expect(s, n, &i, ' ') < 0 || hexrun(s, n, i) != digits ||
+	    tcpaddr(s, n, &i, digits, remote) < 0 ||
+	    expect(s, n, &i, ':') < 0 || hexfix(s, n, &i, 4, &v) < 0 ||
+	    expect(s, n, &i, ' ') < 0 || hexfix(s, n, &i, 2, &v) < 0)
+		return -1;
+	r->state = (unsigned)v;
+	if (i < n && s[i] != ' ')
+		return -1;
+	return 0;
+}
+
+int
+bg_proc_unix_line(const char *s, size_t n, struct bg_unixrow *r)
+{
+	unsigned long v;
+	size_t i = 0, k;
+
+	memset(r, 0, sizeof *r);
+	k = hexrun(s, n, 0);
+	if (k == 0 || k > 16)
+		return -1;	/* the header "Num ...", or garbage */
+	i = k;
+	if (expect(s, n, &i, ':') < 0 || expect(s, n, &i, ' ') < 0 ||
+	    hexfix(s, n, &i, 8, &v) < 0 ||		/* refcount */
+	    expect(s, n, &i, ' ') < 0 || hexfix(s, n, &i, 8, &v) < 0 ||
+	    expect(s, n, &i, ' ') < 0 || hexfix(s, n, &i, 8, &r->flags) < 0 ||
+	    expect(s, n, &i, ' ') < 0 || hexfix(s, n, &i, 4, &v) < 0)
+		return -1;
+	r->type = (unsigned)v;
+	if (expect(s, n, &i, ' ') < 0 || hexfix(s, n, &i, 2, &v) < 0 ||
+	    expect(s, n, &i, ' ') < 0)
+		return -1;
+	r->state = (unsigned)v;
+	skipspaces(s, n, &i);	/* the inode is %5lu: right-aligned */
+	k = i;
+	while (i < n && s[i] >= '0' && s[i] <= '9')
+		i++;
+	if (i == k)
+		return -1;
+	if (i == n)
+		return 0;	/* unbound */
+	/* One space, then the path to the end of the line: it may hold
+	 * spaces; an abstract name starts with '@'. */
+	if (expect(s, n, &i, ' ') < 0 || i == n)
+		return -1;
+	r->path = s + i;
+	r->pathlen = n - i;
+	return 0;
+}
+
+/* What a row must match: a unix path, or a port and a set of addresses. */
+struct target {
+	const char *path;
+	size_t pathlen;
+	unsigned port;
+	int any;		/* 0.0.0.0 or ::: every local address */
+	int naddr;
+	unsigned char addr[MAXADDRS][16];	/* IPv4 as ::ffff:a.b.c.d */
+};
+
+static const unsigned char v4mapped[12] = {
+	0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff
+};
+
+/* IPv4 and IPv4-mapped IPv6 compare equal once both are in mapped form. */
+static void
+mapped(int family, const unsigned char *addr, unsigned char *out)
+{
+	if (family == AF_INET) {
+		memcpy(out, v4mapped, 12);
+		memcpy(out + 12, addr, 4);
+	} else
+		memcpy(out, addr, 16);
+}
+
+static int
+tcp_match(const char *s, size_t n, const struct target *t)
+{
+	struct bg_tcprow r;
+	unsigned char a[16];
+	int k;
+
+	if (bg_proc_tcp_line(s, n, &r) < 0 || r.port != t->port ||
+	    (r.state != BG_TCP_ESTABLISHED && r.state != BG_TCP_CLOSE_WAIT))
+		return 0;
+	if (t->any)
+		return 1;
+	mapped(r.family, r.addr, a);
+	for (k = 0; k < t->naddr; k++)
+		if (memcmp(a, t->addr[k], 16) == 0)
+			return 1;
+	return 0;
+}
+
+static int
+unix_match(const char *s, size_t n, const struct target *t)
+{
+	struct bg_unixrow r;
+
+	return bg_proc_unix_line(s, n, &r) == 0 &&
+	    r.type == BG_UNIX_STREAM && r.state == BG_UNIX_CONNECTED &&
+	    !(r.flags & BG_UNIX_ACCEPTCON) &&
+	    r.pathlen == t->pathlen && memcmp(r.path, t->path, r.pathlen) == 0;
+}
+
+/* Numeric addresses are taken as they are; a host name is resolved once per
+ * process (the lookup has no deadline of its own: keep names in
+ * /etc/hosts) and a connection to any of its addresses counts. */
+static int
+resolve(const char *host, struct target *t)
+{
+	static char cached[256];
+	static int ncached = -1;
+	static unsigned char caddr[MAXADDRS][16];
+	struct addrinfo hints, *res, *ai;
+	unsigned char a[16];
+	int e;
+
+	if (inet_pton(AF_INET, host, a) == 1) {
+		t->any = memcmp(a, "\0\0\0\0", 4) == 0;
+		mapped(AF_INET, a, t->addr[0]);
+		t->naddr = 1;
+		return 0;
+	}
+	if (inet_pton(AF_INET6, host, a) == 1) {
+		t->any = memcmp(a, in6addr_any.s6_addr, 16) == 0;
+		memcpy(t->addr[0], a, 16);
+		t->naddr = 1;
+		return 0;
+	}
+	if (ncached < 0 || strcmp(cached, host) != 0) {
+		memset(&hints, 0, sizeof hints);
+		hints.ai_family = AF_UNSPEC;
+		hints.ai_socktype = SOCK_STREAM;
+		if ((e = getaddrinfo(host, NULL, &hints, &res)) != 0) {
+			errno = e == EAI_SYSTEM ? errno : EADDRNOTAVAIL;
+			return -1;
+		}
+		ncached = 0;
+		for (ai = res; ai != NULL && ncached < MAXADDRS; ai = ai->ai_next)
+			if (ai->ai_family == AF_INET)
+				mapped(AF_INET, (unsigned char *)&((struct
+				    sockaddr_in *)ai->ai_addr)->sin_addr,
+				    caddr[ncached++]);
+			else if (ai->ai_family == AF_INET6)
+				memcpy(caddr[ncached++], &((struct sockaddr_in6 *)
+				    ai->ai_addr)->sin6_addr, 16);
+		freeaddrinfo(res);
+		snprintf(cached, sizeof cached, "%s", host);
+	}
+	memcpy(t->addr, caddr, sizeof caddr);
+	t->naddr = ncached;
+	return 0;
+}
+
+/* Count the rows of one /proc file that match t. A missing file (no IPv6)
+ * counts nothing. Lines are split across reads, so a partial last line is
+ * moved to the front of the buffer and completed by the next read. */
+static long
+count_file(const char *path, int (*match)(const char *, size_t,
+    const struct target *), const struct target *t)
+{
+	static char buf[1 << 18];
+	size_t have = 0, used;
+	long total = 0, count = 0;
+	ssize_t got;
+	char *p, *nl, *end;
+	int fd, err;
+
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
+		return errno == ENOENT ? 0 : -1;
+	for (;;) {
+		got = read(fd, buf + have, sizeof buf - have);
+		if (got < 0 && errno == EINTR)
+			continue;
+		if (got <= 0)
+			break;
+		if ((total += got) > PROC_CAP) {
+			errno = EFBIG;
+			got = -1;
+			break;
+		}
+		have += (size_t)got;
+		end = buf + have;
+		for (p = buf; (nl = memchr(p, '\n', (size_t)(end - p))); p = nl + 1)
+			count += match(p, (size_t)(nl - p), t);
+		used = (size_t)(p - buf);
+		if (used == 0 && have == sizeof buf) {
+			errno = EOVERFLOW;	/* a line longer than the buffer */
+			got = -1;
+			break;
+		}
+		memmove(buf, p, have - used);
+		have -= used;
+	}
+	err = errno;
+	close(fd);
+	if (got < 0) {
+		errno = err;
+		return -1;
+	}
+	if (have > 0)
+		count += match(buf, have, t);
+	return count;
+}
+
+long
+bg_inflight(const struct bg_addr *a)
+{
+	struct target t;
+	long n4, n6;
+
+	memset(&t, 0, sizeof t);
+	if (a->is_unix) {
+		t.path = a->path;
+		t.pathlen = strlen(a->path);
+		return count_file("/proc/net/unix", unix_match, &t);
+	}
+	t.port = a->port;
+	if (resolve(a->host, &t) < 0)
+		return -1;
+	if ((n4 = count_file("/proc/net/tcp", tcp_match, &t)) < 0 ||
+	    (n6 = count_file("/proc/net/tcp6", tcp_match, &t)) < 0)
+		return -1;
+	return n4 + n6;
+}
