@@ -56,7 +56,7 @@ put() {
 		return 1
 	fi
 	note "$2: $what"
-	changed=1
+	changed=$((changed + 1))
 }
 
 # own_dir DIR MODE OWNER: a directory bg owns: created, or its mode and
@@ -81,7 +81,7 @@ own_dir() {
 		return 1
 	fi
 	note "$1/: $what"
-	changed=1
+	changed=$((changed + 1))
 }
 
 # parent_dir PATH: the directory of PATH, created (root, 0755) when
@@ -94,7 +94,7 @@ parent_dir() {
 		return 1
 	fi
 	note "$p/: created"
-	changed=1
+	changed=$((changed + 1))
 }
 
 # render TEMPLATE OUT: the template with every @NAME@ from vars filled in;
@@ -188,10 +188,10 @@ nginx_reload_mode() {
 		parent_dir "$p" || return 1
 	done
 	c0=$changed
-	put "$init/blue.conf" "$bc" 0644 root:root &&
-	    put "$init/green.conf" "$gc" 0644 root:root &&
-	    put "$init/upstreams.conf" "$up" 0644 root:root &&
-	    put "$init/$color.conf" "$live" 0644 root:root || return 1
+	put "$init/blue.conf" "$bc" 0644 "$rootown" &&
+	    put "$init/green.conf" "$gc" 0644 "$rootown" &&
+	    put "$init/upstreams.conf" "$up" 0644 "$rootown" &&
+	    put "$init/$color.conf" "$live" 0644 "$rootown" || return 1
 	[ "$changed" -eq "$c0" ] || nginx_changed=1
 	note "live color: $color; nginx must include $up and $live (Debian's sites-enabled/ does)"
 }
@@ -204,9 +204,9 @@ nginx_socket_mode() {
 	fi
 	render "$src/nginx/socket.conf" "$init/socket.conf" || return 1
 	parent_dir "$live" || return 1
-	own_dir "$state" 0755 root:root || return 1
+	own_dir "$state" 0755 "$rootown" || return 1
 	c0=$changed
-	put "$init/socket.conf" "$live" 0644 root:root || return 1
+	put "$init/socket.conf" "$live" 0644 "$rootown" || return 1
 	[ "$changed" -eq "$c0" ] || nginx_changed=1
 	note "nginx must include $live"
 }
@@ -226,7 +226,7 @@ socket_first_flip() {
 		return 1
 	}
 	note "$state/current: created (blue is live)"
-	changed=1
+	changed=$((changed + 1))
 }
 
 sudoers_line() {
@@ -254,26 +254,31 @@ sudoers_line() {
 main() {
 	src=$1 init=$2
 
-	if [ "$(id -u)" -ne 0 ]; then
-		err "needs root (run by make init through SUDO)"
-		exit 1
-	fi
 	umask 022
 	conf=$(var conf) bin=$(var bin) mandir=$(var mandir)
 	user=$(var user)
 	[ -n "$user" ] || user=${SUDO_USER:-$(id -un)}
+	# What bgflip, run as root, must be able to trust is root's. Not
+	# root, everything is ours: right for a sandbox (make demo), wrong
+	# for a server.
+	if [ "$(id -u)" -eq 0 ]; then
+		rootown=$(owner_of root)
+	else
+		rootown=$(owner_of "$(id -un)")
+		note "not root: installing everything as $rootown (fine for a sandbox such as make demo; a server needs root: bgflip must trust these files)"
+	fi
 	id "$user" >/dev/null 2>&1 || { err "no user $user on $(uname -n)"; exit 1; }
 	owner=$(owner_of "$user")
 
 	# The tools and their manuals.
 	parent_dir "$bin/x" || exit 1
 	for p in bgcolor bgdrain bgflip bgstage bgswapconf; do
-		put "$src/tools/$p" "$bin/$p" 0755 root:root || exit 1
+		put "$src/tools/$p" "$bin/$p" 0755 "$rootown" || exit 1
 	done
 	for m in "$src"/docs/*.1 "$src"/docs/*.7; do
 		[ -f "$m" ] || continue
 		s=${m##*.}
-		parent_dir "$mandir/man$s/x" && put "$m" "$mandir/man$s/${m##*/}" 0644 root:root
+		parent_dir "$mandir/man$s/x" && put "$m" "$mandir/man$s/${m##*/}" 0644 "$rootown"
 	done
 
 	# The config.
@@ -282,7 +287,7 @@ main() {
 		note "$conf differs from what the make variables say:"
 		diff -u "$conf" "$init/bg.conf" | sed 1,2d
 	fi
-	put "$init/bg.conf" "$conf" 0644 root:root || exit 1
+	put "$init/bg.conf" "$conf" 0644 "$rootown" || exit 1
 
 	app=$(conf_get app /srv/app)
 	mode=$(conf_get mode reload)
@@ -300,21 +305,24 @@ main() {
 		own_dir "$d" 0755 "$owner" || exit 1
 	done
 
+	# bgflip writes the history there.
+	parent_dir "$(conf_get log /var/log/bg.log)" || exit 1
+
 	# The lock: root's, 0644, so the deploy user can flock(2) it read-only
 	# but not replace it; bgflip's crash record goes next to it.
 	parent_dir "$lock" || exit 1
 	if [ ! -f "$lock" ]; then
 		if ! { : >"$lock" && chmod 0644 "$lock" &&
-		    chown root:root "$lock"; }; then
+		    chown "$rootown" "$lock"; }; then
 			err "cannot create $lock"
 			exit 1
 		fi
 		note "$lock: created"
-		changed=1
-	elif [ "$(stat -c '%a %U' "$lock")" != "644 root" ]; then
-		chmod 0644 "$lock" && chown root:root "$lock"
-		note "$lock: mode and owner set to 0644 root"
-		changed=1
+		changed=$((changed + 1))
+	elif [ "$(stat -c '%a %U:%G' "$lock")" != "644 $rootown" ]; then
+		chmod 0644 "$lock" && chown "$rootown" "$lock"
+		note "$lock: mode and owner set to 0644 $rootown"
+		changed=$((changed + 1))
 	else
 		note "$lock: unchanged"
 	fi
@@ -323,10 +331,10 @@ main() {
 	if [ -z "$hooks" ]; then
 		err "no hooks directory in the config (HOOKS)"
 	else
-		own_dir "$hooks" 0755 root:root || exit 1
+		own_dir "$hooks" 0755 "$rootown" || exit 1
 		for h in "$init"/hooks/*; do
 			[ -f "$h" ] || continue
-			put "$h" "$hooks/${h##*/}" 0755 root:root
+			put "$h" "$hooks/${h##*/}" 0755 "$rootown"
 		done
 	fi
 

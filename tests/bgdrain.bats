@@ -2,6 +2,7 @@
 # bgdrain: counting in-flight connections to a color from /proc/net, against
 # real nginx and the fixture app, over IPv4, IPv6 and unix sockets.
 
+# shellcheck disable=SC2154 # $stderr: set by bats' run --separate-stderr
 bats_require_minimum_version 1.5.0
 load helpers/bg
 
@@ -18,11 +19,12 @@ teardown() {
 # Blue (live, per nginx's /bg) and green (the standby) on 127.0.0.1; nginx
 # proxies everything else to green with no upstream keepalive, so a request
 # through nginx is one connection to green for as long as it runs.
-# GLISTEN overrides green's listen address, GADDR green's config value.
+# GPORT, GLISTEN, GADDR, GPROXY override green's port, listen address,
+# config value and proxy_pass target.
 two_colors() {
 	BP=$(free_port)
 	start_app blue blue 1 "127.0.0.1:$BP"
-	GP=$(free_port)
+	GP=${GPORT:-$(free_port)}
 	start_app green green 1 "${GLISTEN:-127.0.0.1:$GP}" --sock-mode 0666
 	NP=$(free_port)
 	cat >"$T/site.conf" <<EOF
@@ -138,8 +140,8 @@ idle_conn() {
 
 @test "bgdrain: counts connections to an instance on [::1]" {
 	[ -e /proc/net/tcp6 ] || skip "no IPv6"
-	GP=$(free_port)
-	GLISTEN="[::1]:$GP" GADDR="[::1]:$GP" GPROXY="[::1]:$GP" two_colors
+	p=$(free_port)
+	GPORT=$p GLISTEN="[::1]:$p" GADDR="[::1]:$p" GPROXY="[::1]:$p" two_colors
 	idle_conn ::1 "$GP"
 	run --separate-stderr bgdrain -c -f "$C" green
 	assert_failure 1
@@ -151,9 +153,9 @@ idle_conn() {
 
 @test "bgdrain: a dual-stack [::] instance counts IPv4 clients (v4-mapped rows)" {
 	[ -e /proc/net/tcp6 ] || skip "no IPv6"
-	GP=$(free_port)
+	p=$(free_port)
 	# the config names the wildcard, then the IPv4 address that nginx uses
-	GLISTEN="[::]:$GP" GADDR="[::]:$GP" two_colors
+	GPORT=$p GLISTEN="[::]:$p" GADDR="[::]:$p" two_colors
 	idle_conn 127.0.0.1 "$GP"
 	run --separate-stderr bgdrain -c -f "$C"
 	assert_failure 1
@@ -248,35 +250,43 @@ idle_conn() {
 	assert_equal "$st" 143
 }
 
-@test "bgdrain: usage errors exit 2" {
-	local u="usage: bgdrain [-cFq] [-f conf] [-i ms] [-t secs] [COLOR]"
-	local -a bad=("green;id" ../blue Blue "" "green " "-i 0" "-i 60001"
-	    "-i 1x" "-i -5" "-t 0" "-t -1" "-t 86401" "-t 1.0001" -x "-f")
-	local a
+USAGE="usage: bgdrain [-cFq] [-f conf] [-i ms] [-t secs] [COLOR]"
 
-	write_conf "$C" url=http://127.0.0.1:1/bg blue=127.0.0.1:2 green=127.0.0.1:3
-	for a in "${bad[@]}"; do
-		case $a in
-		-[it]\ *) run --separate-stderr bgdrain -F -c -f "$C" ${a% *} "${a#* }" green ;;
-		-*) run --separate-stderr bgdrain -F -c -f "$C" $a ;;
-		*) run --separate-stderr bgdrain -F -c -f "$C" "$a" ;;
-		esac
-		echo "bgdrain [$a] -> $status: $stderr"
-		assert_failure 2
-		assert_output ""
-		[[ $stderr == *"$u" ]]
-	done
-	run --separate-stderr bgdrain -F -c -f "$C" blue green
+# bad_usage ARG...: bgdrain -F -c -f $C ARG... is a usage error.
+bad_usage() {
+	run --separate-stderr bgdrain -F -c -f "$C" "$@"
+	echo "bgdrain $*: $stderr"
 	assert_failure 2
-	run --separate-stderr bgdrain -F -c -f "$C" "green;id"
+	assert_output ""
+	[[ $stderr == *"$USAGE" ]]
+}
+
+@test "bgdrain: usage errors exit 2" {
+	write_conf "$C" url=http://127.0.0.1:1/bg blue=127.0.0.1:2 green=127.0.0.1:3
+	bad_usage "green;id"
 	assert_equal "$stderr" "bgdrain: green;id: not a color: blue or green
-$u"
+$USAGE"
+	bad_usage ../blue
+	bad_usage Blue
+	bad_usage ""
+	bad_usage "green "
+	bad_usage blue green
+	bad_usage -i 0 green
+	bad_usage -i 60001 green
+	bad_usage -i 1x green
+	bad_usage -i -5 green
+	bad_usage -t 0 green
+	bad_usage -t -1 green
+	bad_usage -t 86401 green
+	bad_usage -t 1.0001 green
+	bad_usage -x green
+	bad_usage -f
 	run bgdrain -h
 	assert_success
-	assert_output "$u"
+	assert_output "$USAGE"
 	# the usage line is the man page's SYNOPSIS
 	run bash -c "MANWIDTH=200 mandoc -Tascii '$BG_ROOT/docs/bgdrain.1' | col -b"
-	assert_line "     ${u#usage: }"
+	assert_line "     ${USAGE#usage: }"
 }
 
 @test "bgdrain: configuration errors exit 4" {

@@ -53,6 +53,7 @@ EOF
 	"$NGINX_BIN" -t -q -e "$d/error.log" -p "$d/" -c "$d/nginx.conf"
 }
 
+# bats test_tags=sanitize
 @test "bgswapconf: swaps a real nginx config with blue/green upstreams (golden)" {
 	golden nginx
 }
@@ -65,6 +66,7 @@ EOF
 	golden no-newline
 }
 
+# bats test_tags=sanitize
 @test "bgswapconf: NUL bytes pass through and separate words (golden)" {
 	golden nul
 }
@@ -73,6 +75,7 @@ EOF
 	golden crlf
 }
 
+# bats test_tags=sanitize
 @test "bgswapconf: invalid UTF-8 passes through byte for byte (golden)" {
 	golden invalid-utf8
 }
@@ -97,6 +100,7 @@ EOF
 	golden separators
 }
 
+# bats test_tags=sanitize
 @test "bgswapconf: -a swaps inside words too (golden)" {
 	golden all
 }
@@ -109,6 +113,7 @@ EOF
 	golden words-one-letter
 }
 
+# bats test_tags=sanitize
 @test "bgswapconf: -a -w swaps another pair inside words (golden)" {
 	golden words-all
 }
@@ -133,6 +138,7 @@ EOF
 	[ "$rss" -lt 8192 ]
 }
 
+# bats test_tags=sanitize
 @test "bgswapconf: a letter run longer than any word is passed through whole" {
 	local st=0
 	{ head -c 100000 /dev/zero | tr '\0' x; printf 'blue\n'; } >"$T/in"
@@ -247,6 +253,7 @@ EOF
 	[ "$output" = "$(printf 'green blue\nGreen\nblu')" ]
 }
 
+# bats test_tags=sanitize
 @test "bgswapconf: an unreadable FILE is exit 5, named, and the others are still swapped" {
 	printf 'blue\n' >"$T/a.conf"
 	printf 'green\n' >"$T/b.conf"

@@ -11,6 +11,15 @@ load helpers/bg
 load helpers/scene
 load helpers/sshd
 
+# One sshd for the whole file: the test server.
+setup_file() {
+	start_sshd "$BATS_FILE_TMPDIR/ssh"
+}
+
+teardown_file() {
+	stop_sshd
+}
+
 setup() {
 	bg_setup
 	scene reload
@@ -19,7 +28,6 @@ setup() {
 	chmod 0644 "$T/run/lock"
 	write_hooks
 	make_src "$T/src" v3
-	start_sshd
 }
 
 teardown() {
@@ -276,6 +284,7 @@ tree_sum() {
 	[ "$(prod_answer)" = "blue v1" ]
 	# fixed, deployed again: the mark goes, the switch goes through
 	rm "$T/src/down"
+	sed -i 's/^timeout = 1$/timeout = 20/' "$T/bg.conf"
 	run mk deploy
 	[ "$status" -eq 0 ]
 	[ ! -e "$T/app/.bg-staging.green" ]

@@ -80,7 +80,8 @@ run(int want, long long wait)
 	if ((rc = bg_flip_recover(&fl, &live)) != 0)
 		return rc;
 	/* -n: a pending record's outcome is predicted, not on disk yet */
-	if (!(pending = live != -3 && fl.dry))
+	pending = live != -3 && fl.dry;
+	if (!pending)
 		live = bg_flip_disk(&fl);
 	if (live == -3 || (live == -2 && c.mode == BG_MODE_SOCKET))
 		return BG_CONFIG;

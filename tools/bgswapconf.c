@@ -24,7 +24,7 @@ put(const char *p, size_t n)
 		if ((w = write(STDOUT_FILENO, p, n)) < 0) {
 			if (errno == EINTR)
 				continue;
-			return;
+			bg_diesys(BG_SYS, "cannot write to standard output");
 		}
 		p += w;
 		n -= (size_t)w;
@@ -98,7 +98,7 @@ main(int argc, char **argv)
 
 	if ((comma = strchr(w1, ',')) == NULL)
 		bg_die(BG_USAGE, "-w %s: want two words, as word1,word2", w1);
-	if (bg_swap_init(&s, w1, (size_t)(comma - w1), comma + 1,
+	else if (bg_swap_init(&s, w1, (size_t)(comma - w1), comma + 1,
 	    strlen(comma + 1), all, &why) < 0)
 		bg_die(BG_USAGE, "-w %s: %s", w1, why);
 	/* the largest slice must still make progress */

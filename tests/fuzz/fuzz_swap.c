@@ -134,11 +134,12 @@ static size_t
 stream(struct bg_swap *s, const char *in, size_t n, char *out,
     unsigned maxchunk, uint32_t seed)
 {
-	size_t i = 0, o = 0, k, w;
+	size_t i = 0, o = 0, w;
 
 	seed |= 1;
 	while (i < n) {
-		k = 1 + next(&seed) % maxchunk;
+		size_t k = 1 + next(&seed) % maxchunk;
+
 		if (k > n - i)
 			k = n - i;
 		w = bg_swap_feed(s, in + i, k, out + o);
@@ -160,7 +161,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	static const unsigned chunks[8] = { 1, 2, 3, 5, 8, 64, 300, 70000 };
 	char words[2][4];
 	const char *w[2];
-	size_t n[2], len, cap, o1, o2, o3, i;
+	size_t n[2], len, cap, o1, o2, o3;
 	struct bg_swap s;
 	struct ref r;
 	const char *why, *x;
@@ -174,6 +175,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	all = data[0] & 1;
 	if (data[0] & 16) {
 		for (k = 0; k < 2; k++) {
+			size_t i;
+
 			n[k] = 1 + data[1 + k] % 4;
 			for (i = 0; i < n[k]; i++)
 				words[k][i] = alpha[data[3 + 4 * k + i] % 5];

@@ -1,15 +1,18 @@
 # tests/helpers/sshd.bash - a real sshd on a free loopback port, for the
 # tests of make deploy/switch/rollback over ssh. Load after helpers/bg.
 #
-#   start_sshd    generates a host key and a client key in $T/ssh, writes
-#                 an sshd_config there (loopback, that port, keys only,
+#   start_sshd [DIR]
+#                 generates a host key and a client key in DIR (default
+#                 $T/ssh), writes an sshd_config there (loopback, that port, keys only,
 #                 root by key, StrictModes no because $T is under /tmp,
 #                 UsePAM no), starts /usr/sbin/sshd -D -e in the background
-#                 (bg_teardown stops it) and waits until it accepts.
+#                 and waits until it accepts. Started from a test, it is
+#                 stopped by bg_teardown; from setup_file (one sshd for the
+#                 whole file), call stop_sshd in teardown_file.
 #                 Exports SSHD_PORT, SSH_HOST (root@127.0.0.1) and SSH_OPTS,
 #                 the options for ssh and rsync -e: port, identity, a known
 #                 hosts file already holding the host key, batch mode and
-#                 no user ssh config. Sessions get HOME=$T/ssh/home (empty),
+#                 no user ssh config. Sessions get HOME=DIR/home (empty),
 #                 so the machine's own ~/.bashrc never runs in them.
 #   stop_sshd     stops it (SIGTERM, then SIGKILL); sessions it forked
 #                 for clients still connected end when their clients do.
@@ -19,8 +22,10 @@
 # when missing (the test runs as root, as in CI).
 
 start_sshd() {
-	local d="$T/ssh" n pid
+	local d=${1:-$T/ssh} n pid root
 
+	root=${BG_ROOT:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)}
+	export SSHD_DIR=$d
 	mkdir -p "$d" || return 1
 	chmod 0700 "$d"
 	if [ ! -d /run/sshd ]; then
@@ -35,7 +40,7 @@ start_sshd() {
 	# Sessions get an empty HOME: the test server must not depend on the
 	# dotfiles of this machine's root (a slow ~/.bashrc, a PATH).
 	mkdir -p "$d/home" || return 1
-	SSHD_PORT=$(free_port) || return 1
+	SSHD_PORT=$("$root/tests/bgapp" --free-port) || return 1
 	cat >"$d/sshd_config" <<EOF
 ListenAddress 127.0.0.1
 Port $SSHD_PORT
@@ -62,7 +67,9 @@ EOF
 	    >>"$d/sshd.log" 2>&1 3>&- &
 	pid=$!
 	echo "$pid" >"$d/sshd.bgpid"
-	bg_track "$pid" sshd
+	if [ -n "${T:-}" ] && [ -f "$T/.bg-started" ]; then
+		bg_track "$pid" sshd
+	fi
 	n=50
 	while [ "$n" -gt 0 ]; do
 		if ! bg_alive "$pid"; then
@@ -85,10 +92,19 @@ EOF
 }
 
 stop_sshd() {
-	local pid
+	local pid n
 
-	pid=$(cat "$T/ssh/sshd.bgpid" 2>/dev/null) || return 0
-	bg_stop_pids 2 "$pid"
+	pid=$(cat "${SSHD_DIR:?}/sshd.bgpid" 2>/dev/null) || return 0
+	kill -TERM "$pid" 2>/dev/null
+	n=20
+	while [ "$n" -gt 0 ] && kill -0 "$pid" 2>/dev/null; do
+		sleep 0.1
+		n=$((n - 1))
+	done
+	kill -KILL "$pid" 2>/dev/null
+	wait "$pid" 2>/dev/null
+	rm -f "$SSHD_DIR/sshd.bgpid"
+	return 0
 }
 
 ssh_run() {
