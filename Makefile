@@ -57,6 +57,19 @@ uninstall:
 
 .PHONY: all tests check clean install uninstall
 
+# --- bench ---
+# make bench: not a test but a report. Requests lost, throughput and flip
+# time under load for steady, the seed's cp + reload, bgflip in reload and
+# in socket mode (bgload and wrk, against real nginx), each tool's start time
+# and memory, bgswapconf against sed, bgdrain's poll cost. Markdown on stdout
+# and in build/bench/results.md; BENCH_SECS, BENCH_CONNS, BENCH_EVERY_MS,
+# BENCH_RUNS, BENCH_SKIP tune it (tests/bench/run).
+bench: all tests
+	tests/bench/run
+
+.PHONY: bench
+# --- end bench ---
+
 # --- pipeline ---
 # make deploy, switch, rollback, status, history, init, and demo. The
 # recipes say what runs where (make -n deploy prints them); pipeline/lib.sh
@@ -126,16 +139,17 @@ SUDO_CHECK = $(if $(SUDO),$(if $(filter /etc/bg.conf,$(BG_CONF)),,bg_die 4 \
 	"bgflip runs through $(SUDO), and then reads only /etc/bg.conf: set BG_CONF=/etc/bg.conf (or SUDO= when you log in as root)";))
 
 # The server side of switch and rollback, in one session (a terminal when
-# make has one, for bgdrain's progress): note the live color's revision
-# (for make rollback), bgflip as root to $$to (empty: the standby), then
-# wait for the old color to drain. Exit: bgflip's status when it failed;
-# 99 when $$to was live already; 100 + bgdrain's status otherwise.
-FLIP = live=$$($(BG_BIN)/bgcolor -f $(BG_CONF) 2>/dev/null) || live=; \
-	r=$$(head -n 1 $(APP)/$$live/REVISION 2>/dev/null | tr -cd "[:graph:]" | cut -c 1-64); \
+# make has one, for bgdrain's progress): bgflip as root to $$to (empty: the
+# standby); note the old color's REVISION for make rollback (no deploy can
+# have touched it yet: it was live until now, and a deploy waits for its
+# drain); wait for the old color to drain. Exit: bgflip's status when it
+# failed; 99 when $$to was live already; 100 + bgdrain's status otherwise.
+FLIP = live=$$($(BG_BIN)/bgcolor -t 5 -f $(BG_CONF) 2>/dev/null) || live=; \
 	new=$$($(SUDO) $(BG_BIN)/bgflip$(FLIP_OPTS) $$to) || exit; \
 	[ "$$new" != "$$live" ] || exit 99; \
 	case $$new in blue) old=green ;; *) old=blue ;; esac; \
-	[ "$$live" != "$$old" ] || echo "$$old $${r:--}" >$(APP)/.bg-previous 2>/dev/null; \
+	r=$$(sed -n "1{s/[^[:graph:]]//g;s/^\(.\{64\}\).*/\1/;p;}" $(APP)/$$old/REVISION 2>/dev/null); \
+	echo "$$old $${r:--}" >$(APP)/.bg-previous 2>/dev/null; \
 	echo "make $@: $$new is live (was $$old); waiting for $$old to drain" >&2; \
 	$(BG_BIN)/bgdrain -f $(BG_CONF) $$old && exit 100; st=$$?; \
 	[ $$st -ne 3 ] || echo "make $@: $$new is live and serves production: the switch succeeded. $$old still had requests in flight when bgdrain timed out; they finish there on their own. Production is fine." >&2; \
@@ -231,6 +245,7 @@ history:
 init:
 	@$(PIPE); \
 	bg_say "sets up $(if $(filter local,$(HOST)),this machine,$(HOST)): needs root there$(if $(SUDO), (through passwordless $(SUDO)))"; \
+	bg_safe REMOTE_SRC $(call shq,$(REMOTE_SRC)); \
 	bg_connect; \
 	mkdir "$$ctl/init" "$$ctl/init/hooks"; \
 	printf '%s\n' $(INIT_CONF) >"$$ctl/init/bg.conf"; \

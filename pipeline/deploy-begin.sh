@@ -55,7 +55,7 @@ mark_locked() {
 		say "cannot write the mark $mark: the deploy user must own $app (make init)"
 		return 5
 	}
-	now=$("$bin/bgcolor" -s -f "$conf") || return
+	now=$("$bin/bgcolor" -t 5 -s -f "$conf") || return
 	if [ "$now" != "$color" ]; then
 		# It became live before we held the lock. A mark we did not
 		# make is left alone.
@@ -78,7 +78,7 @@ main() {
 		say "APP is $app but $conf says app = $capp: refusing to copy into the wrong tree; run with APP=$capp"
 		return 4
 	fi
-	color=$("$bin/bgcolor" -s -f "$conf") || return
+	color=$("$bin/bgcolor" -t 5 -s -f "$conf") || return
 	st=0
 	"$bin/bgdrain" -c -f "$conf" "$color" || st=$?
 	if [ "$st" -eq 1 ]; then

@@ -60,7 +60,7 @@ main() {
 	app=$1 conf=$2 bin=$3 force=$4
 
 	[ -r "$conf" ] || { say "cannot read $conf: make init writes it"; exit 4; }
-	live=$("$bin/bgcolor" -f "$conf") || exit
+	live=$("$bin/bgcolor" -t 5 -f "$conf") || exit
 	case $live in
 	blue) other=green ;;
 	*) other=blue ;;

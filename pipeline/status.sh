@@ -81,7 +81,7 @@ main() {
 		fi
 		return 0
 	fi
-	live=$("$bin/bgcolor" -f "$conf") || live=
+	live=$("$bin/bgcolor" -t 5 -f "$conf") || live=
 	hpath=${c_health:-/up}
 	hosth=${c_host_header:-}
 	printf '%-6s %-8s %-8s %-10s %s\n' COLOR ROLE HEALTH IN-FLIGHT REVISION

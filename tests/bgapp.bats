@@ -69,7 +69,7 @@ wait_established() {
 
 @test "bgapp: ?sleep holds a request without blocking the others" {
 	start_app blue blue v1 "127.0.0.1:$PORT"
-	curl -s -o "$T/slow" "$URL/x?sleep=3000" 3>&- &
+	curl -s -o "$T/slow" "$URL/x?sleep=2000" 3>&- &
 	slow=$!
 	wait_established "$PORT" 1
 	run curl -s -m 2 "$URL/fast"
@@ -167,7 +167,7 @@ wait_established() {
 @test "bgapp: --reset-every resets exactly every Nth connection" {
 	start_app blue blue v1 "127.0.0.1:$PORT" --reset-every 3
 	codes=
-	for i in 1 2 3 4 5 6; do
+	for _ in 1 2 3 4 5 6; do
 		curl -s -o /dev/null "$URL/" && codes="${codes}o" || codes="${codes}r"
 	done
 	assert_equal "$codes" "ooroor"

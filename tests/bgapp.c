@@ -1,8 +1,16 @@
 /* bgapp - the fixture app the tests deploy: answers its color and version.
  * One thread, one epoll loop; slow (?sleep=MS) requests are timers, so a
- * load test through nginx measures nginx, not the app. Once it listens it
- * prints its address on stdout: the harness waits for that line rather than
- * probing (a probe would count for --reset-every). */
+ * load test through nginx measures nginx, not the app.
+ *
+ * Any GET/POST/HEAD: 200 "COLOR VERSION\n"; /up: 200 "ok\n", or 503 while
+ * --down-file exists. HTTP/1.1 keep-alive and pipelining; a POST body is
+ * read (Content-Length) and ignored. --reset-every N resets (RST) every Nth
+ * connection once its first request is in: a connection that never sends
+ * one does not count. A unix socket gets --sock-mode (default 0660); a stale
+ * one is replaced, a live one refused. Once it listens it prints its address
+ * on stdout: the harness waits for that line rather than probing. SIGTERM
+ * or SIGINT: the listener closes (its socket file goes), idle connections
+ * close, busy ones finish, exit 0 (3 if still busy after 120 s). */
 #include <sys/epoll.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
@@ -24,7 +32,7 @@
 
 #include "bg.h"
 
-#define IN_MAX    16384		/* request line + headers; more is a 400 */
+#define IN_MAX    16384		/* request head; more is a 400 */
 #define SLEEP_MAX 600000	/* ms, cap of ?sleep= */
 #define DRAIN_MAX 120000	/* ms after SIGTERM before giving up (exit 3) */
 
@@ -38,9 +46,10 @@ struct conn {
 	int fd, state, keep, head;
 	unsigned ev;
 	unsigned long served, body_left;
-	long long wake;			/* ms: sleep length, then deadline */
+	long long wake;			/* ms to sleep, then deadline */
 	const char *status, *body;
-	struct conn *next_sleep, *prev, *next;	/* sleepers; all (or spare) */
+	struct conn *next_sleep;	/* sleepers */
+	struct conn *prev, *next;	/* all conns, or spare */
 	size_t inlen, outlen, outoff;
 	char out[512];
 	char in[IN_MAX];
@@ -147,7 +156,8 @@ sleep_ms(const char *target, size_t n)
 
 	for (; q != NULL; q = memchr(q + 1, '&', (size_t)(end - q - 1)))
 		if (end - q > 7 && strncmp(q + 1, "sleep=", 6) == 0 &&
-		    bg_parse_ulong(q + 7, strcspn(q + 7, "&"), SLEEP_MAX, &ms) == 0)
+		    bg_parse_ulong(q + 7, strcspn(q + 7, "&"), SLEEP_MAX,
+		    &ms) == 0)
 			return (long)ms;
 	return 0;
 }
@@ -170,7 +180,7 @@ take_head(struct conn *c, size_t end)
 	if (sp2 == NULL || strncmp(sp2 + 1, "HTTP/1.", 7) != 0)
 		bad = 1;
 	for (l = c->in; !bad && (l = strchr(l, '\n')) != NULL; ) {
-		*l++ = '\0';	/* ends the previous line, and so the target */
+		*l++ = '\0';	/* ends the line before (and the target) */
 		if ((v = strchr(l, ':')) == NULL)
 			continue;
 		v += 1 + strspn(v + 1, " \t");
@@ -194,9 +204,14 @@ take_head(struct conn *c, size_t end)
 		c->keep = v11 ? !conn_close : conn_keep;
 		c->head = sp - c->in == 4 && strncmp(c->in, "HEAD", 4) == 0;
 		c->wake = sleep_ms(sp + 1, (size_t)(sp2 - sp - 1));
-		if (strncmp(sp + 1, "/up", 3) == 0 && (sp[4] == '\0' || sp[4] == '?'))
-			c->body = down_file && stat(down_file, &st) == 0 ?
-			    (c->status = "503 Service Unavailable", "down\n") : "ok\n";
+		if (strncmp(sp + 1, "/up", 3) == 0 &&
+		    (sp[4] == '\0' || sp[4] == '?')) {
+			c->body = "ok\n";
+			if (down_file && stat(down_file, &st) == 0) {
+				c->status = "503 Service Unavailable";
+				c->body = "down\n";
+			}
+		}
 	}
 	memmove(c->in, c->in + end, c->inlen - end);
 	c->inlen -= end;
@@ -228,7 +243,8 @@ process(struct conn *c)
 		}
 		take_head(c, (size_t)(e - c->in) + 4);
 		c->state = S_BODY;
-		if (c->served == 0 && reset_every && ++nfirst % reset_every == 0) {
+		if (c->served == 0 && reset_every &&
+		    ++nfirst % reset_every == 0) {
 			drop(c, 1);
 			return;
 		}
@@ -244,7 +260,7 @@ process(struct conn *c)
 		c->state = S_SLEEP;
 		c->next_sleep = sleepers;
 		sleepers = c;
-		/* only to notice a client that leaves: no need to wait for it */
+		/* only to notice a client that leaves: no need to wait */
 		set_events(c, EPOLLRDHUP);
 	} else
 		respond(c);
@@ -281,7 +297,8 @@ accept_all(void)
 	struct conn *c;
 	int fd, one = 1;
 
-	while ((fd = accept4(lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC)) >= 0) {
+	while ((fd = accept4(lfd, NULL, NULL,
+	    SOCK_NONBLOCK | SOCK_CLOEXEC)) >= 0) {
 		/* reused without zeroing the buffer: a calloc and heap trim
 		 * per connection cost more than the request itself */
 		if ((c = spare) != NULL)
@@ -292,7 +309,8 @@ accept_all(void)
 		}
 		memset(c, 0, offsetof(struct conn, in));
 		if (!addr.is_unix)
-			setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+			setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one,
+			    sizeof one);
 		c->fd = fd;
 		c->ev = EPOLLIN;
 		e.data.ptr = c;
@@ -341,17 +359,20 @@ open_listener(const struct bg_addr *a, unsigned long mode)
 	if (a->is_unix) {
 		strcpy(sun.sun_path, a->path);
 		clear_stale(a->path, &sun);
-		if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0)) < 0 ||
+		if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK |
+		    SOCK_CLOEXEC, 0)) < 0 ||
 		    bind(fd, (struct sockaddr *)&sun, sizeof sun) < 0)
 			bg_diesys(BG_SYS, "cannot bind %s", a->path);
-		/* remembered, so that exit removes our socket, not a successor's */
-		if (chmod(a->path, (mode_t)mode) < 0 || lstat(a->path, &sock_st) < 0)
+		/* remembered, so exit removes our socket, not a successor's */
+		if (chmod(a->path, (mode_t)mode) < 0 ||
+		    lstat(a->path, &sock_st) < 0)
 			bg_diesys(BG_SYS, "chmod %s", a->path);
 	} else {
 		snprintf(port, sizeof port, "%u", a->port);
 		if ((rc = getaddrinfo(a->host, port, &hints, &res)) != 0)
 			bg_die(BG_SYS, "%s: %s", a->host, gai_strerror(rc));
-		fd = socket(res->ai_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+		fd = socket(res->ai_family,
+		    SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 		if (fd < 0)
 			bg_diesys(BG_SYS, "socket");
 		setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
@@ -432,7 +453,8 @@ main(int argc, char **argv)
 			break;
 		case 's':
 			mode = strtoul(optarg, &end, 8);
-			if (*optarg < '0' || *optarg > '7' || *end != '\0' || mode > 07777)
+			if (*optarg < '0' || *optarg > '7' || *end != '\0' ||
+			    mode > 07777)
 				bg_usage(usage);
 			break;
 		case 'v': version = optarg; break;
@@ -465,8 +487,8 @@ main(int argc, char **argv)
 	while (!draining || nconns > 0) {
 		now = bg_now_ms();
 		if (draining && now >= deadline)
-			bg_die(BG_TIMEOUT, "%ld connections still busy after %d s",
-			    nconns, DRAIN_MAX / 1000);
+			bg_die(BG_TIMEOUT, "%ld connections still busy "
+			    "after %d s", nconns, DRAIN_MAX / 1000);
 		wait = draining ? deadline - now : 60000;
 		for (c = sleepers; c; c = c->next_sleep)
 			if (c->wake - now < wait)
@@ -482,7 +504,7 @@ main(int argc, char **argv)
 			else if (read(sfd, &si, sizeof si) > 0 && !draining) {
 				start_drain();
 				deadline = bg_now_ms() + DRAIN_MAX;
-				break;	/* the rest of evs may name closed conns */
+				break;	/* evs may name closed conns */
 			}
 		}
 		now = bg_now_ms();

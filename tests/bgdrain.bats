@@ -39,6 +39,15 @@ EOF
 	    "green=${GADDR:-127.0.0.1:$GP}" timeout=10
 }
 
+# Green alone, for tests that name it with -F: url points at a closed port,
+# so bgdrain fails if it asks which color is live. Same overrides.
+green_only() {
+	GP=${GPORT:-$(free_port)}
+	start_app green green 1 "${GLISTEN:-127.0.0.1:$GP}"
+	write_conf "$C" "url=http://127.0.0.1:1/bg" "blue=127.0.0.1:2" \
+	    "green=${GADDR:-127.0.0.1:$GP}" timeout=10
+}
+
 # count_is ADDR N: wait (5 s at most) until ADDR has N connections in flight.
 count_is() {
 	local n=50 c
@@ -63,6 +72,7 @@ idle_conn() {
 	[[ $line == "HTTP/1.1 200"* ]]
 }
 
+# bats test_tags=sanitize
 @test "bgdrain: the /proc line parsers pass their unit tests (unit_proc)" {
 	run unit_proc -t
 	echo "$output"
@@ -78,7 +88,7 @@ idle_conn() {
 	assert_output ""
 	assert_equal "$stderr" ""
 
-	curl -s -o "$T/body" "http://127.0.0.1:$NP/slow?sleep=2500" 3>&- &
+	curl -s -o "$T/body" "http://127.0.0.1:$NP/slow?sleep=3500" 3>&- &
 	bg_track $! curl
 	cpid=$!
 	count_is "127.0.0.1:$GP" 1
@@ -102,22 +112,23 @@ idle_conn() {
 	assert_output 0
 }
 
+# bats test_tags=sanitize
 @test "bgdrain: an idle keep-alive connection counts; closing it drains" {
-	two_colors
+	green_only
 	idle_conn 127.0.0.1 "$GP"
-	run --separate-stderr bgdrain -c -f "$C" green
+	run --separate-stderr bgdrain -F -c -f "$C" green
 	assert_failure 1
 	assert_equal "$stderr" "bgdrain: green has 1 connection in flight"
-	# the client side of a loopback connection is not counted
+	# the client side of the loopback connection is there, not counted
 	[ "$(ss -Htn state established "( dport = :$GP )" | wc -l)" -eq 1 ]
 	exec 7>&-
-	run bgdrain -t 5 -q -f "$C"
+	run bgdrain -F -t 5 -q -f "$C" green
 	assert_success
 	assert_output ""
 }
 
 @test "bgdrain: TIME_WAIT on the old color's port does not count" {
-	two_colors
+	green_only
 	# HTTP/1.0: bgapp answers and closes first, so its side of the
 	# connection ends in TIME_WAIT.
 	exec 7<>"/dev/tcp/127.0.0.1/$GP"
@@ -132,7 +143,7 @@ idle_conn() {
 		[ "$n" -gt 0 ]
 		sleep 0.1
 	done
-	run --separate-stderr bgdrain -c -f "$C"
+	run --separate-stderr bgdrain -F -c -f "$C" green
 	assert_success
 	assert_equal "$stderr" ""
 	grep -Eq "^ *[0-9]+: [0-9A-F]+:$port [0-9A-F]+:[0-9A-F]+ 06 " /proc/net/tcp
@@ -141,38 +152,40 @@ idle_conn() {
 @test "bgdrain: counts connections to an instance on [::1]" {
 	[ -e /proc/net/tcp6 ] || skip "no IPv6"
 	p=$(free_port)
-	GPORT=$p GLISTEN="[::1]:$p" GADDR="[::1]:$p" GPROXY="[::1]:$p" two_colors
+	GPORT=$p GLISTEN="[::1]:$p" GADDR="[::1]:$p" green_only
 	idle_conn ::1 "$GP"
-	run --separate-stderr bgdrain -c -f "$C" green
+	run --separate-stderr bgdrain -F -c -f "$C" green
 	assert_failure 1
 	assert_equal "$stderr" "bgdrain: green has 1 connection in flight"
 	exec 7>&-
-	run bgdrain -t 5 -f "$C" green
+	run bgdrain -F -t 5 -f "$C" green
 	assert_success
 }
 
+# bats test_tags=sanitize
 @test "bgdrain: a dual-stack [::] instance counts IPv4 clients (v4-mapped rows)" {
 	[ -e /proc/net/tcp6 ] || skip "no IPv6"
 	p=$(free_port)
-	# the config names the wildcard, then the IPv4 address that nginx uses
-	GPORT=$p GLISTEN="[::]:$p" GADDR="[::]:$p" two_colors
+	GPORT=$p GLISTEN="[::]:$p" GADDR="[::]:$p" green_only
 	idle_conn 127.0.0.1 "$GP"
-	run --separate-stderr bgdrain -c -f "$C"
+	run --separate-stderr bgdrain -F -c -f "$C" green
 	assert_failure 1
 	assert_equal "$stderr" "bgdrain: green has 1 connection in flight"
-	write_conf "$C" "url=http://127.0.0.1:$NP/bg" "blue=127.0.0.1:$BP" \
+	# the config may name the IPv4 address its clients use
+	write_conf "$C" url=http://127.0.0.1:1/bg blue=127.0.0.1:2 \
 	    "green=127.0.0.1:$GP"
-	run --separate-stderr bgdrain -c -f "$C"
+	run --separate-stderr bgdrain -F -c -f "$C" green
 	assert_failure 1
 	assert_equal "$stderr" "bgdrain: green has 1 connection in flight"
 	# another local address on the same port is another instance
-	write_conf "$C" "url=http://127.0.0.1:$NP/bg" "blue=127.0.0.1:$BP" \
+	write_conf "$C" url=http://127.0.0.1:1/bg blue=127.0.0.1:2 \
 	    "green=127.0.0.2:$GP"
-	run bgdrain -c -f "$C"
+	run bgdrain -F -c -f "$C" green
 	assert_success
 	exec 7>&-
 }
 
+# bats test_tags=sanitize
 @test "bgdrain: counts connected unix sockets bound to the instance's path" {
 	S=$T/green.sock
 	GLISTEN="unix:$S" GADDR="unix:$S" GPROXY="unix:$S:" two_colors
@@ -210,36 +223,36 @@ idle_conn() {
 }
 
 @test "bgdrain: -t gives up with exit 3 naming the connections left" {
-	two_colors
+	green_only
 	idle_conn 127.0.0.1 "$GP"
-	run --separate-stderr bgdrain -t 0.5 -i 50 -f "$C"
+	run --separate-stderr bgdrain -F -t 0.5 -i 50 -f "$C" green
 	assert_failure 3
 	assert_output ""
 	assert_equal "$stderr" "bgdrain: green still has 1 connection after 0.5s"
 	# the config's timeout is the default
-	write_conf "$C" "url=http://127.0.0.1:$NP/bg" "blue=127.0.0.1:$BP" \
+	write_conf "$C" url=http://127.0.0.1:1/bg blue=127.0.0.1:2 \
 	    "green=127.0.0.1:$GP" timeout=1
-	run --separate-stderr bgdrain -f "$C"
+	run --separate-stderr bgdrain -F -f "$C" green
 	assert_failure 3
 	assert_equal "$stderr" "bgdrain: green still has 1 connection after 1s"
 }
 
 @test "bgdrain: progress on a terminal, cleared at the end; -q silences it" {
-	two_colors
+	green_only
 	idle_conn 127.0.0.1 "$GP"
-	run script -qec "bgdrain -t 0.5 -f '$C'" /dev/null
+	run script -qec "bgdrain -F -t 0.5 -f '$C' green" /dev/null
 	echo "$output" | od -c | head -20
 	assert_output --partial $'\rbgdrain: green: 1 connection, 0.'
 	assert_output --partial $'\r\e[Kbgdrain: green still has 1 connection after 0.5s'
-	run script -qec "bgdrain -q -t 0.5 -f '$C'" /dev/null
+	run script -qec "bgdrain -F -q -t 0.5 -f '$C' green" /dev/null
 	refute_output --partial 'connection, '
 	assert_output --partial 'bgdrain: green still has 1 connection after 0.5s'
 }
 
 @test "bgdrain: SIGTERM while waiting ends it at once" {
-	two_colors
+	green_only
 	idle_conn 127.0.0.1 "$GP"
-	bgdrain -t 60 -f "$C" 2>/dev/null 3>&- &
+	bgdrain -F -t 60 -f "$C" green 2>/dev/null 3>&- &
 	dpid=$!
 	bg_track $dpid bgdrain
 	sleep 0.3
@@ -261,6 +274,7 @@ bad_usage() {
 	[[ $stderr == *"$USAGE" ]]
 }
 
+# bats test_tags=sanitize
 @test "bgdrain: usage errors exit 2" {
 	write_conf "$C" url=http://127.0.0.1:1/bg blue=127.0.0.1:2 green=127.0.0.1:3
 	bad_usage "green;id"
@@ -327,4 +341,15 @@ $USAGE"
 	run --separate-stderr bgdrain -c -f "$C"
 	echo "$stderr"
 	assert_failure 3
+}
+
+@test "bgdrain: an unreadable socket table exits 5" {
+	command -v strace >/dev/null || skip "no strace"
+	write_conf "$C" url=http://127.0.0.1:1/bg blue=127.0.0.1:2 green=127.0.0.1:3
+	# root reads /proc whatever its mode: make the open fail instead
+	run strace -qq -o /dev/null -P /proc/net/tcp -e trace=openat \
+	    -e inject=openat:error=EIO bgdrain -F -c -f "$C" green
+	echo "$output"
+	assert_failure 5
+	assert_line "bgdrain: cannot count connections to green (127.0.0.1:3): Input/output error"
 }

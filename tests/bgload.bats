@@ -1,4 +1,5 @@
 #!/usr/bin/env bats
+# shellcheck disable=SC2154 # $stderr is set by run --separate-stderr
 # The load client is the instrument behind every "0 failed" claim: it must
 # count exactly, and count a lost request as lost.
 
@@ -104,23 +105,31 @@ kv() {
 	assert_equal "$(kv sent)" "$(kv ok)"
 }
 
-@test "bgload: 0 failed through a real nginx, keep-alive and close" {
+@test "bgload: 0 failed through a real nginx, keep-alive, close and -H" {
 	start_app blue blue v1 "127.0.0.1:$PORT"
 	NP=$(free_port)
 	cat >"$T/site.conf" <<-EOF
 	server {
-		listen 127.0.0.1:$NP;
+		listen 127.0.0.1:$NP default_server;
 		location / { proxy_pass http://127.0.0.1:$PORT; }
+	}
+	server {
+		listen 127.0.0.1:$NP;
+		server_name other.test;
+		location / { return 200 "other v9\n"; }
 	}
 	EOF
 	start_nginx "$T/site.conf"
-	run --separate-stderr bgload -k -c 50 -d 2 "http://127.0.0.1:$NP/"
+	run --separate-stderr bgload -k -c 50 -d 1 "http://127.0.0.1:$NP/"
 	echo "$output"
 	[ "$(kv sent)" -gt 100 ]
 	assert_equal "$(kv failed) $(kv switches)" "0 0"
 	run --separate-stderr bgload -C -c 10 -n 500 "http://127.0.0.1:$NP/"
 	echo "$output"
-	assert_equal "$(kv ok) $(kv failed)" "500 0"
+	assert_equal "$(kv ok) $(kv failed) $(kv bodies)" "500 0 blue_v1:500"
+	run --separate-stderr bgload -H other.test -n 100 "http://127.0.0.1:$NP/"
+	echo "$output"
+	assert_equal "$(kv ok) $(kv bodies)" "100 other_v9:100"
 }
 
 @test "bgload: sees the answer switch when nginx flips upstreams" {

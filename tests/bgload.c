@@ -1,8 +1,20 @@
 /* bgload - the counting load client behind every "zero failed requests"
  * claim. Unlike wrk it never retries and never reconnects silently: a request
  * whose connection dies before its full answer is counted as lost. One epoll
- * loop, one request in flight per connection. The summary table goes to
- * stderr, one "bgload key=value ..." line to stdout. */
+ * loop, one request in flight per connection; -k keeps connections alive
+ * (a server closing one between requests shows up as a reset), -C sends
+ * "Connection: close" and opens one per request.
+ *
+ * Output: a table on stderr, one line on stdout:
+ *   bgload sent= ok= non2xx= connect_err= reset= timeout= failed= rps=
+ *   p50_ms= p99_ms= max_ms= switches= gap_med_ms= gap_max_ms= bodies=
+ * sent = every request begun, = ok + non2xx + connect_err + reset + timeout
+ * (in-flight requests are waited for, up to -t, when the time is up);
+ * failed = sent - ok; rps = ok per second; latency over complete answers.
+ * An ok answer's first line ("blue v1") names it: bodies counts each (spaces
+ * become _), switches counts changes along the time-ordered answers, and
+ * each transition's gap is the new answer's first minus the old one's last
+ * time (negative: both answered for a while). Exit 0 whenever it ran. */
 #include <sys/epoll.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
@@ -23,10 +35,10 @@
 
 #define CONNS_MAX 10000
 #define HEAD_MAX  8192		/* reply status line + headers */
-#define BODY_KEEP 64		/* first bytes of a body, to tell answers apart */
-#define NBODY     8		/* distinct answers told apart; more are "other" */
-#define RUNS_MAX  65536		/* answer runs kept for the gap statistics */
-#define NHIST     (33 * 512)	/* log-linear latency histogram in us, ~0.2% */
+#define BODY_KEEP 64		/* body bytes kept to tell answers apart */
+#define NBODY     8		/* answers told apart; more are "other" */
+#define RUNS_MAX  65536		/* answer runs kept for the gaps */
+#define NHIST     (33 * 512)	/* log-linear latency histogram, us */
 #define TICK_US   100000	/* -T bucket */
 
 static const char usage[] = "bgload [-Ck] [-b body_bytes] [-c conns] "
@@ -38,7 +50,8 @@ enum { RES_OK, RES_NON2XX, RES_CONNERR, RES_RESET, RES_TIMEOUT, RES_N };
 
 struct conn {
 	int fd, state, post, status, close_after;
-	long long start, deadline, clen, got;	/* us; clen -1: until EOF */
+	long long start, deadline;	/* us */
+	long long clen, got;		/* body size (-1: to EOF), seen */
 	size_t woff, inlen, keep;
 	char body[BODY_KEEP];
 	char in[HEAD_MAX];
@@ -180,7 +193,8 @@ done(struct conn *c)
 static void
 start_request(struct conn *c)
 {
-	struct epoll_event e = { .events = EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET };
+	struct epoll_event e = { .data.ptr = c,
+	    .events = EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET };
 	int one = 1;
 
 	c->start = now_us();
@@ -196,7 +210,8 @@ start_request(struct conn *c)
 	if (c->fd >= 0)
 		return;
 	c->state = S_CONN;
-	c->fd = socket(dst.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	c->fd = socket(dst.ss_family,
+	    SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (c->fd < 0) {
 		tally(c, RES_CONNERR);
 		c->state = S_IDLE;
@@ -204,7 +219,6 @@ start_request(struct conn *c)
 	}
 	if (dst.ss_family != AF_UNIX)
 		setsockopt(c->fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-	e.data.ptr = c;
 	if (epoll_ctl(ep, EPOLL_CTL_ADD, c->fd, &e) < 0)
 		fail(c, RES_CONNERR);
 	else if (connect(c->fd, (struct sockaddr *)&dst, dstlen) == 0)
@@ -239,9 +253,12 @@ parse_head(struct conn *c, size_t n)
 			if (bg_parse_ulong(v, vl, 1UL << 40, &cl) < 0)
 				return -1;
 			c->clen = (long long)cl;
-		} else if (strncasecmp(l, "connection:", 11) == 0)
-			c->close_after = strncasecmp(v, "close", 5) == 0 ? 1 :
-			    strncasecmp(v, "keep-alive", 10) == 0 ? 0 : c->close_after;
+		} else if (strncasecmp(l, "connection:", 11) == 0) {
+			if (strncasecmp(v, "close", 5) == 0)
+				c->close_after = 1;
+			else if (strncasecmp(v, "keep-alive", 10) == 0)
+				c->close_after = 0;
+		}
 		else if (strncasecmp(l, "transfer-encoding:", 18) == 0)
 			return -1;
 	}
@@ -274,15 +291,16 @@ advance(struct conn *c)
 	size_t h;
 
 	if (c->state == S_CONN) {
-		if (getsockopt(c->fd, SOL_SOCKET, SO_ERROR, &err, &el) < 0 || err) {
+		if (getsockopt(c->fd, SOL_SOCKET, SO_ERROR, &err, &el) < 0 ||
+		    err != 0) {
 			fail(c, RES_CONNERR);
 			return;
 		}
 		c->state = S_WRITE;
 	}
 	while (c->state == S_WRITE) {
-		n = send(c->fd, req[c->post] + c->woff, reqlen[c->post] - c->woff,
-		    MSG_NOSIGNAL);
+		n = send(c->fd, req[c->post] + c->woff,
+		    reqlen[c->post] - c->woff, MSG_NOSIGNAL);
 		if (n < 0 && errno == EAGAIN)
 			return;
 		if (n < 0 && errno != EINTR) {
@@ -376,7 +394,8 @@ gaps(long long *g)
 		b = runs[k + 1].body;
 		last_a = runs[k].last;
 		lastb = k + 1;
-		for (j = k + 1; j < nruns && (runs[j].body == a || runs[j].body == b); j++)
+		for (j = k + 1; j < nruns &&
+		    (runs[j].body == a || runs[j].body == b); j++)
 			if (runs[j].body == b)
 				lastb = j;
 		for (j = k; j < lastb; j++)
@@ -394,8 +413,10 @@ report(const char *url, unsigned long nconns, long long elapsed)
 {
 	static long long g[RUNS_MAX];
 	unsigned long long failed = started - count[RES_OK];
-	double secs = (double)elapsed / 1e6, rps = secs > 0 ? (double)count[RES_OK] / secs : 0;
-	double p50 = percentile(0.5), p99 = percentile(0.99), mx = (double)max_us / 1000;
+	double secs = (double)elapsed / 1e6;
+	double rps = secs > 0 ? (double)count[RES_OK] / secs : 0;
+	double p50 = percentile(0.5), p99 = percentile(0.99);
+	double mx = (double)max_us / 1000;
 	double gmed = 0, gmax = 0;
 	size_t ng = gaps(g);
 	int i;
@@ -414,9 +435,10 @@ report(const char *url, unsigned long nconns, long long elapsed)
 	    started, count[RES_OK], count[RES_NON2XX], count[RES_CONNERR],
 	    count[RES_RESET], count[RES_TIMEOUT], failed, nposts, rps, p50, p99,
 	    mx, switches, gmed, gmax);
-	printf("bgload sent=%llu ok=%llu non2xx=%llu connect_err=%llu reset=%llu "
-	    "timeout=%llu failed=%llu rps=%.0f p50_ms=%.3f p99_ms=%.3f "
-	    "max_ms=%.3f switches=%llu gap_med_ms=%.3f gap_max_ms=%.3f bodies=",
+	printf("bgload sent=%llu ok=%llu non2xx=%llu connect_err=%llu "
+	    "reset=%llu timeout=%llu failed=%llu rps=%.0f p50_ms=%.3f "
+	    "p99_ms=%.3f max_ms=%.3f switches=%llu gap_med_ms=%.3f "
+	    "gap_max_ms=%.3f bodies=",
 	    started, count[RES_OK], count[RES_NON2XX], count[RES_CONNERR],
 	    count[RES_RESET], count[RES_TIMEOUT], failed, rps, p50, p99, mx,
 	    switches, gmed, gmax);
@@ -465,60 +487,36 @@ target(const struct bg_url *u, const char *host, char *hostbuf, size_t len)
 	if (host)
 		snprintf(hostbuf, len, "%s", host);
 	else
-		snprintf(hostbuf, len, strchr(u->addr.host, ':') ? "[%s]:%u" : "%s:%u",
-		    u->addr.host, u->addr.port);
+		snprintf(hostbuf, len, strchr(u->addr.host, ':') ?
+		    "[%s]:%u" : "%s:%u", u->addr.host, u->addr.port);
 }
 
-int
-main(int argc, char **argv)
+static unsigned long
+num_arg(const char *s, unsigned long min, unsigned long max)
 {
-	static struct epoll_event evs[1024];
-	struct sigaction sa = { .sa_handler = on_signal };
-	struct bg_url u;
-	struct conn *conns, *c;
-	struct rlimit rl;
-	unsigned long nconns = 10, body = 64, pct = 0, tmo = 5000, n;
-	long long dur = 0, now, scan = 0;
-	const char *host = NULL, *tlfile = NULL;
-	char hostbuf[300], head[1600];
-	FILE *tlf = NULL;
-	int ch, i, nev, active;
-	size_t k;
+	unsigned long v;
 
-	bg_setprog(argv[0]);
-	bg_help(argc, argv, usage);
-	while ((ch = getopt(argc, argv, "Cb:c:d:H:kn:p:T:t:")) != -1) {
-		switch (ch) {
-		case 'C': close_mode = 1; break;
-		case 'b': if (bg_parse_ulong(optarg, strlen(optarg), 1 << 20, &body) < 0) bg_usage(usage); break;
-		case 'c': if (bg_parse_ulong(optarg, strlen(optarg), CONNS_MAX, &nconns) < 0 || !nconns) bg_usage(usage); break;
-		case 'd': if (bg_parse_secs(optarg, strlen(optarg), 3600, &dur) < 0) bg_usage(usage); break;
-		case 'H': host = optarg; break;
-		case 'k': close_mode = 0; break;
-		case 'n': if (bg_parse_ulong(optarg, strlen(optarg), 1000000000, &n) < 0 || !n) bg_usage(usage); limit = n; break;
-		case 'p': if (bg_parse_ulong(optarg, strlen(optarg), 100, &pct) < 0) bg_usage(usage); break;
-		case 'T': tlfile = optarg; break;
-		case 't': if (bg_parse_ulong(optarg, strlen(optarg), 600000, &tmo) < 0 || !tmo) bg_usage(usage); break;
-		default: bg_usage(usage);
-		}
-	}
-	if (argc - optind != 1 || (dur && limit) ||
-	    bg_url_parse(argv[optind], strlen(argv[optind]), &u) < 0 ||
-	    (host && strpbrk(host, "\r\n")) || (host && strlen(host) > 255))
+	if (bg_parse_ulong(s, strlen(s), max, &v) < 0 || v < min)
 		bg_usage(usage);
-	if (!dur && !limit)
-		dur = 5000;
-	post_pct = (int)pct;
-	timeout_us = (long long)tmo * 1000;
-	target(&u, host, hostbuf, sizeof hostbuf);
+	return v;
+}
+
+/* The two requests every connection sends: a GET and a POST with a body. */
+static void
+build_requests(const char *path, const char *host, unsigned long body)
+{
+	char head[1600];
+	size_t k;
+	int i;
 
 	for (i = 0; i < 2; i++) {
-		k = (size_t)snprintf(head, sizeof head, "%s %s HTTP/1.1\r\nHost: %s\r\n"
-		    "User-Agent: bgload\r\n%s", i ? "POST" : "GET", u.path, hostbuf,
-		    close_mode ? "Connection: close\r\n" : "");
+		k = (size_t)snprintf(head, sizeof head, "%s %s HTTP/1.1\r\n"
+		    "Host: %s\r\nUser-Agent: bgload\r\n%s", i ? "POST" : "GET",
+		    path, host, close_mode ? "Connection: close\r\n" : "");
 		if (i)
-			k += (size_t)snprintf(head + k, sizeof head - k, "Content-Type: "
-			    "application/octet-stream\r\nContent-Length: %lu\r\n", body);
+			k += (size_t)snprintf(head + k, sizeof head - k,
+			    "Content-Type: application/octet-stream\r\n"
+			    "Content-Length: %lu\r\n", body);
 		k += (size_t)snprintf(head + k, sizeof head - k, "\r\n");
 		reqlen[i] = k + (i ? body : 0);
 		if ((req[i] = malloc(reqlen[i])) == NULL)
@@ -526,28 +524,18 @@ main(int argc, char **argv)
 		memcpy(req[i], head, k);
 		memset(req[i] + k, 'x', reqlen[i] - k);
 	}
-	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < nconns + 16) {
-		rl.rlim_cur = rl.rlim_max < nconns + 16 ? rl.rlim_max : nconns + 16;
-		setrlimit(RLIMIT_NOFILE, &rl);
-		if (rl.rlim_cur < nconns + 16)
-			bg_die(BG_SYS, "%lu connections need more open files than the limit %lu",
-			    nconns, (unsigned long)rl.rlim_cur);
-	}
-	if (tlfile && (tlf = fopen(tlfile, "w")) == NULL)
-		bg_diesys(BG_SYS, "cannot open %s", tlfile);
-	if (tlf && ((tl[0] = calloc(1, sizeof *tl[0])) == NULL ||
-	    (tl[1] = calloc(1, sizeof *tl[1])) == NULL))
-		bg_die(BG_SYS, "out of memory");
-	ntl = tlf ? 1 : 0;
-	if ((conns = calloc(nconns, sizeof *conns)) == NULL ||
-	    (ep = epoll_create1(EPOLL_CLOEXEC)) < 0)
-		bg_diesys(BG_SYS, "cannot set up");
-	sigaction(SIGINT, &sa, NULL);
-	sigaction(SIGTERM, &sa, NULL);
-	signal(SIGPIPE, SIG_IGN);
+}
 
-	t0 = now_us();
-	t_end = t0 + dur * 1000;
+/* Until the count or the time is up and nothing is in flight. */
+static void
+run_load(struct conn *conns, size_t nconns)
+{
+	static struct epoll_event evs[1024];
+	struct conn *c;
+	long long now, scan = 0;
+	size_t k, active;
+	int i, nev;
+
 	for (k = 0; k < nconns; k++) {
 		conns[k].fd = -1;
 		next(&conns[k]);
@@ -568,25 +556,93 @@ main(int argc, char **argv)
 		active = 0;
 		for (k = 0; k < nconns; k++) {
 			c = &conns[k];
-			if (c->state != S_IDLE && now >= c->deadline) {
-				if (c->state == S_LINGER)
-					drop(c);
-				else
-					fail(c, RES_TIMEOUT);
-			}
+			if (c->state == S_LINGER && now >= c->deadline)
+				drop(c);
+			else if (c->state != S_IDLE && now >= c->deadline)
+				fail(c, RES_TIMEOUT);
 			next(c);
 			active += c->state != S_IDLE;
 		}
-		if (!active && !may_start())
+		if (active == 0 && !may_start())
 			break;
 	}
-	now = now_us();
 	for (k = 0; k < nconns; k++)
 		if (conns[k].fd >= 0)
 			close(conns[k].fd);
-	report(argv[optind], nconns, now - t0);
-	for (k = 0; tlf && k < ntl && k <= (size_t)((now - t0) / TICK_US); k++)
-		fprintf(tlf, "%zu %llu %llu\n", k * (TICK_US / 1000), tl[0][k], tl[1][k]);
+}
+
+int
+main(int argc, char **argv)
+{
+	struct sigaction sa = { .sa_handler = on_signal };
+	struct bg_url u;
+	struct conn *conns;
+	struct rlimit rl;
+	unsigned long nconns = 10, body = 64, tmo = 5000;
+	long long dur = 0, end;
+	const char *host = NULL, *tlfile = NULL;
+	char hostbuf[300];
+	FILE *tlf = NULL;
+	size_t k;
+	int ch;
+
+	bg_setprog(argv[0]);
+	bg_help(argc, argv, usage);
+	while ((ch = getopt(argc, argv, "Cb:c:d:H:kn:p:T:t:")) != -1) {
+		switch (ch) {
+		case 'C': close_mode = 1; break;
+		case 'b': body = num_arg(optarg, 0, 1 << 20); break;
+		case 'c': nconns = num_arg(optarg, 1, CONNS_MAX); break;
+		case 'd':
+			if (bg_parse_secs(optarg, strlen(optarg), 3600,
+			    &dur) < 0)
+				bg_usage(usage);
+			break;
+		case 'H': host = optarg; break;
+		case 'k': close_mode = 0; break;
+		case 'n': limit = num_arg(optarg, 1, 1000000000); break;
+		case 'p': post_pct = (int)num_arg(optarg, 0, 100); break;
+		case 'T': tlfile = optarg; break;
+		case 't': tmo = num_arg(optarg, 1, 600000); break;
+		default: bg_usage(usage);
+		}
+	}
+	if (argc - optind != 1 || (dur && limit) ||
+	    bg_url_parse(argv[optind], strlen(argv[optind]), &u) < 0 ||
+	    (host && (strpbrk(host, "\r\n") || strlen(host) > 255)))
+		bg_usage(usage);
+	if (!dur && !limit)
+		dur = 5000;
+	timeout_us = (long long)tmo * 1000;
+	target(&u, host, hostbuf, sizeof hostbuf);
+	build_requests(u.path, hostbuf, body);
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < nconns + 16) {
+		rl.rlim_cur = nconns + 16;
+		if (rl.rlim_cur > rl.rlim_max ||
+		    setrlimit(RLIMIT_NOFILE, &rl) < 0)
+			bg_die(BG_SYS, "%lu connections need more open files "
+			    "than the limit allows", nconns);
+	}
+	if (tlfile && (tlf = fopen(tlfile, "w")) == NULL)
+		bg_diesys(BG_SYS, "cannot open %s", tlfile);
+	ntl = tlf ? 1 : 0;
+	if ((tlf && ((tl[0] = calloc(1, sizeof *tl[0])) == NULL ||
+	    (tl[1] = calloc(1, sizeof *tl[1])) == NULL)) ||
+	    (conns = calloc(nconns, sizeof *conns)) == NULL ||
+	    (ep = epoll_create1(EPOLL_CLOEXEC)) < 0)
+		bg_diesys(BG_SYS, "cannot set up");
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	signal(SIGPIPE, SIG_IGN);
+
+	t0 = now_us();
+	t_end = t0 + dur * 1000;
+	run_load(conns, nconns);
+	end = now_us();
+	report(argv[optind], nconns, end - t0);
+	for (k = 0; tlf && k < ntl && k <= (size_t)((end - t0) / TICK_US); k++)
+		fprintf(tlf, "%zu %llu %llu\n", k * (TICK_US / 1000), tl[0][k],
+		    tl[1][k]);
 	if ((tlf && fclose(tlf) != 0) || fflush(stdout) != 0)
 		bg_diesys(BG_SYS, "write");
 	return BG_OK;

@@ -23,7 +23,8 @@ teardown_file() {
 setup() {
 	bg_setup
 	scene reload
-	echo "staging_url = $STAGING_URL/" >>"$T/bg.conf"
+	grep -q '^staging_url' "$T/bg.conf" ||
+	    echo "staging_url = $STAGING_URL/" >>"$T/bg.conf"
 	: >"$T/run/lock"
 	chmod 0644 "$T/run/lock"
 	write_hooks
@@ -200,7 +201,7 @@ tree_sum() {
 	echo db >"$g/prod.sqlite3"
 	echo log >"$g/log/app.log"
 	echo old >"$g/old.txt"
-	echo "SECRET=laptop" >"$T/src/.env"
+	echo "SECRET=the-laptop-one" >"$T/src/.env"
 	run mk deploy
 	echo "$output"
 	[ "$status" -eq 0 ]
@@ -379,4 +380,66 @@ wait_copying() {
 	[ "$status" -eq 0 ]
 	[ "$(prod_answer)" = "green v3" ]
 	cmp "$T/src/big.bin" "$T/app/green/big.bin"
+}
+
+@test "make init: sets a server up over ssh; a second run changes nothing" {
+	s=$T/srv
+	set -- init REMOTE_SRC="$T/build" BG_BIN="$s/bin" MAN_DIR="$s/man" \
+	    BG_CONF="$s/etc/bg.conf" APP="$s/app" DEPLOY_USER=nobody \
+	    MODE=reload URL="http://127.0.0.1:1/bg" BLUE=127.0.0.1:8001 \
+	    GREEN=127.0.0.1:8002 LOCK="$s/lib/lock" LOG="$s/log/bg.log" \
+	    LIVE_CONF="$s/nginx/sites/app.conf" BLUE_CONF="$s/nginx/bg/blue.conf" \
+	    GREEN_CONF="$s/nginx/bg/green.conf" LISTEN=127.0.0.1:1 \
+	    STAGING_LISTEN=127.0.0.1:2 SERVER_NAME=example.com \
+	    NGINX="$NGINX_BIN" NGINX_PREFIX="$NGINX_PREFIX" \
+	    NGINX_CONF="$NGINX_CONF" NGINX_PID="$NGINX_PID" \
+	    STAGING_URL=http://127.0.0.1:2/ TIMEOUT=20
+	run mk "$@"
+	echo "$output"
+	[ "$status" -eq 0 ]
+	[[ $output == *"$s/bin/bgflip: created"* ]]
+	[[ $output == *"$s/etc/bg.conf: created"* ]]
+	[[ $output == *"$s/nginx/sites/app.conf: created"* ]]
+	[[ $output == *"nginx reloaded"* ]]
+	[[ $output == *"nobody ALL=(root) NOPASSWD: $s/bin/bgflip"* ]]
+	[[ $output == *"make init: done"* ]]
+	run cat "$s/etc/bg.conf"
+	[ "$output" = "app = $s/app
+mode = reload
+url = http://127.0.0.1:1/bg
+blue = 127.0.0.1:8001
+green = 127.0.0.1:8002
+timeout = 20
+hooks = $s/app/hooks
+lock = $s/lib/lock
+log = $s/log/bg.log
+nginx = $NGINX_BIN
+nginx_prefix = $NGINX_PREFIX
+nginx_conf = $NGINX_CONF
+nginx_pid = $NGINX_PID
+live_conf = $s/nginx/sites/app.conf
+blue_conf = $s/nginx/bg/blue.conf
+green_conf = $s/nginx/bg/green.conf
+staging_url = http://127.0.0.1:2/" ]
+	[ "$(stat -c '%a %U' "$s/app" "$s/app/blue" "$s/app/green" "$s/app/shared" | sort -u)" = "755 nobody" ]
+	[ "$(stat -c '%a %U' "$s/lib/lock" "$s/etc/bg.conf")" = "644 root
+644 root" ]
+	[ -x "$s/app/hooks/restart" ]
+	[ ! -e "$s/app/hooks/pre-deploy.example" ]
+	cmp "$s/nginx/sites/app.conf" "$s/nginx/bg/blue.conf"
+	grep -q "server 127.0.0.1:8002;" "$s/nginx/sites/bg-upstreams.conf"
+	grep -q "listen 127.0.0.1:1;" "$s/nginx/bg/green.conf"
+	grep -q "proxy_pass http://bg_green;" "$s/nginx/bg/blue.conf"
+	! grep -q '@[A-Z_]*@' "$s/nginx/bg/green.conf" "$s/nginx/sites/bg-upstreams.conf"
+	"$s/bin/bgswapconf" "$s/nginx/bg/blue.conf" | cmp - "$s/nginx/bg/green.conf"
+
+	before=$(tree_sum "$s")
+	run mk "$@"
+	echo "$output"
+	[ "$status" -eq 0 ]
+	[[ $output == *"make init: nothing changed"* ]]
+	[[ $output != *": created"* ]]
+	[[ $output != *": updated"* ]]
+	[[ $output != *"nginx reloaded"* ]]
+	[ "$(tree_sum "$s")" = "$before" ]
 }

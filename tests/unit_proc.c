@@ -9,13 +9,16 @@
  *	Print bg_inflight(ADDR): what bgdrain counts for an instance at ADDR
  *	(HOST:PORT, [IPv6]:PORT or unix:/path).
  *   unit_proc -b ADDR N
- *	Time N polls of bg_inflight(ADDR); print the count and ms per poll.
+ *	Time N polls of bg_inflight(ADDR); print the count, and the wall
+ *	clock and CPU time (user + system) per poll: on a shared machine the
+ *	CPU time is the steadier number.
  */
 #include <arpa/inet.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <time.h>
 
 #include "bg.h"
 
@@ -181,6 +184,15 @@ table_unix(void)
 	}
 }
 
+static double
+cpu_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+	return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
+}
+
 static struct bg_addr
 addr_arg(const char *s)
 {
@@ -198,6 +210,7 @@ main(int argc, char *argv[])
 	struct bg_addr a;
 	unsigned long polls, i;
 	long long t0, t1;
+	double c0, c1;
 	long n = 0;
 
 	bg_setprog(argv[0]);
@@ -221,12 +234,15 @@ main(int argc, char *argv[])
 		    &polls) < 0 || polls == 0)
 			bg_usage(usage);
 		t0 = bg_now_ms();
+		c0 = cpu_ms();
 		for (i = 0; i < polls; i++)
 			if ((n = bg_inflight(&a)) < 0)
 				bg_diesys(BG_SYS, "bg_inflight %s", argv[2]);
+		c1 = cpu_ms();
 		t1 = bg_now_ms();
-		printf("count %ld, %lu polls, %.3f ms per poll\n", n, polls,
-		    (double)(t1 - t0) / (double)polls);
+		printf("count %ld, %lu polls, %.3f ms per poll (CPU %.3f ms)\n",
+		    n, polls, (double)(t1 - t0) / (double)polls,
+		    (c1 - c0) / (double)polls);
 		return BG_OK;
 	}
 	bg_usage(usage);

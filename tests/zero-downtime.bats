@@ -48,6 +48,8 @@ flips() {
 load_stop() {
 	local kv
 
+	L_sent=0 L_ok=0 L_failed=0 L_non2xx=0 L_reset=0 L_connect_err=0
+	L_timeout=0 L_switches=0 L_gap_med_ms=- L_gap_max_ms=- L_bodies=
 	LOAD_ALIVE=0
 	if bg_alive "$LOAD"; then
 		LOAD_ALIVE=1

@@ -56,8 +56,10 @@ run(int want, long long wait)
 	int fd, rc, live = -3, to, got, pending;
 
 	if ((fd = bg_lock(c.lock, wait, &holder)) == -1 || fd == -2) {
-		snprintf(why, sizeof why, holder > 0 ? "pid %d" :
-		    "another process", (int)holder);
+		if (holder > 0)
+			snprintf(why, sizeof why, "pid %d", (int)holder);
+		else
+			snprintf(why, sizeof why, "another process");
 		if (fd == -2)
 			bg_die(BG_TIMEOUT, "lock %s still held by %s after -w",
 			    c.lock, why);

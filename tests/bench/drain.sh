@@ -48,6 +48,7 @@ done
 addr=127.0.0.1:$port
 
 echo "== poll cost: tests/unit_proc -b $addr 100"
+echo "   (/proc/net/tcp before: $(wc -l </proc/net/tcp) lines)"
 printf 'idle:            '
 tests/unit_proc -b "$addr" 100
 "$tmp/conns" 127.0.0.1 "$port" "$N" >"$tmp/conns.out" &

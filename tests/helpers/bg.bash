@@ -52,6 +52,7 @@ if [ -f /usr/lib/bats/bats-support/load.bash ] &&
     [ -f /usr/lib/bats/bats-assert/load.bash ]; then
 	for bg_f in /usr/lib/bats/bats-support/src/*.bash \
 	    /usr/lib/bats/bats-assert/src/*.bash; do
+		# shellcheck source=/dev/null
 		source "$bg_f"
 	done
 	unset bg_f
@@ -196,7 +197,7 @@ wait_for_port() {
 }
 
 start_app() {
-	local name=$1 color=$2 version=$3 listen=$4 pid= n
+	local name=$1 color=$2 version=$3 listen=$4 pid='' n
 	shift 4
 
 	rm -f "$T/app-$name.addr" "$T/app-$name.pid" "$T/app-$name.status"
@@ -350,7 +351,7 @@ nginx_reload() {
 		echo "$out" >&2
 		return 1
 	fi
-	old=" $(echo $(nginx_workers)) "
+	old=" $(nginx_workers | tr '\n' ' ') "
 	if ! out=$("$NGINX_BIN" -p "$NGINX_PREFIX/" -c "$NGINX_CONF" \
 	    -s reload 2>&1 3>&-); then
 		echo "nginx_reload: $out" >&2
@@ -386,7 +387,10 @@ nginx_reload() {
 # bg_nginx_kill MASTER: TERM the master (fast shutdown), then KILL it and
 # every worker left.
 bg_nginx_kill() {
-	bg_stop_pids 2 "$1" $(bg_children "$1")
+	local -a kids
+
+	mapfile -t kids < <(bg_children "$1")
+	bg_stop_pids 2 "$1" "${kids[@]}"
 }
 
 stop_nginx() {

@@ -18,8 +18,9 @@
 #             `bgflip blue` is run once to create $T/state (views and
 #             current).
 #   Blue is live afterwards. Exports:
-#     BG_CONF      $T/bg.conf (mode, url, blue, green, health, app, lock,
-#                  log, nginx*, live/blue/green_conf, state, hooks)
+#     BG_CONF      $T/bg.conf (mode, url, staging_url, blue, green, health,
+#                  app, lock, log, nginx*, live/blue/green_conf, state,
+#                  hooks)
 #     SCENE_MODE   reload or socket
 #     SITE         $T/nginx-site
 #     PROD_URL     http://127.0.0.1:PORT   (production server)
@@ -66,7 +67,7 @@ scene_render() {
 }
 
 scene() {
-	local mode=$1 d site out extra=()
+	local mode=$1 d=() site out extra=()
 
 	case $mode in
 	reload|socket) ;;
@@ -75,10 +76,9 @@ scene() {
 	export SCENE_MODE=$mode
 	site="$T/nginx-site"
 	export SITE=$site
-	for d in "$T/app" "$T/app/blue" "$T/app/green" "$T/run" "$T/log" \
-	    "$T/state" "$T/hooks" "$site"; do
-		mkdir -p "$d" && chmod 0755 "$d" || return 1
-	done
+	d=("$T/app" "$T/app/blue" "$T/app/green" "$T/run" "$T/log" \
+	    "$T/state" "$T/hooks" "$site")
+	mkdir -p "${d[@]}" && chmod 0755 "${d[@]}" || return 1
 	echo v1 >"$T/app/blue/REVISION"
 	echo v2 >"$T/app/green/REVISION"
 	SCENE_PROD=$(free_port) && SCENE_STAGING=$(free_port) || return 1
@@ -126,6 +126,7 @@ scene() {
 	[ "$mode" = reload ] && extra=(live_conf="$site/live.conf" \
 	    blue_conf="$site/blue.conf" green_conf="$site/green.conf")
 	write_conf "$T/bg.conf" mode="$mode" url="$PROD_URL/bg" \
+	    staging_url="$STAGING_URL/" \
 	    blue="$BLUE_ADDR" green="$GREEN_ADDR" health=/up app="$T/app" \
 	    lock="$T/run/lock" log="$T/log/bg.log" nginx="$NGINX_BIN" \
 	    nginx_prefix="$NGINX_PREFIX" nginx_conf="$NGINX_CONF" \
