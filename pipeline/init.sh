@@ -308,6 +308,15 @@ main() {
 	# bgflip writes the history there.
 	parent_dir "$(conf_get log /var/log/bg.log)" || exit 1
 
+	# bgflip, as root, refuses a lock directory others could change.
+	ld=$(dirname "$lock")
+	if [ "$(id -u)" -eq 0 ] && [ -d "$ld" ]; then
+		case $(stat -c '%U %A' "$ld") in
+		"root d????-??-?" | "root d???????wt" | "root d???????wT") ;;
+		*) err "$ld, the lock's directory, must be root's and not writable by group or others: bgflip refuses it" ;;
+		esac
+	fi
+
 	# The lock: root's, 0644, so the deploy user can flock(2) it read-only
 	# but not replace it; bgflip's crash record goes next to it.
 	parent_dir "$lock" || exit 1

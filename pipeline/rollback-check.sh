@@ -67,6 +67,10 @@ main() {
 	esac
 	conf_load
 	log=${c_log:-/var/log/bg.log}
+	if [ "${c_app:-/srv/app}" != "$app" ]; then
+		say "APP is $app but $conf says app = ${c_app:-/srv/app}: run with APP=${c_app:-/srv/app}"
+		exit 4
+	fi
 	have=$(revision "$other")
 	# shellcheck disable=SC2046 # fields are split on purpose
 	set -- $(tail -n 1 "$log" 2>/dev/null)

@@ -73,6 +73,10 @@ main() {
 	fi
 	conf_load
 	log=${c_log:-/var/log/bg.log}
+	if [ "${c_app:-/srv/app}" != "$app" ]; then
+		say "note: APP is $app but $conf says app = ${c_app:-/srv/app}: showing the config's"
+		app=${c_app:-/srv/app}
+	fi
 	if [ "$what" = history ]; then
 		if [ -s "$log" ]; then
 			cat "$log"

@@ -30,6 +30,7 @@ wait_established() {
 	return 1
 }
 
+# bats test_tags=sanitize
 @test "bgapp: answers its color and version on any path" {
 	start_app blue blue v1 "127.0.0.1:$PORT"
 	run curl -sf "$URL/"
@@ -82,6 +83,7 @@ wait_established() {
 	assert_output "blue v1"
 }
 
+# bats test_tags=sanitize
 @test "bgapp: POST reads the body and answers like GET" {
 	start_app blue blue v1 "127.0.0.1:$PORT"
 	head -c 100000 /dev/zero | tr '\0' x >"$T/body"
@@ -91,6 +93,7 @@ wait_established() {
 	assert_output $'blue v1\n200 1\nblue v1\n200 0'
 }
 
+# bats test_tags=sanitize
 @test "bgapp: keeps HTTP/1.1 connections alive, closes on request" {
 	start_app blue blue v1 "127.0.0.1:$PORT"
 	run curl -s -w '%{num_connects}\n' -o /dev/null "$URL/a" -o /dev/null "$URL/b"
@@ -103,6 +106,7 @@ wait_established() {
 	assert_output $'1\n1'
 }
 
+# bats test_tags=sanitize
 @test "bgapp: refuses an oversized request head and keeps serving" {
 	start_app blue blue v1 "127.0.0.1:$PORT"
 	big=$(head -c 20000 /dev/zero | tr '\0' a)
@@ -113,6 +117,7 @@ wait_established() {
 	assert_output "blue v1"
 }
 
+# bats test_tags=sanitize
 @test "bgapp: SIGTERM finishes an in-flight request, closes idle ones, exits 0" {
 	start_app blue blue v1 "127.0.0.1:$PORT"
 	# an idle keep-alive connection: one request answered, then quiet
@@ -137,6 +142,7 @@ wait_established() {
 	assert_failure 7	# nothing listens any more
 }
 
+# bats test_tags=sanitize
 @test "bgapp: unix socket with --sock-mode, removed on exit" {
 	start_app blue blue v1 "unix:$T/blue.sock" --sock-mode 0666
 	run stat -c %a "$T/blue.sock"

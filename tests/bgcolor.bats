@@ -84,6 +84,7 @@ fails() {
 	[[ $stderr =~ $re ]]
 }
 
+# bats test_tags=sanitize
 @test "bgcolor: prints the live color from nginx, exactly blue and a newline" {
 	nginx_bg
 	bgcolor -u "$URL/bg" >"$T/out" 2>"$T/err"
@@ -154,6 +155,7 @@ fails() {
 	assert_success
 }
 
+# bats test_tags=sanitize
 @test "bgcolor: unix: URL to nginx listening on a unix socket" {
 	nginx_bg
 	run --separate-stderr bgcolor -u "unix:$T/nginx.sock:/bg"
@@ -166,6 +168,7 @@ fails() {
 	assert_output green
 }
 
+# bats test_tags=sanitize
 @test "bgcolor: IPv6 URL" {
 	[ -e /proc/net/if_inet6 ] || skip "no IPv6"
 	NPORT=$(free_port)
@@ -192,12 +195,14 @@ EOF
 	    bgcolor -t 1 -u "$SRV"
 }
 
+# bats test_tags=sanitize
 @test "bgcolor: a server that dribbles bytes forever is exit 3 at the deadline" {
 	start_srv dribble --dribble
 	fails 3 "^bgcolor: incomplete reply from 127\.0\.0\.1:[0-9]+ within [0-9.]+s \([0-9]+ bytes\)$" \
 	    bgcolor -t 1 -u "$SRV"
 }
 
+# bats test_tags=sanitize
 @test "bgcolor: a 64 MB body is exit 5 without reading it all" {
 	nginx_bg
 	fails 5 "^bgcolor: bad reply from 127\.0\.0\.1:$NPORT: reply over 65536 bytes \(Content-Length: 67108864\)$" \
@@ -226,6 +231,7 @@ EOF
 	done
 }
 
+# bats test_tags=sanitize
 @test "bgcolor: a 200 that is not exactly a color is exit 5 quoting it" {
 	nginx_bg
 	fails 5 "^bgcolor: http://127\.0\.0\.1:$NPORT/upper answered 200 with \"BLUE\", not a color$" \
@@ -281,6 +287,7 @@ EOF
 	BG_CONF=$T/none.conf fails 4 "none\.conf" bgcolor
 }
 
+# bats test_tags=sanitize
 @test "bgcolor: a broken config is exit 4 naming it" {
 	echo "url http://127.0.0.1/bg" >"$T/bg.conf"
 	fails 4 "bg\.conf:1" bgcolor -f "$T/bg.conf"

@@ -149,6 +149,7 @@ idle_conn() {
 	grep -Eq "^ *[0-9]+: [0-9A-F]+:$port [0-9A-F]+:[0-9A-F]+ 06 " /proc/net/tcp
 }
 
+# bats test_tags=sanitize
 @test "bgdrain: counts connections to an instance on [::1]" {
 	[ -e /proc/net/tcp6 ] || skip "no IPv6"
 	p=$(free_port)
@@ -249,6 +250,7 @@ idle_conn() {
 	assert_output --partial 'bgdrain: green still has 1 connection after 0.5s'
 }
 
+# bats test_tags=sanitize
 @test "bgdrain: SIGTERM while waiting ends it at once" {
 	green_only
 	idle_conn 127.0.0.1 "$GP"

@@ -23,6 +23,7 @@ kv() {
 	echo "$v"
 }
 
+# bats test_tags=sanitize
 @test "bgload: counts every request against the app directly" {
 	start_app blue blue v1 "127.0.0.1:$PORT"
 	run --separate-stderr bgload -n 1000 -c 10 "$URL"
@@ -57,6 +58,7 @@ kv() {
 	assert_equal "$(kv sent) $(kv ok) $(kv reset) $(kv failed)" "1000 998 2 2"
 }
 
+# bats test_tags=sanitize
 @test "bgload: POST mix with bodies keeps the connection in step" {
 	start_app blue blue v1 "127.0.0.1:$PORT"
 	run --separate-stderr bgload -n 1000 -c 10 -p 30 -b 5000 "$URL"
@@ -81,6 +83,7 @@ kv() {
 	assert_equal "$(kv sent) $(kv timeout) $(kv failed)" "4 4 4"
 }
 
+# bats test_tags=sanitize
 @test "bgload: unix socket URL and a timeline" {
 	start_app blue blue v1 "unix:$T/app.sock"
 	run --separate-stderr bgload -n 500 -c 5 -T "$T/tl" "unix:$T/app.sock:/x"

@@ -60,6 +60,7 @@ inflight_on() {
 	return 1
 }
 
+# bats test_tags=sanitize
 @test "bgstage: stages the stopped standby and waits until it is healthy" {
 	run --separate-stderr bgstage
 	echo "$stderr"
@@ -205,6 +206,7 @@ inflight_on() {
 	assert_output $'restart green\nrestart green'
 }
 
+# bats test_tags=sanitize
 @test "bgstage: runs install and migrate in order, only when asked" {
 	run bgstage -m -i green
 	echo "$output"
@@ -218,6 +220,7 @@ inflight_on() {
 	assert_output $'migrate green\nrestart green'
 }
 
+# bats test_tags=sanitize
 @test "bgstage: hooks get a fixed argv, cwd APP/COLOR and a clean environment" {
 	hook install 'printf "%s\n" "$0" "$@" >"$BG_APP_DIR/../argv"
 pwd -P >"$BG_APP_DIR/../pwd"
@@ -270,6 +273,7 @@ PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 	[ ! -e "$LOG" ]
 }
 
+# bats test_tags=sanitize
 @test "bgstage: -n prints what it would run and changes nothing" {
 	: >"$T/app/.bg-staging.green"
 	run --separate-stderr bgstage -n -i -m
@@ -309,6 +313,7 @@ PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 	[ "$st" -eq 3 ]
 }
 
+# bats test_tags=sanitize
 @test "bgstage: SIGTERM stops the running hook and its children" {
 	hook restart 'sleep 30 &
 echo $! >"$BG_APP_DIR/../sleep.pid"

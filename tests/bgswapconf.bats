@@ -245,6 +245,7 @@ EOF
 	[ "$output" = green ]
 }
 
+# bats test_tags=sanitize
 @test "bgswapconf: reads FILEs as one stream, - is stdin" {
 	printf 'blu' >"$T/a"
 	printf 'e green\n' >"$T/b"

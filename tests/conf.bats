@@ -13,6 +13,7 @@ teardown() {
 	bg_teardown
 }
 
+# bats test_tags=sanitize
 @test "conf: number, color and in-memory parser tables" {
 	run unit_conf -t
 	echo "$output"
@@ -20,6 +21,7 @@ teardown() {
 	assert_output --partial " passed, 0 failed"
 }
 
+# bats test_tags=sanitize
 @test "conf: values are read, whitespace around keys and values trimmed" {
 	printf '%s\n' 'mode=socket' '  url   =   http://127.0.0.1:8080/bg  ' \
 	    "	blue	=	127.0.0.1:8001	" 'green = [::1]:8002' \
@@ -229,6 +231,7 @@ teardown() {
 	assert_success
 }
 
+# bats test_tags=sanitize
 @test "conf: an error message never contains a value" {
 	local kv
 	for kv in 'url=http://topsecret' 'blue=topsecret:x' 'green=unix:topsecret' \
@@ -294,6 +297,7 @@ teardown() {
 	assert_output --partial "/etc/bg.conf"
 }
 
+# bats test_tags=sanitize
 @test "conf: a missing, FIFO, directory or oversized config is exit 4" {
 	run unit_conf -f "$T/nope.conf" url
 	assert_failure 4

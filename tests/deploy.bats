@@ -43,6 +43,7 @@ write_hooks() {
 	local h
 
 	for h in install migrate; do
+		# shellcheck disable=SC2016 # $1 is the hook's
 		printf '#!/bin/sh\necho "%s $1" >>%s/hooks.log\n' "$h" "$T" \
 		    >"$T/hooks/$h"
 	done
@@ -79,9 +80,11 @@ make_src() {
 	echo "<h1>$2</h1>" >"$1/static/index.html"
 }
 
-# mk ARGS: make over ssh to the test server, into the scene.
+# mk ARGS: make over ssh to the test server, into the scene. Its scratch
+# directory (the ssh control socket) goes to $T/tmp, to check it is gone.
 mk() {
-	make -C "$BG_ROOT" --no-print-directory HOST="$SSH_HOST" \
+	mkdir -p "$T/tmp"
+	TMPDIR=$T/tmp make -C "$BG_ROOT" --no-print-directory HOST="$SSH_HOST" \
 	    SSH_OPTS="$SSH_OPTS" APP="$T/app" BG_CONF="$T/bg.conf" \
 	    BG_BIN="$BG_ROOT/tools" APP_SRC="$T/src" \
 	    PRE_DEPLOY="$T/no-pre-deploy" "$@"
@@ -94,9 +97,13 @@ tree_sum() {
 }
 
 @test "make deploy, switch, rollback: over ssh, nginx serves each version where it should" {
+	logins=$(sshd_logins)
 	run mk deploy
 	echo "$output"
 	[ "$status" -eq 0 ]
+	# one connection for the whole deploy, closed and cleaned up after
+	[ "$(sshd_logins)" -eq $((logins + 1)) ]
+	[ -z "$(ls -A "$T/tmp")" ]
 	[[ $output == *"green is staged"* ]]
 	[[ $output == *"staging: $STAGING_URL/"* ]]
 	[[ $output == *"now: make switch"* ]]
@@ -345,6 +352,7 @@ wait_copying() {
 	wait "$dep" || st=$?
 	cat "$T/deploy.out"
 	[ "$st" -ne 0 ]
+	[ -z "$(ls -A "$T/tmp")" ]
 	grep -q "copying into green failed (rsync exit [0-9]*). Production is untouched; green stays marked as being staged" "$T/deploy.out"
 	[ -e "$T/app/.bg-staging.green" ]
 	[ "$(prod_answer)" = "blue v1" ]
@@ -430,7 +438,8 @@ staging_url = http://127.0.0.1:2/" ]
 	grep -q "server 127.0.0.1:8002;" "$s/nginx/sites/bg-upstreams.conf"
 	grep -q "listen 127.0.0.1:1;" "$s/nginx/bg/green.conf"
 	grep -q "proxy_pass http://bg_green;" "$s/nginx/bg/blue.conf"
-	! grep -q '@[A-Z_]*@' "$s/nginx/bg/green.conf" "$s/nginx/sites/bg-upstreams.conf"
+	run grep -q '@[A-Z_]*@' "$s/nginx/bg/green.conf" "$s/nginx/sites/bg-upstreams.conf"
+	[ "$status" -eq 1 ]
 	"$s/bin/bgswapconf" "$s/nginx/bg/blue.conf" | cmp - "$s/nginx/bg/green.conf"
 
 	before=$(tree_sum "$s")

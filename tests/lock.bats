@@ -53,6 +53,7 @@ flock1_hold() {
 	return 1
 }
 
+# bats test_tags=sanitize
 @test "lock: a free lock is taken, the file created 0644 holding the pid" {
 	umask 000	# 0644 whatever the umask: never group- or world-writable
 	run unit_lock "$L"
@@ -63,6 +64,7 @@ flock1_hold() {
 	[ "$(stat -c %a "$L")" = 644 ]
 }
 
+# bats test_tags=sanitize
 @test "lock: a second taker gets busy with the holder's pid, the file untouched" {
 	hold a
 	run unit_lock "$L"
@@ -127,6 +129,7 @@ flock1_hold() {
 	assert_success
 }
 
+# bats test_tags=sanitize
 @test "lock: the holder's pid comes from the kernel, not from a stale or junk file" {
 	flock1_hold
 	echo 999999999 >"$L"	# no such pid; /proc/locks still knows flock(1)

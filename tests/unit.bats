@@ -12,6 +12,7 @@ teardown() {
 	bg_teardown
 }
 
+# bats test_tags=sanitize
 @test "unit: addresses, URLs and HTTP replies parse strictly (unit_http)" {
 	run unit_http
 	echo "$output"

@@ -3,7 +3,7 @@
  *   unit_proc -t
  *	The /proc/net line parsers on lines recorded from a real kernel
  *	(tcp, tcp6 with an IPv4-mapped row, unix: listening, connected,
- *	unbound, abstract, datagram) and on malformed ones; prints each
+ *	not yet accepted, unbound, abstract, datagram) and on malformed ones; prints each
  *	failure and "N passed, N failed".
  *   unit_proc -n ADDR
  *	Print bg_inflight(ADDR): what bgdrain counts for an instance at ADDR
@@ -146,6 +146,8 @@ table_unix(void)
 		{ S("00000000a1bc38cc: 00000002 00000000 00000000 0001 01 11543"), 1, 0, 1, 1, "" },
 		/* the listener: __SO_ACCEPTCON, unconnected */
 		{ S("00000000bcbb18f3: 00000002 00000000 00010000 0001 01 11539 /tmp/rec test.sock"), 1, BG_UNIX_ACCEPTCON, 1, 1, "/tmp/rec test.sock" },
+		/* accepted by the kernel, not yet by the app: no inode yet */
+		{ S("00000000037711d5: 00000003 00000000 00000000 0001 02     0 /tmp/emb.sock"), 1, 0, 1, 2, "/tmp/emb.sock" },
 		/* a bound datagram socket */
 		{ S("00000000724b3fe5: 00000002 00000000 00000000 0002 01 11544 /tmp/rec.dg"), 1, 0, 2, 1, "/tmp/rec.dg" },
 		/* abstract: a leading '@', NULs inside shown as '@' too */
@@ -193,6 +195,34 @@ cpu_ms(void)
 	return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
 }
 
+/* The fields the tables above do not check: remote ends, unix ids. */
+static void
+table_ids(void)
+{
+	static const char est[] = "   5: 0100007F:4651 0100007F:DC2A 01 00000000:00000000 00:00000000 00000000     0        0 11529 1 00000000035c9b44 20 0 0 10 -1                     ";
+	static const char map[] = "   1: 0000000000000000FFFF00000100007F:4652 0000000000000000FFFF00000100007F:DF34 01 00000000:00000000 00:00000000 00000000     0        0 11534 1 00000000c9f1d5ea 20 0 0 10 -1";
+	static const char un[] = "000000003f094e0c: 00000003 00000000 00000000 0001 03 11541 /tmp/rec test.sock";
+	static const char hid[] = "0000000000000000: 00000002 00000000 00000000 0005 03 123456789 /run/x.sock";
+	struct bg_tcprow r;
+	struct bg_unixrow u;
+	unsigned char want[16];
+
+	check(bg_proc_tcp_line(est, sizeof est - 1, &r) == 0 &&
+	    r.rport == 0xDC2A && (!little_endian() ||
+	    (inet_pton(AF_INET, "127.0.0.1", want) == 1 &&
+	    memcmp(r.raddr, want, 4) == 0)), "tcp remote end", est,
+	    sizeof est - 1);
+	check(bg_proc_tcp_line(map, sizeof map - 1, &r) == 0 &&
+	    r.rport == 0xDF34 && (!little_endian() ||
+	    (inet_pton(AF_INET6, "::ffff:127.0.0.1", want) == 1 &&
+	    memcmp(r.raddr, want, 16) == 0)), "tcp6 remote end", map,
+	    sizeof map - 1);
+	check(bg_proc_unix_line(un, sizeof un - 1, &u) == 0 &&
+	    u.id == 0x3f094e0cULL, "unix id", un, sizeof un - 1);
+	check(bg_proc_unix_line(hid, sizeof hid - 1, &u) == 0 && u.id == 0,
+	    "unix id hidden", hid, sizeof hid - 1);
+}
+
 static struct bg_addr
 addr_arg(const char *s)
 {
@@ -218,6 +248,7 @@ main(int argc, char *argv[])
 	if (argc == 2 && strcmp(argv[1], "-t") == 0) {
 		table_tcp();
 		table_unix();
+		table_ids();
 		printf("%d passed, %d failed\n", npass, nfail);
 		return nfail ? BG_NO : BG_OK;
 	}

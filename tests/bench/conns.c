@@ -5,6 +5,8 @@
  * Connects N times to HOST:PORT (numeric), prints "N" on stdout once all
  * are established, then holds them until SIGTERM, SIGINT or 10 minutes,
  * whichever comes first. Raise the open-files limit first (ulimit -n). */
+#define _POSIX_C_SOURCE 200809L
+
 #include <errno.h>
 #include <netdb.h>
 #include <stdio.h>

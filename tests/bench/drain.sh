@@ -66,22 +66,32 @@ kill -TERM "${pids[1]}"
 wait "${pids[1]}" 2>/dev/null
 unset 'pids[1]'
 
+# A second instance for the delay, untouched by the 10,000 closes above.
+port2=$(tests/bgapp --free-port) || exit 2
+tests/bgapp --listen "127.0.0.1:$port2" --color green --version 1 \
+    </dev/null >"$tmp/app2.log" 2>&1 &
+pids+=($!)
+for _ in $(seq 50); do
+	(exec 5<>"/dev/tcp/127.0.0.1/$port2") 2>/dev/null && break
+	sleep 0.1
+done
+addr=127.0.0.1:$port2
 # -F and an explicit COLOR: the url is never asked, only /proc is read.
 cat >"$tmp/bg.conf" <<EOF
 url = http://127.0.0.1:1/bg
-blue = $addr
-green = 127.0.0.1:2
+blue = 127.0.0.1:$port
+green = $addr
 timeout = 10
 EOF
-sleep 0.3	# the closed connections leave CLOSE_WAIT rows briefly
+echo "   (/proc/net/tcp now: $(wc -l </proc/net/tcp) lines)"
 echo "== drain detection delay, $RUNS runs: a ?sleep=500 request ends, then"
-echo "   tools/bgdrain -F -f bg.conf blue (default -i 100) exits"
+echo "   tools/bgdrain -F -f bg.conf green (default -i 100) exits"
 for r in $(seq "$RUNS"); do
 	( curl -s -o /dev/null "http://$addr/?sleep=500"
 	  date +%s%N >"$tmp/end" ) &
 	cpid=$!
 	sleep 0.2
-	tools/bgdrain -F -f "$tmp/bg.conf" blue
+	tools/bgdrain -F -f "$tmp/bg.conf" green
 	st=$?
 	done_ns=$(date +%s%N)
 	wait "$cpid"

@@ -56,11 +56,13 @@ tcp_print(const struct bg_tcprow *r, char *buf, size_t len)
 		o += (size_t)snprintf(buf + o, len - o, "%08X", (unsigned)w);
 	}
 	o += (size_t)snprintf(buf + o, len - o, ":%04X ", r->port);
-	for (k = 0; k < words; k++)
-		o += (size_t)snprintf(buf + o, len - o, "%08X", 0u);
+	for (k = 0; k < words; k++) {
+		memcpy(&w, r->raddr + 4 * k, 4);
+		o += (size_t)snprintf(buf + o, len - o, "%08X", (unsigned)w);
+	}
 	o += (size_t)snprintf(buf + o, len - o, ":%04X %02X %08X:%08X 00:00000000"
 	    " 00000000     0        0 12345 1 0000000000000000 20 4 30 10 -1",
-	    0u, r->state, 0u, 0u);
+	    r->rport, r->state, 0u, 0u);
 	return o;
 }
 
@@ -76,9 +78,9 @@ fuzz_tcp(const char *s, size_t n)
 	if (rc < 0)
 		return;
 	check(r.family == AF_INET || r.family == AF_INET6);
-	check(r.port <= 0xffff && r.state <= 0xff);
+	check(r.port <= 0xffff && r.rport <= 0xffff && r.state <= 0xff);
 	if (r.family == AF_INET)
-		check(zeroed(r.addr + 4, 12));
+		check(zeroed(r.addr + 4, 12) && zeroed(r.raddr + 4, 12));
 	n = tcp_print(&r, buf, sizeof buf);
 	check(bg_proc_tcp_line(buf, n, &again) == 0 &&
 	    memcmp(&r, &again, sizeof r) == 0);

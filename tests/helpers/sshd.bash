@@ -17,6 +17,8 @@
 #   stop_sshd     stops it (SIGTERM, then SIGKILL); sessions it forked
 #                 for clients still connected end when their clients do.
 #   ssh_run CMD   runs CMD on the test server, as make's recipes would.
+#   sshd_logins   how many connections sshd has accepted so far (its log,
+#                 DIR/sshd.log, has one "Accepted publickey" line each).
 #
 # sshd needs its privilege separation directory /run/sshd; it is created
 # when missing (the test runs as root, as in CI).
@@ -58,7 +60,7 @@ AllowTcpForwarding no
 PrintMotd no
 MaxSessions 50
 MaxStartups 50
-LogLevel ERROR
+LogLevel INFO
 SetEnv HOME=$d/home
 EOF
 	printf '[127.0.0.1]:%s %s\n' "$SSHD_PORT" "$(cut -d' ' -f1,2 "$d/host.pub")" \
@@ -108,6 +110,10 @@ stop_sshd() {
 }
 
 ssh_run() {
-	# shellcheck disable=SC2086 # SSH_OPTS is a list of options
+	# shellcheck disable=SC2086,SC2029 # options; CMD is for the server
 	ssh $SSH_OPTS "$SSH_HOST" "$@" </dev/null
+}
+
+sshd_logins() {
+	grep -c 'Accepted publickey' "${SSHD_DIR:?}/sshd.log" || :
 }

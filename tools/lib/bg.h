@@ -222,15 +222,20 @@ struct bg_tcprow {
 	int family;		/* AF_INET (8 hex digits) or AF_INET6 (32) */
 	unsigned char addr[16];	/* local address, network order (4 or 16) */
 	unsigned port;		/* local port */
+	unsigned char raddr[16];	/* remote address, the same way */
+	unsigned rport;		/* remote port */
 	unsigned state;		/* BG_TCP_* */
 };
 /* A row of /proc/net/tcp or tcp6. The kernel prints the address as native
  * 32-bit words: the bytes come out right on the machine that wrote it. */
 int bg_proc_tcp_line(const char *s, size_t n, struct bg_tcprow *r);
 #define BG_UNIX_STREAM     0x0001	/* Type */
+#define BG_UNIX_CONNECTING 0x02		/* St: accepted by the kernel, not yet
+					 * by the app (SS_CONNECTING) */
 #define BG_UNIX_CONNECTED  0x03		/* St: SS_CONNECTED */
 #define BG_UNIX_ACCEPTCON  0x10000UL	/* Flags: a listening socket */
 struct bg_unixrow {
+	unsigned long long id;	/* the kernel's (hashed) address; 0: hidden */
 	unsigned long flags;
 	unsigned type, state;
 	const char *path;	/* into the line; "@name" when abstract */

@@ -8,6 +8,7 @@
 #include <netdb.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -98,7 +99,6 @@ tcpaddr(const char *s, size_t n, size_t *i, size_t digits, unsigned char *out)
 int
 bg_proc_tcp_line(const char *s, size_t n, struct bg_tcprow *r)
 {
-	unsigned char remote[16];
 	unsigned long v;
 	size_t i = 0, digits;
 
@@ -122,9 +122,11 @@ bg_proc_tcp_line(const char *s, size_t n, struct bg_tcprow *r)
 		return -1;
 	r->port = (unsigned)v;
 	if (expect(s, n, &i, ' ') < 0 || hexrun(s, n, i) != digits ||
-	    tcpaddr(s, n, &i, digits, remote) < 0 ||
-	    expect(s, n, &i, ':') < 0 || hexfix(s, n, &i, 4, &v) < 0 ||
-	    expect(s, n, &i, ' ') < 0 || hexfix(s, n, &i, 2, &v) < 0)
+	    tcpaddr(s, n, &i, digits, r->raddr) < 0 ||
+	    expect(s, n, &i, ':') < 0 || hexfix(s, n, &i, 4, &v) < 0)
+		return -1;
+	r->rport = (unsigned)v;
+	if (expect(s, n, &i, ' ') < 0 || hexfix(s, n, &i, 2, &v) < 0)
 		return -1;
 	r->state = (unsigned)v;
 	if (i < n && s[i] != ' ')
@@ -142,7 +144,8 @@ bg_proc_unix_line(const char *s, size_t n, struct bg_unixrow *r)
 	k = hexrun(s, n, 0);
 	if (k == 0 || k > 16)
 		return -1;	/* the header "Num ...", or garbage */
-	i = k;
+	for (i = 0; i < k; i++)
+		r->id = r->id << 4 | (unsigned long long)hexval(s[i]);
 	if (expect(s, n, &i, ':') < 0 || expect(s, n, &i, ' ') < 0 ||
 	    hexfix(s, n, &i, 8, &v) < 0 ||		/* refcount */
 	    expect(s, n, &i, ' ') < 0 || hexfix(s, n, &i, 8, &v) < 0 ||
@@ -196,8 +199,23 @@ mapped(int family, const unsigned char *addr, unsigned char *out)
 		memcpy(out, addr, 16);
 }
 
+/* FNV-1a: a row's identity, for spotting it twice in one reading. */
+static uint64_t
+hash(const void *p, size_t n, uint64_t h)
+{
+	const unsigned char *b = p;
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		h = (h ^ b[i]) * 0x100000001b3ULL;
+	return h;
+}
+
+#define HASH0 0xcbf29ce484222325ULL
+
+/* 1 when the row counts, with *key its identity (0: none known). */
 static int
-tcp_match(const char *s, size_t n, const struct target *t)
+tcp_match(const char *s, size_t n, const struct target *t, uint64_t *key)
 {
 	struct bg_tcprow r;
 	unsigned char a[16];
@@ -206,6 +224,8 @@ tcp_match(const char *s, size_t n, const struct target *t)
 	if (bg_proc_tcp_line(s, n, &r) < 0 || r.port != t->port ||
 	    (r.state != BG_TCP_ESTABLISHED && r.state != BG_TCP_CLOSE_WAIT))
 		return 0;
+	*key = hash(&r.rport, sizeof r.rport, hash(r.raddr, 16,
+	    hash(r.addr, 16, HASH0)));
 	if (t->any)
 		return 1;
 	mapped(r.family, r.addr, a);
@@ -215,15 +235,81 @@ tcp_match(const char *s, size_t n, const struct target *t)
 	return 0;
 }
 
+/* Both ends of a connection: accepted by the app (connected), or still in
+ * its listen queue (connecting); never the listener itself. */
 static int
-unix_match(const char *s, size_t n, const struct target *t)
+unix_match(const char *s, size_t n, const struct target *t, uint64_t *key)
 {
 	struct bg_unixrow r;
 
-	return bg_proc_unix_line(s, n, &r) == 0 &&
-	    r.type == BG_UNIX_STREAM && r.state == BG_UNIX_CONNECTED &&
-	    !(r.flags & BG_UNIX_ACCEPTCON) &&
-	    r.pathlen == t->pathlen && memcmp(r.path, t->path, r.pathlen) == 0;
+	if (bg_proc_unix_line(s, n, &r) < 0 || r.type != BG_UNIX_STREAM ||
+	    (r.state != BG_UNIX_CONNECTED && r.state != BG_UNIX_CONNECTING) ||
+	    (r.flags & BG_UNIX_ACCEPTCON) || r.pathlen != t->pathlen ||
+	    memcmp(r.path, t->path, r.pathlen) != 0)
+		return 0;
+	*key = r.id ? hash(&r.id, sizeof r.id, HASH0) : 0;
+	return 1;
+}
+
+/* The rows counted in one reading, by identity: a file read in many
+ * chunks while connections come and go shows some rows twice (each read
+ * resumes at a position in a hash bucket that moved). Open addressing,
+ * reused across readings. */
+static struct {
+	uint64_t *slot;
+	size_t cap, used;
+} seen;
+
+/* 1 new, 0 seen before, -1 out of memory. */
+static int
+seen_add(uint64_t key)
+{
+	uint64_t *old = seen.slot;
+	size_t oldcap = seen.cap, i, k;
+
+	if (key == 0)
+		key = 1;	/* 0 marks an empty slot */
+	if (2 * (seen.used + 1) > seen.cap) {
+		seen.cap = oldcap ? 2 * oldcap : 1024;
+		if ((seen.slot = calloc(seen.cap, sizeof *seen.slot)) == NULL) {
+			seen.slot = old;
+			seen.cap = oldcap;
+			return -1;
+		}
+		seen.used = 0;
+		for (k = 0; k < oldcap; k++)
+			if (old[k] != 0)
+				(void)seen_add(old[k]);
+		free(old);
+	}
+	for (i = key & (seen.cap - 1); seen.slot[i] != 0;
+	    i = (i + 1) & (seen.cap - 1))
+		if (seen.slot[i] == key)
+			return 0;
+	seen.slot[i] = key;
+	seen.used++;
+	return 1;
+}
+
+static void
+seen_clear(void)
+{
+	if (seen.slot != NULL)
+		memset(seen.slot, 0, seen.cap * sizeof *seen.slot);
+	seen.used = 0;
+}
+
+typedef int matchfn(const char *, size_t, const struct target *, uint64_t *);
+
+/* One line: 1 counted, 0 not, -1 out of memory. */
+static int
+count_line(const char *s, size_t n, matchfn *match, const struct target *t)
+{
+	uint64_t key = 0;
+
+	if (!match(s, n, t, &key))
+		return 0;
+	return key == 0 ? 1 : seen_add(key);
 }
 
 /* Numeric addresses are taken as they are; a host name is resolved once per
@@ -280,18 +366,18 @@ resolve(const char *host, struct target *t)
  * counts nothing. Lines are split across reads, so a partial last line is
  * moved to the front of the buffer and completed by the next read. */
 static long
-count_file(const char *path, int (*match)(const char *, size_t,
-    const struct target *), const struct target *t)
+count_file(const char *path, matchfn *match, const struct target *t)
 {
 	static char buf[1 << 18];
 	size_t have = 0, used;
 	long total = 0, count = 0;
 	ssize_t got;
 	char *p, *nl, *end;
-	int fd, err;
+	int fd, err, c = 0;
 
 	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
 		return errno == ENOENT ? 0 : -1;
+	seen_clear();
 	for (;;) {
 		got = read(fd, buf + have, sizeof buf - have);
 		if (got < 0 && errno == EINTR)
@@ -305,8 +391,15 @@ count_file(const char *path, int (*match)(const char *, size_t,
 		}
 		have += (size_t)got;
 		end = buf + have;
-		for (p = buf; (nl = memchr(p, '\n', (size_t)(end - p))); p = nl + 1)
-			count += match(p, (size_t)(nl - p), t);
+		for (p = buf; (nl = memchr(p, '\n', (size_t)(end - p))) &&
+		    (c = count_line(p, (size_t)(nl - p), match, t)) >= 0;
+		    p = nl + 1)
+			count += c;
+		if (c < 0) {
+			errno = ENOMEM;
+			got = -1;
+			break;
+		}
 		used = (size_t)(p - buf);
 		if (used == 0 && have == sizeof buf) {
 			errno = EOVERFLOW;	/* a line longer than the buffer */
@@ -322,16 +415,19 @@ count_file(const char *path, int (*match)(const char *, size_t,
 		errno = err;
 		return -1;
 	}
-	if (have > 0)
-		count += match(buf, have, t);
-	return count;
+	if (have > 0 && (c = count_line(buf, have, match, t)) < 0) {
+		errno = ENOMEM;
+		return -1;
+	}
+	return count + (have > 0 ? c : 0);
 }
 
 long
 bg_inflight(const struct bg_addr *a)
 {
 	struct target t;
-	long n4, n6;
+	long n4 = 0, n6;
+	int k, v4 = 0;
 
 	memset(&t, 0, sizeof t);
 	if (a->is_unix) {
@@ -342,7 +438,13 @@ bg_inflight(const struct bg_addr *a)
 	t.port = a->port;
 	if (resolve(a->host, &t) < 0)
 		return -1;
-	if ((n4 = count_file("/proc/net/tcp", tcp_match, &t)) < 0 ||
+	/* tcp6 always: IPv4 clients of a dual-stack listener are there, as
+	 * v4-mapped rows. tcp only when an IPv4 address can match: reading
+	 * it costs as much as the whole table is long. */
+	for (k = 0; k < t.naddr; k++)
+		v4 |= memcmp(t.addr[k], v4mapped, 12) == 0;
+	if (((t.any || v4) &&
+	    (n4 = count_file("/proc/net/tcp", tcp_match, &t)) < 0) ||
 	    (n6 = count_file("/proc/net/tcp6", tcp_match, &t)) < 0)
 		return -1;
 	return n4 + n6;
