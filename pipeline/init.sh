@@ -311,8 +311,8 @@ main() {
 	# bgflip, as root, refuses a lock directory others could change.
 	ld=$(dirname "$lock")
 	if [ "$(id -u)" -eq 0 ] && [ -d "$ld" ]; then
-		case $(stat -c '%U %A' "$ld") in
-		"root d????-??-?" | "root d???????wt" | "root d???????wT") ;;
+		case $(stat -c '%U:%A' "$ld") in
+		root:d????-??-?) ;;
 		*) err "$ld, the lock's directory, must be root's and not writable by group or others: bgflip refuses it" ;;
 		esac
 	fi

@@ -13,6 +13,10 @@ setup() {
 
 teardown() {
 	exec 7>&- 8>&-
+	# a test may leave an app stopped; a stopped app cannot stop
+	for f in "$T"/app-*.pid; do
+		[ -f "$f" ] && kill -CONT "$(cat "$f")" 2>/dev/null
+	done
 	bg_teardown
 }
 
@@ -79,6 +83,69 @@ idle_conn() {
 	assert_success
 	assert_line --regexp '^[0-9]+ passed, 0 failed$'
 	refute_line --partial FAIL
+}
+
+# bats test_tags=sanitize
+@test "bgdrain: a recorded table of thousands of rows: each connection counted once" {
+	# /proc prints addresses as native words: these are little-endian
+	[ "$(printf '\1\0' | od -An -tu2 | tr -d ' ')" = 1 ] ||
+	    skip "the recorded rows are little-endian"
+	# 127.0.0.1:8001 is 0100007F:1F41. Rows padded to 149 bytes like the
+	# kernel's, about 1 MB in all, so lines straddle bgdrain's reads.
+	awk 'function row(i, l, lp, r, rp, st) {
+		s = sprintf("%4d: %s:%04X %s:%04X %02X 00000000:00000000 00:00000000 00000000     0        0 %d 1 0000000000000000 20 4 30 10 -1", i, l, lp, r, rp, st, 1000 + i)
+		while (length(s) < 149) s = s " "
+		return s
+	}
+	BEGIN {
+		print "  sl  local_address rem_address   st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode"
+		for (i = 0; i < 3000; i++) {
+			est[i] = row(i, "0100007F", 8001, "0100007F", 30000 + i, 1)
+			print est[i]				# server side: counts
+			print row(i, "0100007F", 30000 + i, "0100007F", 8001, 1)	# client side
+		}
+		for (i = 0; i < 500; i++)
+			print row(i, "0100007F", 8001, "0100007F", 40000 + i, 6)	# TIME_WAIT
+		for (i = 0; i < 200; i++)
+			print row(i, "0100007F", 8001, "0200000A", 50000 + i, 8)	# CLOSE_WAIT: counts
+		for (i = 0; i < 50; i++)
+			print row(i, "0200007F", 8001, "0100007F", 55000 + i, 1)	# 127.0.0.2
+		print row(1, "0100007F", 8001, "0100007F", 8002, 10)		# LISTEN
+		for (i = 0; i < 100; i++)
+			print est[i * 7]			# seen twice: once
+		printf "%s", row(9999, "0100007F", 8001, "0100007F", 60000, 1)	# no newline: counts
+	}' >"$T/tcp"
+	run unit_proc -f 127.0.0.1:8001 "$T/tcp"
+	assert_output 3201
+	run unit_proc -f 0.0.0.0:8001 "$T/tcp"
+	assert_output 3251
+	run unit_proc -f 127.0.0.1:8002 "$T/tcp"
+	assert_output 0
+
+	awk 'function row(id, fl, ty, st, ino, p) {
+		return sprintf("%016x: 00000002 00000000 %08X %04X %02X %5d%s", id, fl, ty, st, ino, p)
+	}
+	BEGIN {
+		p = " /run/app/green.sock"
+		print "Num       RefCount Protocol Flags    Type St Inode Path"
+		print row(1, 65536, 1, 1, 7, p)			# the listener
+		for (i = 0; i < 1000; i++) {
+			acc[i] = row(4096 + i, 0, 1, 3, 10000 + i, p)
+			print acc[i]				# accepted: counts
+			print row(65536 + i, 0, 1, 3, 20000 + i, "")	# its client
+		}
+		for (i = 0; i < 10; i++)
+			print row(8192 + i, 0, 1, 2, 0, p)	# not accepted yet: counts
+		for (i = 0; i < 5; i++)
+			print row(0, 0, 1, 3, 30000 + i, p)	# ids hidden: each counts
+		print row(2, 0, 2, 1, 8, p)			# datagram
+		print row(3, 0, 1, 3, 9, p ".old")		# another path
+		print row(4, 0, 1, 3, 9, " @/run/app/green.sock")	# abstract
+		for (i = 0; i < 50; i++)
+			print acc[i * 3]			# seen twice: once
+	}' >"$T/unix"
+	run unit_proc -f unix:/run/app/green.sock "$T/unix"
+	assert_output 1015
 }
 
 @test "bgdrain: a slow request through nginx keeps the old color busy until it ends" {
@@ -206,6 +273,36 @@ idle_conn() {
 	assert_success
 	wait "$cpid"
 	assert_equal "$(cat "$T/body")" "green 1"
+}
+
+@test "bgdrain: connections the instance has not accepted yet count" {
+	green_only
+	start_app blue blue 1 "unix:$T/blue.sock"
+	write_conf "$C" url=http://127.0.0.1:1/bg "blue=unix:$T/blue.sock" \
+	    "green=127.0.0.1:$GP"
+	# stopped, the apps accept nothing: connections wait in their
+	# listen queues, established by the kernel alone
+	kill -STOP "$(cat "$T/app-green.pid")" "$(cat "$T/app-blue.pid")"
+	exec 7<>"/dev/tcp/127.0.0.1/$GP"
+	curl -s -o "$T/body" --max-time 20 --unix-socket "$T/blue.sock" \
+	    http://x/ 3>&- &
+	cpid=$!
+	bg_track $cpid curl
+	count_is "unix:$T/blue.sock" 1
+	run --separate-stderr bgdrain -F -c -f "$C" green
+	assert_failure 1
+	assert_equal "$stderr" "bgdrain: green has 1 connection in flight"
+	run --separate-stderr bgdrain -F -c -f "$C" blue
+	assert_failure 1
+	assert_equal "$stderr" "bgdrain: blue has 1 connection in flight"
+	kill -CONT "$(cat "$T/app-green.pid")" "$(cat "$T/app-blue.pid")"
+	wait "$cpid"
+	assert_equal "$(cat "$T/body")" "blue 1"
+	exec 7>&-
+	run bgdrain -F -t 5 -f "$C" green
+	assert_success
+	run bgdrain -F -t 5 -f "$C" blue
+	assert_success
 }
 
 @test "bgdrain: refuses the live color unless -F" {

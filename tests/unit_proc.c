@@ -8,21 +8,25 @@
  *   unit_proc -n ADDR
  *	Print bg_inflight(ADDR): what bgdrain counts for an instance at ADDR
  *	(HOST:PORT, [IPv6]:PORT or unix:/path).
+ *   unit_proc -f ADDR FILE
+ *	Print bg_inflight_file(ADDR, FILE): the same count over a recorded
+ *	table laid out like /proc/net/tcp, tcp6 or unix.
  *   unit_proc -b ADDR N
  *	Time N polls of bg_inflight(ADDR); print the count, and the wall
- *	clock and CPU time (user + system) per poll: on a shared machine the
- *	CPU time is the steadier number.
+ *	clock and CPU time (user: parsing; sys: the kernel printing its
+ *	tables) per poll: on a shared machine CPU time is the steadier one.
  */
 #include <arpa/inet.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
-#include <time.h>
 
 #include "bg.h"
 
-static const char usage[] = "unit_proc -t | -n addr | -b addr polls";
+static const char usage[] =
+    "unit_proc -t | -n addr | -f addr file | -b addr polls";
 
 static int npass, nfail;
 
@@ -186,13 +190,18 @@ table_unix(void)
 	}
 }
 
-static double
-cpu_ms(void)
+/* CPU time used so far, in ms: user (parsing) and system (the kernel
+ * printing its tables). */
+static void
+cpu_ms(double *user, double *sys)
 {
-	struct timespec ts;
+	struct rusage ru;
 
-	clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
-	return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
+	getrusage(RUSAGE_SELF, &ru);
+	*user = (double)ru.ru_utime.tv_sec * 1e3 +
+	    (double)ru.ru_utime.tv_usec / 1e3;
+	*sys = (double)ru.ru_stime.tv_sec * 1e3 +
+	    (double)ru.ru_stime.tv_usec / 1e3;
 }
 
 /* The fields the tables above do not check: remote ends, unix ids. */
@@ -240,7 +249,7 @@ main(int argc, char *argv[])
 	struct bg_addr a;
 	unsigned long polls, i;
 	long long t0, t1;
-	double c0, c1;
+	double u0, u1, s0, s1;
 	long n = 0;
 
 	bg_setprog(argv[0]);
@@ -259,21 +268,30 @@ main(int argc, char *argv[])
 		printf("%ld\n", n);
 		return BG_OK;
 	}
+	if (argc == 4 && strcmp(argv[1], "-f") == 0) {
+		a = addr_arg(argv[2]);
+		if ((n = bg_inflight_file(&a, argv[3])) < 0)
+			bg_diesys(BG_SYS, "%s", argv[3]);
+		printf("%ld\n", n);
+		return BG_OK;
+	}
 	if (argc == 4 && strcmp(argv[1], "-b") == 0) {
 		a = addr_arg(argv[2]);
 		if (bg_parse_ulong(argv[3], strlen(argv[3]), 1000000,
 		    &polls) < 0 || polls == 0)
 			bg_usage(usage);
 		t0 = bg_now_ms();
-		c0 = cpu_ms();
+		cpu_ms(&u0, &s0);
 		for (i = 0; i < polls; i++)
 			if ((n = bg_inflight(&a)) < 0)
 				bg_diesys(BG_SYS, "bg_inflight %s", argv[2]);
-		c1 = cpu_ms();
+		cpu_ms(&u1, &s1);
 		t1 = bg_now_ms();
-		printf("count %ld, %lu polls, %.3f ms per poll (CPU %.3f ms)\n",
-		    n, polls, (double)(t1 - t0) / (double)polls,
-		    (c1 - c0) / (double)polls);
+		printf("count %ld, %lu polls, per poll: %.3f ms, CPU %.3f ms "
+		    "(user %.3f, sys %.3f)\n", n, polls,
+		    (double)(t1 - t0) / (double)polls,
+		    (u1 - u0 + s1 - s0) / (double)polls,
+		    (u1 - u0) / (double)polls, (s1 - s0) / (double)polls);
 		return BG_OK;
 	}
 	bg_usage(usage);

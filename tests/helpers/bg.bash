@@ -38,7 +38,7 @@
 #   bg_children PID          its child pids, one per line.
 #
 # NGINX_BIN defaults to /usr/sbin/nginx and may be set by the caller.
-# Processes started here get fd 3 closed: bats waits for fd 3 to close.
+# Processes started here keep no fd above 2: bats waits for its pipes.
 
 # bats-support and bats-assert, sourced file by file: their load.bash forks a
 # dirname per file, which costs seconds per test file on a busy machine.
@@ -100,6 +100,19 @@ bg_setup() {
 	: >"$T/.bg-started"
 }
 
+# bg_close_fds: in a subshell about to start something long-lived, close
+# every fd above 2. bats waits for its pipes (fd 3 and others) to close, so
+# one inherited by a process that outlives its test hangs the whole run.
+bg_close_fds() {
+	local fd
+
+	for fd in /proc/"$BASHPID"/fd/*; do
+		fd=${fd##*/}
+		[ "$fd" -le 2 ] || eval "exec $fd>&-" || true
+	done 2>/dev/null
+	return 0
+}
+
 # bg_start_time PID: when PID started (clock ticks after boot), so that a
 # recorded pid reused by an unrelated process is never signalled.
 bg_start_time() {
@@ -138,7 +151,7 @@ bg_stop_pids() {
 	local secs=$1 p n left
 	shift
 	for p in "$@"; do
-		bg_alive "$p" && kill -TERM "$p" 2>/dev/null
+		! bg_alive "$p" || kill -TERM "$p" 2>/dev/null || true
 	done
 	n=$((secs * 10))
 	while [ "$n" -gt 0 ]; do
@@ -151,10 +164,10 @@ bg_stop_pids() {
 		n=$((n - 1))
 	done
 	for p in "$@"; do
-		bg_alive "$p" && kill -KILL "$p" 2>/dev/null
+		! bg_alive "$p" || kill -KILL "$p" 2>/dev/null || true
 	done
 	for p in "$@"; do
-		wait "$p" 2>/dev/null
+		wait "$p" 2>/dev/null || true
 	done
 	return 0
 }
@@ -197,20 +210,22 @@ wait_for_port() {
 }
 
 start_app() {
-	local name=$1 color=$2 version=$3 listen=$4 pid='' n
+	local name=$1 color=$2 version=$3 listen=$4 pid='' n st
 	shift 4
 
 	rm -f "$T/app-$name.addr" "$T/app-$name.pid" "$T/app-$name.status"
 	# The wrapper keeps the exit status in a file, so stop_app can report
 	# it even when called through bats' run (a subshell cannot wait).
 	(
+		bg_close_fds
 		"$BG_ROOT/tests/bgapp" --listen "$listen" --color "$color" \
 		    --version "$version" "$@" </dev/null \
 		    >"$T/app-$name.addr" 2>"$T/app-$name.log" &
 		echo "$!" >"$T/app-$name.pid"
-		wait "$!"
-		echo "$?" >"$T/app-$name.status"
-	) 3>&- &
+		st=0
+		wait "$!" || st=$?
+		echo "$st" >"$T/app-$name.status"
+	) &
 	# bgapp prints its address once it listens (and its socket has its
 	# mode): no probe connection, which --reset-every would count.
 	n=50
@@ -238,14 +253,14 @@ stop_app() {
 
 	pid=$(cat "$T/app-$name.pid") || return 1
 	# once it has exited its pid may belong to someone else: no signal
-	[ -s "$T/app-$name.status" ] || kill -TERM "$pid" 2>/dev/null
+	[ -s "$T/app-$name.status" ] || kill -TERM "$pid" 2>/dev/null || true
 	while [ "$n" -gt 0 ] && ! [ -s "$T/app-$name.status" ]; do
 		sleep 0.1
 		n=$((n - 1))
 	done
 	if ! [ -s "$T/app-$name.status" ]; then
 		echo "stop_app: bgapp $name still runs after SIGTERM; killing it" >&2
-		kill -KILL "$pid" 2>/dev/null
+		kill -KILL "$pid" 2>/dev/null || true
 		return 1
 	fi
 	return "$(cat "$T/app-$name.status")"
@@ -285,8 +300,8 @@ EOF
 	fi
 	# Without "daemon off" nginx binds, reports startup errors and
 	# returns once the master has forked away.
-	if ! out=$("$NGINX_BIN" -p "$NGINX_PREFIX/" -c "$NGINX_CONF" \
-	    </dev/null 2>&1 3>&-); then
+	if ! out=$(bg_close_fds; exec "$NGINX_BIN" -p "$NGINX_PREFIX/" \
+	    -c "$NGINX_CONF" </dev/null 2>&1); then
 		echo "start_nginx: nginx failed to start:" >&2
 		echo "$out" >&2
 		cat "$NGINX_PREFIX/error.log" >&2 2>/dev/null
@@ -336,7 +351,7 @@ nginx_workers() {
 	read -r m 2>/dev/null <"$NGINX_PID" || m=${NGINX_MASTER:?no nginx}
 	for w in $(bg_children "$m"); do
 		c=	# nginx rewrites its argv[0] into a title
-		read -r -d '' c 2>/dev/null <"/proc/$w/cmdline"
+		read -r -d '' c 2>/dev/null <"/proc/$w/cmdline" || true
 		case $c in
 		*"worker process"*) echo "$w" ;;
 		esac
@@ -366,7 +381,8 @@ nginx_reload() {
 			case $old in
 			*" $w "*)
 				c=
-				read -r -d '' c 2>/dev/null <"/proc/$w/cmdline"
+				read -r -d '' c 2>/dev/null \
+				    <"/proc/$w/cmdline" || true
 				case $c in
 				*"shutting down"*) ;;
 				*) busy=1 ;;

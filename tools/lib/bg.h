@@ -243,6 +243,9 @@ struct bg_unixrow {
 };
 /* A row of /proc/net/unix. */
 int bg_proc_unix_line(const char *s, size_t n, struct bg_unixrow *r);
+/* bg_inflight over one file laid out like /proc/net/tcp, tcp6 or unix
+ * (per a), for tests on recorded tables. */
+long bg_inflight_file(const struct bg_addr *a, const char *path);
 
 /* --- bgflip's owner: atomic.c, safe.c, nginx.c, views.c, record.c,
  * history.c --- */

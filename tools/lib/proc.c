@@ -422,6 +422,19 @@ count_file(const char *path, matchfn *match, const struct target *t)
 	return count + (have > 0 ? c : 0);
 }
 
+static int
+target_of(const struct bg_addr *a, struct target *t)
+{
+	memset(t, 0, sizeof *t);
+	if (a->is_unix) {
+		t->path = a->path;
+		t->pathlen = strlen(a->path);
+		return 0;
+	}
+	t->port = a->port;
+	return resolve(a->host, t);
+}
+
 long
 bg_inflight(const struct bg_addr *a)
 {
@@ -429,15 +442,10 @@ bg_inflight(const struct bg_addr *a)
 	long n4 = 0, n6;
 	int k, v4 = 0;
 
-	memset(&t, 0, sizeof t);
-	if (a->is_unix) {
-		t.path = a->path;
-		t.pathlen = strlen(a->path);
-		return count_file("/proc/net/unix", unix_match, &t);
-	}
-	t.port = a->port;
-	if (resolve(a->host, &t) < 0)
+	if (target_of(a, &t) < 0)
 		return -1;
+	if (a->is_unix)
+		return count_file("/proc/net/unix", unix_match, &t);
 	/* tcp6 always: IPv4 clients of a dual-stack listener are there, as
 	 * v4-mapped rows. tcp only when an IPv4 address can match: reading
 	 * it costs as much as the whole table is long. */
@@ -448,4 +456,14 @@ bg_inflight(const struct bg_addr *a)
 	    (n6 = count_file("/proc/net/tcp6", tcp_match, &t)) < 0)
 		return -1;
 	return n4 + n6;
+}
+
+long
+bg_inflight_file(const struct bg_addr *a, const char *path)
+{
+	struct target t;
+
+	if (target_of(a, &t) < 0)
+		return -1;
+	return count_file(path, a->is_unix ? unix_match : tcp_match, &t);
 }
