@@ -465,6 +465,7 @@ main(int argc, char **argv)
 	    strlen(color) > 100 || strlen(version) > 100 ||
 	    bg_addr_parse(listen_s, strlen(listen_s), &addr) < 0)
 		bg_usage(usage);
+	/* cppcheck-suppress nullPointerRedundantCheck ; bg_usage() does not return: a cppcheck 2.10 false positive */
 	snprintf(answer, sizeof answer, "%s %s\n", color, version);
 
 	sigemptyset(&ss);

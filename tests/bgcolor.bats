@@ -64,6 +64,7 @@ start_srv() {
 
 # srv_reply NAME BYTES: httpsrv sending the printf-format BYTES.
 srv_reply() {
+	# shellcheck disable=SC2059 # $2 is the format, on purpose
 	printf "$2" >"$T/$1.reply"
 	start_srv "$1" --reply "$T/$1.reply"
 }
@@ -307,6 +308,7 @@ EOF
 	run --separate-stderr bgcolor --help
 	assert_success
 	for args in -x "-u http://a/bg blue" -t -f; do
+		# shellcheck disable=SC2086 # split into arguments on purpose
 		run --separate-stderr bgcolor $args
 		echo "$args: $status $stderr"
 		[ "$status" -eq 2 ]

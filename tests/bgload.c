@@ -423,6 +423,7 @@ report(const char *url, unsigned long nconns, long long elapsed)
 	char *s;
 
 	if (ng > 0) {
+		/* NOLINTNEXTLINE(bugprone-integer-division): an index */
 		gmed = (double)g[(ng - 1) / 2] / 1000;
 		gmax = (double)g[ng - 1] / 1000;
 	}

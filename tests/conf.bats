@@ -292,7 +292,7 @@ teardown() {
 	assert_success
 	assert_line "file=$C"
 	assert_line "hooks=/from-env"
-	BG_CONF= run unit_conf -n hooks hooks
+	BG_CONF='' run unit_conf -n hooks hooks
 	# whatever this machine has in /etc/bg.conf, the default path is read
 	assert_output --partial "/etc/bg.conf"
 }

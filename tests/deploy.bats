@@ -84,7 +84,7 @@ make_src() {
 # directory (the ssh control socket) goes to $T/tmp, to check it is gone.
 mk() {
 	mkdir -p "$T/tmp"
-	TMPDIR=$T/tmp make -C "$BG_ROOT" --no-print-directory HOST="$SSH_HOST" \
+	TMPDIR=$T/tmp make -C "${MK_DIR:-$BG_ROOT}" --no-print-directory HOST="$SSH_HOST" \
 	    SSH_OPTS="$SSH_OPTS" APP="$T/app" BG_CONF="$T/bg.conf" \
 	    BG_BIN="$BG_ROOT/tools" APP_SRC="$T/src" \
 	    PRE_DEPLOY="$T/no-pre-deploy" "$@"
@@ -391,6 +391,11 @@ wait_copying() {
 }
 
 @test "make init: sets a server up over ssh; a second run changes nothing" {
+	# from a snapshot of the source: the tree may change under a test run
+	mkdir "$T/repo"
+	(cd "$BG_ROOT" && cp -R Makefile config.mk tools nginx hooks docs \
+	    pipeline "$T/repo/")
+	MK_DIR=$T/repo
 	s=$T/srv
 	set -- init REMOTE_SRC="$T/build" BG_BIN="$s/bin" MAN_DIR="$s/man" \
 	    BG_CONF="$s/etc/bg.conf" APP="$s/app" DEPLOY_USER=nobody \

@@ -34,6 +34,10 @@ vg() {
 	echo "$prog $*: exit $status"
 	echo "$output"
 	cat "$log"
+	if grep -q 'debuginfo reader' "$log"; then
+		echo "valgrind $(valgrind --version) cannot read the debug info of tools/$prog: built by clang (DWARF 5)? Rebuild with gcc, or with CFLAGS+=-gdwarf-4"
+		return 1
+	fi
 	[ "$status" -eq "$want" ]
 	# -q: memcheck writes only what it found, on ==PID== lines (a
 	# program exiting with the status it expects can still have had an
@@ -47,7 +51,8 @@ vg() {
 	vg 0 bgswapconf "$T/a.conf"
 	[ "${lines[0]}" = "upstream app_green { server unix:/run/green.sock; }" ]
 	[ "${lines[1]}" = "Green BLUE evergreen" ]
-	vg 0 bgswapconf -a -w on,off "$T/a.conf"
+	vg 0 bgswapconf -a -w green,red "$T/a.conf"
+	[ "${lines[1]}" = "Blue RED everred" ]
 	vg 5 bgswapconf "$T/a.conf" "$T/missing.conf"
 	vg 2 bgswapconf -w blue,blue
 }

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# tests/bench/drain.sh [N] - what a bgdrain poll costs, and how late it sees
-# a drain. Not a test: it prints numbers and asserts nothing.
+# tests/bench/drain.sh [--netns] [N] - what a bgdrain poll costs, and how
+# late it sees a drain. Not a test: it prints numbers and asserts nothing.
 #
 #   1. ms per poll of bg_inflight (what bgdrain does every -i ms) with no
 #      connections, then with N (default 10000) idle TCP connections held
@@ -9,8 +9,16 @@
 #      bgdrain's exit, with the default -i 100, over a few runs.
 #
 # Needs the open-files limit raised to N + a few hundred (it tries).
+# --netns (root, unshare(1), ip(8)): run in a private network namespace, so
+# /proc/net/tcp lists only the benchmark's sockets, not the rest of the
+# machine's (the kernel still walks its one global hash table to list them).
 set -u
 cd "$(dirname "$0")/../.." || exit 2
+if [ "${1:-}" = --netns ]; then
+	shift
+	# shellcheck disable=SC2016 # expanded by the inner bash
+	exec unshare -n bash -c 'ip link set lo up && exec "$0" "$@"' "$0" "$@"
+fi
 N=${1:-10000}
 RUNS=5
 

@@ -1,0 +1,426 @@
+#!/usr/bin/env bats
+# Fault injection: full and read-only disks, signals at every step, a lock
+# left by a killed bgflip, planted temp files, a hostile environment. Real
+# nginx and fixture instances (helpers/scene.bash). Root ignores file
+# permissions, so a full or read-only directory is a small tmpfs the test
+# mounts; a failing or interrupted system call is strace's -e inject.
+#
+# What tests/bgflip.bats already provokes is not repeated here: bad COLOR
+# operands, a fake nginx on PATH, -f and BG_CONF under sudo, REVISION as a
+# symlink, FIFO or hard link, a master dying before the HUP (exit 7), a pid
+# file naming a non-nginx process, SIGKILL at each step, SIGINT, SIGTERM
+# and SIGHUP at the live file's rename. Nor what bgstage.bats and
+# bgdrain.bats do: SIGTERM during a hook and during a drain, a hooks
+# directory others can write.
+
+load helpers/bg
+load helpers/scene
+
+setup() {
+	bg_setup
+	: >"$T/mounts"
+}
+
+teardown() {
+	local d
+
+	bg_teardown
+	# innermost first; lazily if something still holds it open
+	if [ -n "${T:-}" ] && [ -s "$T/mounts" ]; then
+		tac "$T/mounts" | while read -r d; do
+			umount "$d" 2>/dev/null || umount -l "$d"
+		done
+	fi
+}
+
+BG_TMP=.bg.tmp
+
+# on_tmpfs DIR SIZE: DIR's contents moved onto a tmpfs of SIZE bytes
+# mounted on DIR (root-owned 0755, like DIR). Skips where mounting is not
+# allowed (not root, or a container without CAP_SYS_ADMIN).
+on_tmpfs() {
+	local dir=$1 size=$2 save
+
+	save=$(mktemp -d "$T/save.XXXXXX")
+	cp -a "$dir/." "$save/"
+	if ! mount -t tmpfs -o "size=$size,mode=0755,uid=0,gid=0" tmpfs "$dir" \
+	    2>"$T/mount.err"; then
+		rm -rf "$save"
+		skip "cannot mount a tmpfs here: $(cat "$T/mount.err")"
+	fi
+	echo "$dir" >>"$T/mounts"
+	cp -a "$save/." "$dir/"
+	rm -rf "$save"
+}
+
+# fill DIR: no free block left on DIR's file system
+fill() {
+	dd if=/dev/zero of="$1/.filler" bs=4096 2>/dev/null || :
+	! dd if=/dev/zero of="$1/.filler2" bs=4096 count=1 2>/dev/null
+}
+
+no_temps() {
+	local left
+
+	left=$(find "$T" -name "$BG_TMP" -o -name '*.bg.tmp*')
+	[ -z "$left" ] || { echo "temp files left: $left"; return 1; }
+}
+
+# consistent: the disk is wholly one color, nginx serves it, and no flip is
+# half done (no crash record, no temp file).
+consistent() {
+	local d s
+
+	d=$(disk_color)
+	s=$(served_color)
+	echo "disk $d, nginx serves $s"
+	[ "$d" = blue ] || [ "$d" = green ]
+	[ "$d" = "$s" ]
+	[ ! -e "$T/run/lock.flip" ]
+	no_temps
+}
+
+@test "faults: disk full while bgflip writes the live conf: exit 5, nothing changed, no HUP" {
+	scene reload
+	on_tmpfs "$SITE" 256k
+	fill "$SITE"
+	cp "$SITE/live.conf" "$T/live.before"
+	workers=$(nginx_workers | sort)
+	run bgflip
+	echo "$output"
+	[ "$status" -eq 5 ]
+	[[ $output == *"No space left on device"* ]]
+	cmp "$SITE/live.conf" "$T/live.before"
+	[ "$(nginx_workers | sort)" = "$workers" ]	# not signalled
+	consistent
+	[ "$(served_color)" = blue ]
+	[ ! -s "$T/log/bg.log" ]
+	# room again: the next run flips and leaves nothing behind
+	rm -f "$SITE/.filler" "$SITE/.filler2"
+	run bgflip
+	echo "$output"
+	[ "$status" -eq 0 ]
+	[ "${lines[-1]}" = green ]
+	consistent
+	[ "$(served_color)" = green ]
+}
+
+@test "faults: a read-only conf directory: exit 5, nothing changed, no HUP" {
+	scene reload
+	on_tmpfs "$SITE" 1m
+	mount -o remount,ro "$SITE"
+	workers=$(nginx_workers | sort)
+	run bgflip
+	echo "$output"
+	[ "$status" -eq 5 ]
+	[[ $output == *"Read-only file system"* ]]
+	cmp "$SITE/live.conf" "$SITE/blue.conf"
+	[ "$(nginx_workers | sort)" = "$workers" ]
+	consistent
+	mount -o remount,rw "$SITE"
+	run bgflip
+	[ "$status" -eq 0 ]
+	consistent
+	[ "$(served_color)" = green ]
+}
+
+@test "faults: a read-only state directory in socket mode: exit 5, nothing changed" {
+	scene socket
+	on_tmpfs "$T/state" 1m
+	mount -o remount,ro "$T/state"
+	run bgflip
+	echo "$output"
+	[ "$status" -eq 5 ]
+	[[ $output == *"Read-only file system"* ]]
+	[ "$(readlink "$T/state/current")" = blue ]
+	consistent
+	mount -o remount,rw "$T/state"
+	run bgflip
+	[ "$status" -eq 0 ]
+	consistent
+	[ "$(served_color)" = green ]
+}
+
+@test "faults: a full disk for the history log does not undo a verified flip" {
+	scene reload
+	on_tmpfs "$T/log" 64k
+	fill "$T/log"
+	run bgflip
+	echo "$output"
+	# the flip stands: failing now would make a retry flip back
+	[ "$status" -eq 0 ]
+	[ "${lines[-1]}" = green ]
+	[[ $output == *"history line is missing"* ]]
+	consistent
+	[ "$(served_color)" = green ]
+}
+
+# inject_each ERRNO SYSCALL:N...: fail each listed call of a bgflip with
+# ERRNO; after each, disk and nginx agree, nothing is half done, and the
+# exit status says whether the flip happened (0) or not (5 or 6).
+inject_each() {
+	local err=$1 step sys n before st
+	shift
+
+	for step in "$@"; do
+		sys=${step%:*}
+		n=${step#*:}
+		before=$(served_color)
+		st=0
+		strace -o /dev/null -e trace="$sys" \
+		    -e inject="$sys:error=$err:when=$n" bgflip \
+		    >"$T/out" 2>"$T/err" || st=$?
+		echo "$err at $step: exit $st: $(tr '\n' ' ' <"$T/err")"
+		consistent
+		case $st in
+		0) [ "$(served_color)" != "$before" ] ;;
+		5 | 6) [ "$(served_color)" = "$before" ] ;;
+		*) return 1 ;;
+		esac
+	done
+}
+
+@test "faults: ENOSPC and EIO at each write, sync and rename of a reload flip" {
+	scene reload
+	# the crash record's write, sync and rename; the live file's write,
+	# sync and rename; the directory syncs; the history's write
+	inject_each ENOSPC write:1 write:2 write:3
+	inject_each EIO fsync:1 fsync:2 rename:1 fsync:3 rename:2 fsync:4
+	inject_each EIO unlink:1 openat:9
+	run bgflip -w 5
+	echo "$output"
+	[ "$status" -eq 0 ]
+	consistent
+}
+
+@test "faults: ENOSPC and EIO at each write, sync and rename of a socket flip" {
+	scene socket
+	inject_each ENOSPC write:1 symlink:1
+	inject_each EIO fsync:1 fsync:2 rename:1 rename:2 fsync:3 fsync:4 \
+	    unlink:1
+	run bgflip -w 5
+	[ "$status" -eq 0 ]
+	consistent
+}
+
+# signal_each SIG SYSCALL:N...: deliver SIG to bgflip at each listed call.
+# Before the lock it dies of it with nothing changed; from the lock on the
+# signal waits, and the flip finishes: never a half state.
+signal_each() {
+	local sig=$1 step sys n before st
+	shift
+
+	for step in "$@"; do
+		sys=${step%:*}
+		n=${step#*:}
+		before=$(served_color)
+		st=0
+		strace -o /dev/null -e trace="$sys" \
+		    -e inject="$sys:signal=$sig:when=$n" bgflip \
+		    >"$T/out" 2>"$T/err" || st=$?
+		echo "SIG$sig at $step: exit $st: $(tr '\n' ' ' <"$T/err")"
+		consistent
+		case $st in
+		0) [ "$(served_color)" != "$before" ] ;;
+		130 | 143) [ "$(served_color)" = "$before" ] ;;
+		*) return 1 ;;
+		esac
+	done
+}
+
+@test "faults: SIGTERM and SIGINT at each step of a reload flip: finished, never half" {
+	scene reload
+	signal_each TERM openat:1 flock:1 write:1 rename:1 write:2 fsync:2 \
+	    rename:2 pidfd_send_signal:1 write:3 unlink:2
+	signal_each INT flock:1 rename:2 pidfd_send_signal:1
+	[ "$(wc -l <"$T/log/bg.log")" -ge 10 ]
+	answers=$(prod_answer)
+	[ "$answers" = "$(served_color) v$([ "$(served_color)" = blue ] && echo 1 || echo 2)" ]
+}
+
+@test "faults: SIGTERM at each step of a socket flip: finished, never half" {
+	scene socket
+	signal_each TERM flock:1 write:1 rename:1 symlink:1 rename:2 \
+	    fsync:3 write:2 unlink:2
+	[ "$(wc -l <"$T/log/bg.log")" -ge 7 ]
+}
+
+@test "faults: the nginx master dies after the HUP, before verification: exit 7" {
+	scene reload
+	workers=" $(nginx_workers | tr '\n' ' ') "
+	for w in $workers; do bg_track "$w" worker; done
+	# the HUP is sent; bgflip is held 2 s after it, and the master killed
+	strace -o /dev/null -e trace=pidfd_send_signal,kill \
+	    -e inject=pidfd_send_signal,kill:delay_exit=2000000:when=1 \
+	    bgflip >"$T/out" 2>&1 3>&- &
+	flip=$!
+	bg_track "$flip" strace
+	# the HUP took: a new generation of workers is there
+	hupped=0
+	for _ in $(seq 100); do
+		for w in $(nginx_workers); do
+			[[ $workers == *" $w "* ]] || hupped=1
+		done
+		[ "$hupped" -eq 1 ] && break
+		sleep 0.05
+	done
+	[ "$hupped" -eq 1 ]
+	kill -KILL "$NGINX_MASTER"
+	st=0
+	wait "$flip" || st=$?
+	cat "$T/out"
+	[ "$st" -eq 7 ]
+	grep -q "died" "$T/out"
+	# the disk is put back; the record is gone or names the flip
+	cmp "$SITE/live.conf" "$SITE/blue.conf"
+	[ ! -s "$T/log/bg.log" ]
+}
+
+@test "faults: the lock of a SIGKILLed bgflip does not block the next run" {
+	scene reload
+	# hold bgflip still just after it took the lock, and kill it there
+	strace -o /dev/null -e trace=flock \
+	    -e inject=flock:delay_exit=5000000:when=1 bgflip \
+	    >/dev/null 2>&1 3>&- &
+	tracer=$!
+	bg_track "$tracer" strace
+	held=0
+	for _ in $(seq 50); do
+		if ! flock -n "$T/run/lock" true; then
+			held=1
+			break
+		fi
+		sleep 0.1
+	done
+	[ "$held" -eq 1 ]
+	flip=$(bg_children "$tracer")
+	[ -n "$flip" ]
+	kill -KILL "$flip"
+	wait "$tracer" || :
+	[ -e "$T/run/lock" ]
+	consistent
+	[ "$(served_color)" = blue ]
+	run bgflip
+	echo "$output"
+	[ "$status" -eq 0 ]
+	consistent
+	[ "$(served_color)" = green ]
+	# a lock file holding junk or another live process's pid is no lock
+	sleep 30 3>&- &
+	other=$!
+	bg_track "$other" sleep
+	echo "$other" >"$T/run/lock"
+	run bgflip
+	[ "$status" -eq 0 ]
+	printf 'junk\n\377\n' >"$T/run/lock"
+	run bgflip
+	[ "$status" -eq 0 ]
+	consistent
+	kill -0 "$other"	# never signalled
+}
+
+@test "faults: planted symlinks and FIFOs at the temp names leave their victims alone" {
+	scene reload
+	echo precious >"$T/victim"
+	cp "$T/victim" "$T/victim.orig"
+	ln -s "$T/victim" "$SITE/$BG_TMP"
+	ln -s "$T/victim" "$T/run/$BG_TMP"
+	run bgflip
+	echo "$output"
+	[ "$status" -eq 0 ]
+	cmp "$T/victim" "$T/victim.orig"
+	[ -L "$T/victim" ] || [ -f "$T/victim" ]
+	consistent
+	mkfifo "$SITE/$BG_TMP" "$T/run/$BG_TMP"
+	run timeout 20 bgflip
+	echo "$output"
+	[ "$status" -eq 0 ]
+	consistent
+	[ "$(served_color)" = blue ]
+}
+
+@test "faults: planted symlinks at the state temp names leave their victims alone" {
+	scene socket
+	echo precious >"$T/victim"
+	cp "$T/victim" "$T/victim.orig"
+	for d in "$T/state" "$T/state/blue" "$T/state/green" "$T/run"; do
+		ln -s "$T/victim" "$d/$BG_TMP"
+	done
+	# a view that differs, so bgflip rewrites its symlinks too
+	ln -sfn /elsewhere "$T/state/green/live.sock"
+	run bgflip
+	echo "$output"
+	[ "$status" -eq 0 ]
+	cmp "$T/victim" "$T/victim.orig"
+	[ "$(readlink "$T/state/green/live.sock")" = "$T/sock/green.sock" ]
+	[ "$(served_color)" = green ]
+	[ "$(disk_color)" = green ]
+	[ ! -e "$T/run/lock.flip" ]
+	# gone from every directory bgflip wrote in (blue's view needed no
+	# change, so its planted link stays, harmless)
+	for d in "$T/state" "$T/state/green" "$T/run"; do
+		[ ! -L "$d/$BG_TMP" ]
+	done
+}
+
+@test "faults: nginx -t runs with a fixed environment, whatever the caller's" {
+	scene reload
+	mkdir "$T/fakebin"
+	printf '#!/bin/sh\n: >"%s/fake-ran"\nexec "$@"\n' "$T" >"$T/fakebin/nginx"
+	chmod 0755 "$T/fakebin/nginx"
+	run env -i PATH="$T/fakebin:/usr/sbin:/usr/bin:/sbin:/bin" \
+	    BG_CONF="$BG_CONF" FOO=bar NGINX=/tmp/evil LD_LIBRARY_PATH=/tmp \
+	    IFS=x MALLOC_PERTURB_=1 \
+	    strace -f -v -s 256 -e trace=execve -o "$T/trace" \
+	    "$BG_ROOT/tools/bgflip"
+	echo "$output"
+	[ "$status" -eq 0 ]
+	[ ! -e "$T/fake-ran" ]
+	grep 'execve(' "$T/trace" | grep -v 'tools/bgflip"' >"$T/children" || :
+	cat "$T/children"
+	grep -q "execve(\"$NGINX_BIN\", \[\"$NGINX_BIN\", \"-t\"" "$T/children"
+	run grep -E 'FOO=|NGINX=|LD_LIBRARY_PATH=|IFS=|MALLOC_PERTURB_|fakebin|BG_CONF=' \
+	    "$T/children"
+	[ "$status" -eq 1 ]
+}
+
+@test "faults: bgstage refuses hostile COLOR operands before running anything" {
+	scene reload
+	printf '#!/bin/sh\n: >"%s/hook-ran"\n' "$T" >"$T/hooks/restart"
+	chmod 0755 "$T/hooks/restart"
+	for bad in 'green;id' ../blue $'blue\n' $'green\r' 'blue ' '' \
+	    'green/../blue' GREEN; do
+		run bgstage "$bad"
+		echo "[$bad] $status $output"
+		[ "$status" -eq 2 ]
+	done
+	[ ! -e "$T/hook-ran" ]
+	[ ! -e "$T/app/.bg-staging.green" ]
+}
+
+@test "faults: SIGTERM to bgstage while it waits for health: prompt exit, mark kept" {
+	scene reload
+	printf '#!/bin/sh\n: >"%s/hook-ran"\n' "$T" >"$T/hooks/restart"
+	chmod 0755 "$T/hooks/restart"
+	touch "$T/down-green" "$T/app/.bg-staging.green"
+	bgstage -t 60 green >"$T/out" 2>"$T/err" 3>&- &
+	stage=$!
+	bg_track "$stage" bgstage
+	for _ in $(seq 50); do
+		[ -e "$T/hook-ran" ] && break
+		sleep 0.1
+	done
+	[ -e "$T/hook-ran" ]
+	sleep 0.5	# in the health wait now
+	kill -TERM "$stage"
+	# prompt: well within the 60 s it would otherwise wait
+	timeout 5 tail --pid="$stage" -f /dev/null
+	st=0
+	wait "$stage" || st=$?
+	cat "$T/err"
+	[ "$st" -eq 143 ]
+	grep -q "interrupted by signal 15" "$T/err"
+	[ ! -s "$T/out" ]
+	[ -e "$T/app/.bg-staging.green" ]	# not healthy: still marked
+	[ -z "$(bg_children "$stage")" ]
+}
