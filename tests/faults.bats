@@ -265,6 +265,8 @@ signal_each() {
 		sleep 0.05
 	done
 	[ "$hupped" -eq 1 ]
+	# once the master is gone its workers are no one's children
+	for w in $(nginx_workers); do bg_track "$w" worker; done
 	kill -KILL "$NGINX_MASTER"
 	st=0
 	wait "$flip" || st=$?

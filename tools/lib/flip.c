@@ -226,8 +226,13 @@ bg_flip_run(struct bg_flip *f, const struct bg_record *rec)
 {
 	int rc;
 
-	if (bg_record_write(f->c, rec) < 0)
+	if (bg_record_write(f->c, rec) < 0) {
+		/* When only the directory sync failed the record is in place:
+		 * left there, the next bgflip would finish a flip this one
+		 * reported as not done. */
+		bg_record_remove(f->c);
 		return BG_SYS;
+	}
 	if (set_disk(f, rec->to) < 0) {
 		/* Usually the rename did not happen; if only the directory
 		 * fsync failed, it did, and nginx still serves the old. */
