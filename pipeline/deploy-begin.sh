@@ -16,29 +16,8 @@
 
 # shellcheck shell=sh
 
-say() {
-	printf 'make deploy: %s\n' "$*" >&2
-}
-
-# conf_load: every "key = value" line of the config as a shell variable
-# c_KEY, blanks trimmed, in one pass without a process per key (sessions on
-# a busy server add up). Comments and malformed lines are the tools' to
-# report; they are skipped here.
-conf_load() {
-	cr=$(printf '\r')
-	while IFS= read -r line || [ -n "$line" ]; do
-		line=${line%"$cr"}
-		case $line in *=*) ;; *) continue ;; esac
-		k=${line%%=*}
-		v=${line#*=}
-		k=${k#"${k%%[![:blank:]]*}"}
-		k=${k%"${k##*[![:blank:]]}"}
-		v=${v#"${v%%[![:blank:]]*}"}
-		v=${v%"${v##*[![:blank:]]}"}
-		case $k in '' | *[!a-z_]*) continue ;; esac
-		eval "c_$k=\$v"
-	done <"$conf"
-}
+# shellcheck disable=SC2034 # read by say() in pipeline/remote.sh
+what=deploy
 
 # mark_locked, with the lock file open on fd 9: take the lock, mark, check.
 mark_locked() {

@@ -118,9 +118,9 @@ bg_script() {
 	bg_f=$1
 	shift
 	if [ "$host" = local ]; then
-		sh -s -- "$@" <"$bg_f"
+		cat pipeline/remote.sh "$bg_f" | sh -s -- "$@"
 	else
-		bg_ssh "sh -s -- $*" <"$bg_f"
+		cat pipeline/remote.sh "$bg_f" | bg_ssh "sh -s -- $*"
 	fi
 }
 

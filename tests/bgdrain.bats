@@ -377,7 +377,7 @@ bad_usage() {
 @test "bgdrain: usage errors exit 2" {
 	write_conf "$C" url=http://127.0.0.1:1/bg blue=127.0.0.1:2 green=127.0.0.1:3
 	bad_usage "green;id"
-	assert_equal "$stderr" "bgdrain: green;id: not a color: blue or green
+	assert_equal "$stderr" "bgdrain: not a color: \"green;id\" (want blue or green)
 $USAGE"
 	bad_usage ../blue
 	bad_usage Blue

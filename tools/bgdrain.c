@@ -206,14 +206,7 @@ main(int argc, char *argv[])
 			bg_usage(usage);
 		}
 	}
-	argc -= optind;
-	argv += optind;
-	if (argc > 1)
-		bg_usage(usage);
-	if (argc == 1 && (color = bg_color_arg(argv[0])) < 0) {
-		bg_warn("%s: not a color: blue or green", argv[0]);
-		bg_usage(usage);
-	}
+	color = bg_color_operand(argc, argv, usage);
 
 	cpath = bg_conf_path(cpath);
 	bg_conf_load(cpath, BGK(K_URL) | BGK(K_HOST_HEADER) | BGK(K_BLUE) |

@@ -247,14 +247,7 @@ main(int argc, char **argv)
 			bg_usage(usage);
 		}
 	}
-	argc -= optind;
-	argv += optind;
-	if (argc > 1)
-		bg_usage(usage);
-	if (argc == 1 && (want = bg_color_arg(argv[0])) < 0) {
-		bg_warn("COLOR must be exactly blue or green");
-		bg_usage(usage);
-	}
+	want = bg_color_operand(argc, argv, usage);
 	setup(fopt);
 	fl.dry = dry;
 	rc = run(want, wait);

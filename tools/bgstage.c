@@ -257,14 +257,7 @@ main(int argc, char **argv)
 			bg_usage(usage);
 		}
 	}
-	argc -= optind;
-	argv += optind;
-	if (argc > 1)
-		bg_usage(usage);
-	if (argc == 1 && (color = bg_color_arg(argv[0])) < 0) {
-		bg_warn("bad color (blue or green)");
-		bg_usage(usage);
-	}
+	color = bg_color_operand(argc, argv, usage);
 	bg_catch_signals();
 
 	confpath = bg_conf_path(confpath);

@@ -38,6 +38,9 @@ _Noreturn void bg_usage(const char *usage);	/* usage to stderr, exit 2 */
 int bg_color_parse(const char *s, size_t n);	/* exactly blue|green -> 0|1, else -1 */
 int bg_color_body(const char *s, size_t n);	/* same, one trailing \n or \r\n allowed */
 int bg_color_arg(const char *s);		/* NUL-terminated operand */
+/* The optional COLOR operand left after getopt: -1 when there is none; a
+ * second operand, or anything but exactly blue or green, dies with usage. */
+int bg_color_operand(int argc, char **argv, const char *usage);
 const char *bg_color_name(int c);		/* "blue" or "green" */
 
 /* num.c: decimal digits only, no sign, no spaces, no overflow. 0 ok, -1 bad. */

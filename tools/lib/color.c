@@ -1,5 +1,6 @@
 /* color.c - the only two colors there are. */
 #include <string.h>
+#include <unistd.h>
 
 #include "bg.h"
 
@@ -36,4 +37,23 @@ const char *
 bg_color_name(int c)
 {
 	return c == BG_GREEN ? names[1] : names[0];
+}
+
+int
+bg_color_operand(int argc, char **argv, const char *usage)
+{
+	char ex[200];
+	int c;
+
+	if (optind == argc)
+		return -1;
+	if (argc - optind > 1)
+		bg_usage(usage);
+	if ((c = bg_color_arg(argv[optind])) < 0) {
+		bg_warn("not a color: %s (want blue or green)",
+		    bg_excerpt(argv[optind], strlen(argv[optind]), 40, ex,
+		    sizeof ex));
+		bg_usage(usage);
+	}
+	return c;
 }
