@@ -79,6 +79,12 @@ bench: all tests
 # local.mk; see docs/operations.md.
 
 HOST        ?= local
+# several servers: HOSTS="a b c" (then HOST is set for each in turn);
+# make switch and rollback go PARALLEL servers at a time, and record the
+# servers a switch switched in ROLLOUT, for make rollback.
+HOSTS       ?=
+PARALLEL    ?= 1
+ROLLOUT     ?= .bg-rollout
 SSH_OPTS    ?=
 APP_SRC     ?= demo/app
 APP         ?= /srv/app
@@ -90,6 +96,9 @@ DRY_RUN     ?=
 INSTALL     ?=
 MIGRATE     ?=
 FORCE       ?=
+# what make deploy writes to APP/COLOR/REVISION; empty: bg_revision's
+# (pipeline/lib.sh) git commit of APP_SRC, else a timestamp
+REVISION    ?=
 # what deploy never ships nor deletes (.env, uploads, databases, logs)
 RSYNC_FILTER ?= pipeline/rsync.filter
 RSYNC_OPTS  ?=
@@ -163,6 +172,7 @@ FLIP_STATUS = case $$st in \
 	*) bg_die $$st "bgflip exited $$st: nothing was switched" ;; \
 	esac
 
+ifeq ($(strip $(HOSTS)),)
 # make deploy: hooks/pre-deploy here; on the server, in one session, the
 # standby, refusals and the being-staged mark taken under the lock
 # (pipeline/deploy-begin.sh); the copy; REVISION and bgstage, which clears
@@ -172,7 +182,8 @@ deploy:
 	@$(PIPE); \
 	[ -d $(call shq,$(APP_SRC)) ] || bg_die 2 "APP_SRC=$(APP_SRC) is not a directory"; \
 	$(DEPLOY_PRE) \
-	rev=$$(bg_revision $(call shq,$(APP_SRC))); bg_safe REVISION "$$rev"; \
+	rev=$(if $(REVISION),$(call shq,$(REVISION)),$$(bg_revision $(call shq,$(APP_SRC)))); \
+	bg_safe REVISION "$$rev"; \
 	stamp=$$(date -u +%Y-%m-%dT%H:%M:%SZ),$$(id -un | tr -cd A-Za-z0-9_.-)@$$(uname -n | tr -cd A-Za-z0-9_.-); \
 	bg_connect; \
 	st=0; out=$$(bg_script pipeline/deploy-begin.sh $(APP) $(BG_CONF) $(BG_BIN) $(DEPLOY_DRY) $$stamp) || st=$$?; \
@@ -234,7 +245,7 @@ rollback:
 	$(FLIP_STATUS)
 
 status:
-	@$(PIPE); bg_script pipeline/status.sh status $(APP) $(BG_CONF) $(BG_BIN)
+	@$(PIPE); bg_script pipeline/status.sh $(if $(filter row,$(STATUS_FORMAT)),row,status) $(APP) $(BG_CONF) $(BG_BIN)
 
 history:
 	@$(PIPE); bg_script pipeline/status.sh history $(APP) $(BG_CONF) $(BG_BIN)
@@ -269,6 +280,20 @@ INIT_RUN = { bg_rsync -rlpt --delete --exclude='*.o' --exclude='*.a' --exclude=/
 	{ bg_on "make -s -j4 -C $(REMOTE_SRC) all" || \
 	    bg_die 1 "building on $(HOST) failed: it needs make and a C compiler (Debian: apt-get install make gcc)"; } && \
 	bg_tty "$(if $(SUDO),$(SUDO) -n )sh $(REMOTE_SRC)/pipeline/init.sh $(REMOTE_SRC) $(REMOTE_SRC)/init"
+endif
+
+else
+# HOSTS="a b c": the same targets on every server, through sub-makes with
+# HOST set to each (pipeline/fleet.sh): deploy and init at once, switch
+# and rollback rolling, PARALLEL servers at a time; status a row each.
+# One REVISION for every server, even when it is a timestamp.
+deploy switch rollback status history init:
+	@$(PIPE); rev=$(if $(REVISION),$(call shq,$(REVISION)),$$(bg_revision $(call shq,$(APP_SRC)))); \
+	bg_safe REVISION "$$rev"; \
+	MAKE=$(call shq,$(MAKE)) PARALLEL=$(call shq,$(PARALLEL)) REVISION=$$rev \
+	ROLLOUT=$(call shq,$(ROLLOUT)) PRE_DEPLOY=$(call shq,$(PRE_DEPLOY)) \
+	DRY_RUN=$(call shq,$(call yes,$(DRY_RUN))) APP_SRC=$(call shq,$(APP_SRC)) \
+	sh pipeline/fleet.sh $@ $(HOSTS)
 endif
 
 # make demo: real nginx and two instances of a small app in a sandbox on

@@ -1,11 +1,14 @@
-# pipeline/status.sh status|history APP CONF BIN - the server side of
+# pipeline/status.sh status|row|history APP CONF BIN - the server side of
 # "make status" and "make history", in one ssh session (make feeds this
 # file to sh -s).
 #
 # status: for each color its role (what nginx's /bg says), REVISION, the
 # health path's HTTP status (curl, when the server has it), its in-flight
 # connections (bgdrain -c -F) and whether it is being staged; then the last
-# five switches. history: the whole switch log.
+# five switches. row: the same on one line, for make status HOSTS=...
+# (pipeline/fleet.sh): "LIVE REV_BLUE REV_GREEN HEALTH_BLUE HEALTH_GREEN
+# CONNS_BLUE CONNS_GREEN LAST_SWITCH BEING_STAGED" ("-" or "?" when
+# unknown). history: the whole switch log.
 
 # shellcheck shell=sh
 
@@ -58,18 +61,32 @@ main() {
 	live=$("$bin/bgcolor" -t 5 -f "$conf") || live=
 	hpath=${c_health:-/up}
 	hosth=${c_host_header:-}
+	for c in blue green; do
+		addr=
+		eval "addr=\${c_$c:-}"
+		eval "health_$c=\$(health) conns_$c=\$(inflight $c) rev_$c=\$(revision $c)"
+	done
+	last=$(tail -n 1 "$log" 2>/dev/null | cut -d' ' -f1)
+	if [ "$what" = row ]; then
+		staging=-
+		for c in blue green; do
+			[ ! -e "$app/.bg-staging.$c" ] || staging=$c
+		done
+		# shellcheck disable=SC2154 # set by the eval above
+		echo "${live:-?} $rev_blue $rev_green $health_blue $health_green $conns_blue $conns_green ${last:--} $staging"
+		return 0
+	fi
 	printf '%-6s %-8s %-8s %-10s %s\n' COLOR ROLE HEALTH IN-FLIGHT REVISION
 	for c in blue green; do
 		role=standby
 		[ "$c" = "$live" ] && role=live
 		[ -n "$live" ] || role='?'
-		addr=
-		eval "addr=\${c_$c:-}"
 		note=
 		[ ! -e "$app/.bg-staging.$c" ] ||
 		    note="  (being staged: switch refused until a deploy succeeds)"
-		printf '%-6s %-8s %-8s %-10s %s%s\n' "$c" "$role" "$(health)" \
-		    "$(inflight "$c")" "$(revision "$c")" "$note"
+		eval "h=\$health_$c n=\$conns_$c r=\$rev_$c"
+		# shellcheck disable=SC2154 # h and r: set by the eval above
+		printf '%-6s %-8s %-8s %-10s %s%s\n' "$c" "$role" "$h" "$n" "$r" "$note"
 	done
 	echo
 	if [ -s "$log" ]; then

@@ -14,7 +14,8 @@
 #     reload: TCP instances; nginx-site/ holds upstreams.conf (included
 #             once), blue.conf, green.conf (bgswapconf of blue.conf) and
 #             live.conf, a copy of blue.conf.
-#     socket: instances on unix sockets in $T/sock; nginx-site/socket.conf;
+#     socket: instances on unix sockets in $T/sock (or SCENE_SOCK);
+#             nginx-site/socket.conf;
 #             `bgflip blue` is run once to create $T/state (views and
 #             current).
 #   Blue is live afterwards. Exports:
@@ -32,6 +33,8 @@
 #   Health: `touch $T/down-green` makes green's /up answer 503 (bgapp
 #   --down-file), removing it makes green healthy again.
 #   Extra bg.conf lines: set SCENE_CONF_EXTRA=(key=value ...) before scene.
+#   nginx listens on SCENE_ADDR (default 127.0.0.1), e.g. 127.0.0.2 for
+#   the second host of helpers/fleet.
 #
 # Unix sockets: nginx's workers run as nobody and need write permission on
 # an instance socket to connect. Rather than make the sockets 0666 (any
@@ -58,8 +61,8 @@ scene_worker_group() {
 scene_render() {
 	local src=$1 dst=$2
 
-	sed -e "s|@LISTEN@|127.0.0.1:$SCENE_PROD|g" \
-	    -e "s|@STAGING_LISTEN@|127.0.0.1:$SCENE_STAGING|g" \
+	sed -e "s|@LISTEN@|${SCENE_ADDR:-127.0.0.1}:$SCENE_PROD|g" \
+	    -e "s|@STAGING_LISTEN@|${SCENE_ADDR:-127.0.0.1}:$SCENE_STAGING|g" \
 	    -e "s|@SERVER_NAME@|localhost|g" \
 	    -e "s|@STATE@|$T/state|g" \
 	    -e "s|@BLUE@|$BLUE_ADDR|g" \
@@ -67,7 +70,7 @@ scene_render() {
 }
 
 scene() {
-	local mode=$1 d=() site out extra=()
+	local mode=$1 d=() site out extra=() sock
 
 	case $mode in
 	reload|socket) ;;
@@ -102,11 +105,12 @@ scene() {
 		printf 'include %s;\ninclude %s;\n' "$site/upstreams.conf" \
 		    "$site/live.conf" >"$site/site.conf"
 	else
-		mkdir -p "$T/sock" || return 1
-		chgrp "$(scene_worker_group)" "$T/sock" && chmod 2750 "$T/sock" ||
+		sock=${SCENE_SOCK:-$T/sock}
+		mkdir -p "$sock" || return 1
+		chgrp "$(scene_worker_group)" "$sock" && chmod 2750 "$sock" ||
 		    return 1
-		export BLUE_ADDR="unix:$T/sock/blue.sock"
-		export GREEN_ADDR="unix:$T/sock/green.sock"
+		export BLUE_ADDR="unix:$sock/blue.sock"
+		export GREEN_ADDR="unix:$sock/green.sock"
 		start_app blue blue v1 "$BLUE_ADDR" --sock-mode 0660 \
 		    --down-file "$T/down-blue" || return 1
 		start_app green green v2 "$GREEN_ADDR" --sock-mode 0660 \
@@ -121,8 +125,8 @@ scene() {
 	# nginx only checks the instance sockets when it connects, so it can
 	# start before the socket-mode state exists.
 	start_nginx "$site/site.conf" || return 1
-	export PROD_URL="http://127.0.0.1:$SCENE_PROD"
-	export STAGING_URL="http://127.0.0.1:$SCENE_STAGING"
+	export PROD_URL="http://${SCENE_ADDR:-127.0.0.1}:$SCENE_PROD"
+	export STAGING_URL="http://${SCENE_ADDR:-127.0.0.1}:$SCENE_STAGING"
 	[ "$mode" = reload ] && extra=(live_conf="$site/live.conf" \
 	    blue_conf="$site/blue.conf" green_conf="$site/green.conf")
 	write_conf "$T/bg.conf" mode="$mode" url="$PROD_URL/bg" \

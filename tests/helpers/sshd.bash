@@ -18,22 +18,39 @@
 #                 for clients still connected end when their clients do.
 #   ssh_run CMD   runs CMD on the test server, as make's recipes would.
 #   sshd_logins   how many connections sshd has accepted so far (its log,
-#                 DIR/sshd.log, has one "Accepted publickey" line each).
+#                 DIR/127.0.0.1.log, has one "Accepted publickey" line each).
+#
+# The pieces, for several servers sharing one set of keys (helpers/fleet):
+#   sshd_keys DIR                 the keys, authorized_keys, an empty HOME
+#   sshd_start DIR ADDR PORT [WRAPPER...]
+#                                 an sshd on ADDR:PORT, started through
+#                                 WRAPPER (e.g. unshare) when given
+#   sshd_opts DIR PORT            exports SSH_OPTS for them
 #
 # sshd needs its privilege separation directory /run/sshd; it is created
 # when missing (the test runs as root, as in CI).
 
 start_sshd() {
-	local d=${1:-$T/ssh} n pid root
+	local d=${1:-$T/ssh} root
 
+	# also from setup_file, before bg_setup
 	root=${BG_ROOT:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)}
-	export SSHD_DIR=$d
+	sshd_keys "$d" || return 1
+	SSHD_PORT=$("$root/tests/bgapp" --free-port) || return 1
+	sshd_start "$d" 127.0.0.1 "$SSHD_PORT" || return 1
+	export SSHD_DIR=$d SSHD_PORT SSH_HOST=root@127.0.0.1
+	sshd_opts "$d" "$SSHD_PORT"
+}
+
+sshd_keys() {
+	local d=$1
+
 	mkdir -p "$d" || return 1
 	chmod 0700 "$d"
 	if [ ! -d /run/sshd ]; then
 		mkdir -p /run/sshd && chmod 0755 /run/sshd || return 1
 	fi
-	rm -f "$d/host" "$d/host.pub" "$d/id" "$d/id.pub"
+	rm -f "$d/host" "$d/host.pub" "$d/id" "$d/id.pub" "$d/known_hosts"
 	ssh-keygen -q -t ed25519 -N '' -C bg-test-host -f "$d/host" ||
 	    return 1
 	ssh-keygen -q -t ed25519 -N '' -C bg-test-client -f "$d/id" ||
@@ -41,13 +58,20 @@ start_sshd() {
 	cp "$d/id.pub" "$d/authorized_keys"
 	# Sessions get an empty HOME: the test server must not depend on the
 	# dotfiles of this machine's root (a slow ~/.bashrc, a PATH).
-	mkdir -p "$d/home" || return 1
-	SSHD_PORT=$("$root/tests/bgapp" --free-port) || return 1
-	cat >"$d/sshd_config" <<EOF
-ListenAddress 127.0.0.1
-Port $SSHD_PORT
+	mkdir -p "$d/home"
+}
+
+# Its config, log and pid files are DIR/ADDR.*; ADDR:PORT goes into
+# DIR/known_hosts. Waits until it accepts.
+sshd_start() {
+	local d=$1 addr=$2 port=$3 pid n
+	shift 3
+
+	cat >"$d/$addr.config" <<EOF
+ListenAddress $addr
+Port $port
 HostKey $d/host
-PidFile $d/sshd.pid
+PidFile $d/$addr.pid
 AuthorizedKeysFile $d/authorized_keys
 PubkeyAuthentication yes
 PasswordAuthentication no
@@ -63,40 +87,40 @@ MaxStartups 50
 LogLevel INFO
 SetEnv HOME=$d/home
 EOF
-	printf '[127.0.0.1]:%s %s\n' "$SSHD_PORT" "$(cut -d' ' -f1,2 "$d/host.pub")" \
-	    >"$d/known_hosts"
-	/usr/sbin/sshd -D -e -f "$d/sshd_config" </dev/null \
-	    >>"$d/sshd.log" 2>&1 3>&- &
+	printf '[%s]:%s %s\n' "$addr" "$port" "$(cut -d' ' -f1,2 "$d/host.pub")" \
+	    >>"$d/known_hosts"
+	"$@" /usr/sbin/sshd -D -e -f "$d/$addr.config" </dev/null \
+	    >>"$d/$addr.log" 2>&1 3>&- &
 	pid=$!
-	echo "$pid" >"$d/sshd.bgpid"
+	echo "$pid" >"$d/$addr.bgpid"
 	if [ -n "${T:-}" ] && [ -f "$T/.bg-started" ]; then
 		bg_track "$pid" sshd
 	fi
 	n=50
 	while [ "$n" -gt 0 ]; do
 		if ! bg_alive "$pid"; then
-			echo "start_sshd: sshd exited:" >&2
-			cat "$d/sshd.log" >&2
+			echo "sshd_start: sshd exited:" >&2
+			cat "$d/$addr.log" >&2
 			return 1
 		fi
-		if (exec 5<>"/dev/tcp/127.0.0.1/$SSHD_PORT") 2>/dev/null; then
-			break
+		if (exec 5<>"/dev/tcp/$addr/$port") 2>/dev/null; then
+			return 0
 		fi
 		sleep 0.1
 		n=$((n - 1))
 	done
-	if [ "$n" -eq 0 ]; then
-		echo "start_sshd: sshd does not accept on port $SSHD_PORT" >&2
-		return 1
-	fi
-	export SSHD_PORT SSH_HOST=root@127.0.0.1
-	export SSH_OPTS="-F /dev/null -p $SSHD_PORT -i $d/id -o IdentitiesOnly=yes -o BatchMode=yes -o UserKnownHostsFile=$d/known_hosts -o StrictHostKeyChecking=yes -o LogLevel=ERROR"
+	echo "sshd_start: sshd does not accept on $addr port $port" >&2
+	return 1
+}
+
+sshd_opts() {
+	export SSH_OPTS="-F /dev/null -p $2 -i $1/id -o IdentitiesOnly=yes -o BatchMode=yes -o UserKnownHostsFile=$1/known_hosts -o StrictHostKeyChecking=yes -o LogLevel=ERROR"
 }
 
 stop_sshd() {
 	local pid n
 
-	pid=$(cat "${SSHD_DIR:?}/sshd.bgpid" 2>/dev/null) || return 0
+	pid=$(cat "${SSHD_DIR:?}/127.0.0.1.bgpid" 2>/dev/null) || return 0
 	kill -TERM "$pid" 2>/dev/null
 	n=20
 	while [ "$n" -gt 0 ] && kill -0 "$pid" 2>/dev/null; do
@@ -105,7 +129,7 @@ stop_sshd() {
 	done
 	kill -KILL "$pid" 2>/dev/null
 	wait "$pid" 2>/dev/null
-	rm -f "$SSHD_DIR/sshd.bgpid"
+	rm -f "$SSHD_DIR/127.0.0.1.bgpid"
 	return 0
 }
 
@@ -115,5 +139,5 @@ ssh_run() {
 }
 
 sshd_logins() {
-	grep -c 'Accepted publickey' "${SSHD_DIR:?}/sshd.log" || :
+	cat "${SSHD_DIR:?}"/*.log | grep -c 'Accepted publickey' || :
 }

@@ -1,0 +1,300 @@
+# pipeline/fleet.sh TARGET HOST... - make TARGET on several servers: what
+# the Makefile runs when HOSTS is set (POSIX sh).
+#
+# Each server gets the one-server target, run by a sub-make with HOST set
+# to it and every other setting as given (make passes them on); its output
+# comes through prefixed "HOST | ". No agent and no state on the servers
+# beyond what one-server bg keeps.
+#
+#   deploy, init  every server at once; then a summary table. A failure on
+#                 one server stops nothing elsewhere: the others end up
+#                 staged, and nothing goes live (deploy never switches).
+#                 hooks/pre-deploy runs once, here, before any of them.
+#   switch        rolling: PARALLEL servers at a time (default 1), each
+#                 flipped, verified and drained (make switch) before the
+#                 next batch starts. The first failure stops it: servers
+#                 switched stay switched, later ones are not touched.
+#                 Every server switched is added to ROLLOUT, a file here.
+#   rollback      the servers in ROLLOUT, last switched first, PARALLEL at
+#                 a time, each through the one-server make rollback (same
+#                 checks, FORCE=1 as there); each one rolled back leaves
+#                 ROLLOUT, so running it again after a failure goes on
+#                 where it stopped.
+#   status        one row per server; live revisions that differ are
+#                 flagged.
+#   history       each server's history, one after the other.
+#
+# Environment (set by the Makefile): MAKE, PARALLEL, ROLLOUT, PRE_DEPLOY,
+# DRY_RUN, APP_SRC, REVISION (the same for every server).
+#
+# Exit: 0 when every server succeeded; else the largest status of a server
+# that failed, as its make target reports it (1 refused, 3 timed out, 5
+# unreachable...); 2 for bad arguments.
+
+# shellcheck shell=sh
+
+target=$1
+shift
+
+say() {
+	printf 'make %s: %s\n' "$target" "$*" >&2
+}
+
+die() {
+	st=$1
+	shift
+	say "$*"
+	exit "$st"
+}
+
+# run N HOST TARGET [VAR=VALUE...]: the one-server TARGET on HOST, its
+# output prefixed with HOST and kept in $dir/N.log; its status in $dir/N.st.
+# A failed make says "Error N" for the recipe's own status (make itself
+# exits 2).
+run() {
+	n=$1 h=$2 t=$3
+	shift 3
+	{
+		st=0
+		"${MAKE:-make}" --no-print-directory "$t" HOST="$h" HOSTS= \
+		    "$@" </dev/null 2>&1 || st=$?
+		echo "$st" >"$dir/$n.st"
+	} | tee "$dir/$n.log" | awk -v h="$h" '{ print h " | " $0; fflush() }'
+	st=$(cat "$dir/$n.st")
+	if [ "$st" -ne 0 ]; then
+		e=$(sed -n 's/^make.*\*\*\* .*Error \([0-9]*\)$/\1/p' "$dir/$n.log" |
+		    head -n 1)
+		echo "${e:-$st}" >"$dir/$n.st"
+	fi
+}
+
+# batch TARGET HOST...: run TARGET on every HOST at once; wait for all.
+# Servers are numbered in $dir/N.host from $count on.
+batch() {
+	bt=$1
+	shift
+	for h in "$@"; do
+		count=$((count + 1))
+		echo "$h" >"$dir/$count.host"
+		# shellcheck disable=SC2086 # VAR=VALUE words without blanks
+		run "$count" "$h" "$bt" $vars &
+	done
+	wait
+}
+
+# why N: the last thing server N's target said about itself.
+why() {
+	sed -n "s/^make $target: //p" "$dir/$1.log" | tail -n 1
+}
+
+# summary: a row per server run so far: HOST, RESULT, what it said last.
+# Sets worst to the largest status.
+summary() {
+	worst=0
+	echo
+	printf '%-24s %-8s %s\n' HOST RESULT NOTE
+	i=1
+	while [ "$i" -le "$count" ]; do
+		st=$(cat "$dir/$i.st")
+		if [ "$st" -eq 0 ]; then
+			r=ok
+		else
+			r="exit $st"
+			[ "$st" -le "$worst" ] || worst=$st
+		fi
+		printf '%-24s %-8s %s\n' "$(cat "$dir/$i.host")" "$r" "$(why "$i")"
+		i=$((i + 1))
+	done
+}
+
+# fanout: deploy or init on every server at once.
+fanout() {
+	batch "$target" "$@"
+	summary
+	[ "$worst" -eq 0 ] || die "$worst" "failed on $(failed) of $# servers (see above); the others succeeded${staged}"
+	say "done on all $# servers"
+}
+
+# failed: how many servers failed so far.
+failed() {
+	grep -lvx 0 "$dir"/*.st | wc -l
+}
+
+# rolling TARGET HOST...: PARALLEL at a time; stop after the first batch
+# with a failure. A server that succeeded goes into (switch) or out of
+# (rollback) ROLLOUT. Exit 3 alone (the flip succeeded, the drain timed
+# out) does not stop it.
+rolling() {
+	rt=$1
+	shift
+	total=$#
+	while [ $# -gt 0 ]; do
+		set -- "$@" -- # the batch, then the rest
+		b=
+		k=0
+		while [ "$1" != -- ]; do
+			if [ "$k" -lt "$PARALLEL" ]; then
+				b="$b $1"
+				k=$((k + 1))
+			else
+				set -- "$@" "$1"
+			fi
+			shift
+		done
+		shift
+		first=$((count + 1))
+		# shellcheck disable=SC2086 # host names have no blanks
+		batch "$rt" $b
+		stop=0
+		i=$first
+		while [ "$i" -le "$count" ]; do
+			st=$(cat "$dir/$i.st")
+			h=$(cat "$dir/$i.host")
+			case $st in
+			0 | 3) record "$h" ;;
+			*) stop=1 ;;
+			esac
+			i=$((i + 1))
+		done
+		if [ "$stop" -eq 1 ]; then
+			summary
+			left=$((total - count))
+			die "$worst" "stopped: $(failed) server(s) failed (see above); $((count - $(failed))) done stay as they are; $left not touched.$after"
+		fi
+	done
+	summary
+	[ "$worst" -eq 0 ] || die "$worst" "done on all $total servers, but some drains timed out (see above): production is fine there"
+	say "done on all $total servers, one batch of $PARALLEL at a time"
+}
+
+# record HOST: switch adds HOST to ROLLOUT, rollback takes it out.
+record() {
+	if [ "$target" = switch ]; then
+		echo "$1" >>"$ROLLOUT"
+	else
+		grep -vxF "$1" "$ROLLOUT" >"$ROLLOUT.new"
+		mv "$ROLLOUT.new" "$ROLLOUT"
+	fi
+}
+
+# status: a row per server from the one-server status's row form.
+status() {
+	count=0
+	for h in "$@"; do
+		count=$((count + 1))
+		echo "$h" >"$dir/$count.host"
+		# quiet: the rows are printed below
+		run "$count" "$h" status STATUS_FORMAT=row >/dev/null &
+	done
+	wait
+	printf '%-24s %-6s %-14s %-14s %-9s %-9s %-20s %s\n' HOST LIVE \
+	    BLUE GREEN HEALTH IN-FLIGHT 'LAST SWITCH' NOTE
+	i=1
+	revs=
+	while [ "$i" -le "$count" ]; do
+		h=$(cat "$dir/$i.host")
+		# shellcheck disable=SC2046 # a row is space-separated
+		set -- $(grep -v '^make' "$dir/$i.log" | tail -n 1)
+		if [ "$(cat "$dir/$i.st")" -ne 0 ] || [ $# -ne 9 ]; then
+			printf '%-24s %s\n' "$h" "unreachable or failing: $(why "$i")"
+		else
+			note=
+			[ "$9" = - ] || note="$9 being staged"
+			case $1 in
+			blue) lr=$2 ;;
+			green) lr=$3 ;;
+			*) lr='?' ;;
+			esac
+			echo "$lr" >"$dir/$i.live"
+			printf '%-24s %-6s %-14.14s %-14.14s %-9s %-9s %-20s %s\n' \
+			    "$h" "$1" "$2" "$3" "$4/$5" "$6/$7" "$8" "$note"
+			case " $revs " in *" $lr "*) ;; *) revs="$revs $lr" ;; esac
+		fi
+		i=$((i + 1))
+	done
+	# shellcheck disable=SC2086
+	set -- $revs
+	if [ $# -gt 1 ]; then
+		echo
+		say "the servers' live revisions differ:"
+		for r in "$@"; do
+			printf '  %s:' "$r" >&2
+			i=1
+			while [ "$i" -le "$count" ]; do
+				[ "$(cat "$dir/$i.live" 2>/dev/null)" != "$r" ] ||
+				    printf ' %s' "$(cat "$dir/$i.host")" >&2
+				i=$((i + 1))
+			done
+			echo >&2
+		done
+		return 1
+	fi
+	[ "$(failed)" -eq 0 ] || return 5
+}
+
+main() {
+	[ $# -gt 0 ] || die 2 "HOSTS is empty"
+	case $PARALLEL in
+	'' | 0* | *[!0-9]*) die 2 "PARALLEL=$PARALLEL: want a number of servers, 1 or more" ;;
+	esac
+	dir=$(mktemp -d "${TMPDIR:-/tmp}/bg-fleet.XXXXXX") ||
+	    die 5 "cannot create a scratch directory"
+	trap 'rm -rf "$dir"' EXIT
+	trap 'exit 130' INT
+	trap 'exit 143' TERM
+	count=0
+	vars=
+	staged=
+	after=
+	case $target in
+	deploy)
+		if [ -x "$PRE_DEPLOY" ]; then
+			if [ -n "$DRY_RUN" ]; then
+				say "dry run: would run $PRE_DEPLOY"
+			else
+				HOST="$*" APP_SRC=$APP_SRC "$PRE_DEPLOY" ||
+				    die 1 "$PRE_DEPLOY failed (exit $?): nothing was deployed"
+			fi
+		fi
+		vars="PRE_DEPLOY= REVISION=$REVISION"
+		staged=", and are staged: nothing went live; fix the failed ones and run make deploy again (for them alone: HOSTS=...), then make switch"
+		fanout "$@"
+		;;
+	init)
+		fanout "$@"
+		;;
+	switch)
+		: >"$ROLLOUT" || die 5 "cannot write $ROLLOUT"
+		after=" ROLLOUT=$ROLLOUT lists the switched ones: make rollback HOSTS=... brings them back"
+		rolling switch "$@"
+		;;
+	rollback)
+		[ -s "$ROLLOUT" ] ||
+		    die 1 "no rolling switch recorded in $ROLLOUT, so no server to roll back (one server alone: make rollback HOST=...)"
+		# shellcheck disable=SC2046 # host names have no blanks
+		set -- $(sed -n '1!G;h;$p' "$ROLLOUT" | while read -r h; do
+			case " $* " in *" $h "*) echo "$h" ;; esac
+		done)
+		[ $# -gt 0 ] ||
+		    die 1 "none of HOSTS is in $ROLLOUT: the last rolling switch switched $(tr '\n' ' ' <"$ROLLOUT")"
+		say "rolling back $*: the servers the last make switch switched, last first"
+		rolling rollback "$@"
+		rm -f "$ROLLOUT"
+		;;
+	status)
+		status "$@"
+		;;
+	history)
+		for h in "$@"; do
+			count=$((count + 1))
+			run "$count" "$h" history
+		done
+		[ "$(failed)" -eq 0 ] || exit 5
+		;;
+	*)
+		die 2 "no fleet form of make $target"
+		;;
+	esac
+}
+
+main "$@"

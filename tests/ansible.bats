@@ -1,0 +1,201 @@
+#!/usr/bin/env bats
+# ansible/deploy.yml and ansible/switch.yml on three servers of
+# helpers/fleet (each its own sshd, nginx, instances and files), reached by
+# ansible-playbook over ssh from an inventory written here. What each
+# server serves is checked through its nginx.
+
+load helpers/bg
+load helpers/scene
+load helpers/sshd
+load helpers/deploy
+load helpers/fleet
+
+setup() {
+	command -v ansible-playbook >/dev/null ||
+	    skip "ansible-playbook is missing (Debian: apt-get install ansible-core)"
+	bg_setup
+	echo "# $(date +%T.%N) start" >&3; fleet_start 3; echo "# $(date +%T.%N) fleet up" >&3
+	make_src "$T/src" v3
+	ansible_setup
+}
+
+teardown() {
+	ansible_teardown
+	fleet_teardown
+	bg_teardown
+}
+
+# ansible_setup: an ansible.cfg (every file ansible writes stays in
+# $T/ansible) and an inventory of the fleet, servers s1..s3.
+ansible_setup() {
+	local i port
+
+	[[ $SSH_OPTS =~ -p\ ([0-9]+) ]] || return 1
+	port=${BASH_REMATCH[1]}
+	mkdir -p "$T/ansible" || return 1
+	cat >"$T/ansible/ansible.cfg" <<EOF
+[defaults]
+home = $T/ansible
+local_tmp = $T/ansible/tmp
+retry_files_enabled = False
+forks = 10
+[ssh_connection]
+pipelining = True
+control_path_dir = $T/ansible/cp
+ssh_args = -o ControlMaster=auto -o ControlPersist=60s
+EOF
+	export ANSIBLE_CONFIG="$T/ansible/ansible.cfg" ANSIBLE_NOCOLOR=1
+	{
+		echo '[bg]'
+		for i in 1 2 3; do
+			echo "s$i ansible_host=127.0.0.$((i + 1))"
+		done
+		echo '[bg:vars]'
+		echo "ansible_port=$port"
+		echo 'ansible_user=root'
+		echo "ansible_ssh_private_key_file=$T/ssh/id"
+		echo "ansible_ssh_common_args='-F /dev/null -o IdentitiesOnly=yes -o UserKnownHostsFile=$T/ssh/known_hosts -o StrictHostKeyChecking=yes'"
+		echo 'ansible_python_interpreter=/usr/bin/python3'
+		echo "app=$FLEET_APP"
+		echo "bg_conf=$FLEET_CONF"
+		echo "bg_bin=$BG_ROOT/tools"
+	} >"$T/ansible/inventory"
+}
+
+# ansible_teardown: end the ssh masters ansible left (ControlPersist).
+ansible_teardown() {
+	local s
+
+	[ -n "${T:-}" ] || return 0
+	for s in "$T"/ansible/cp/*; do
+		[ -S "$s" ] || continue
+		ssh -F /dev/null -o ControlPath="$s" -O exit bg >/dev/null 2>&1 || :
+	done
+	return 0
+}
+
+# play PLAYBOOK [ARGS]: ansible-playbook PLAYBOOK on the fleet.
+play() {
+	ansible-playbook -i "$T/ansible/inventory" "$BG_ROOT/ansible/$1" \
+	    "${@:2}" 3>&-
+}
+
+# get I PATH: what server I answers on its production URL.
+prod() {
+	scene_get "${FLEET_PROD[$1]}/"
+}
+
+staging() {
+	scene_get "${FLEET_STAGING[$1]}/"
+}
+
+# history_lines I: lines in server I's switch history.
+history_lines() {
+	wc -l <"$(fleet_dir "$1")/log/bg.log"
+}
+
+# load_start: tests/bgload against each server's production, 10 keep-alive
+# clients, half POST, bounded by -d 120; output in $T/loadI.{out,err}.
+load_start() {
+	local i
+
+	LOAD=()
+	for i in 1 2 3; do
+		nice -n 19 bgload -k -c 10 -p 50 -d 120 "${FLEET_PROD[$i]}/" \
+		    >"$T/load$i.out" 2>"$T/load$i.err" 3>&- &
+		LOAD[i]=$!
+		bg_track "${LOAD[i]}" bgload
+	done
+	sleep 0.5
+}
+
+# load_stop: SIGTERM each client (it finishes what is in flight and
+# reports), print what it saw; ALIVE counts clients that ran until then,
+# SENT and FAILED sum their counts, BAD counts clients whose ok != sent
+# and QUIET those that never saw the switch (no "green v3").
+load_stop() {
+	local i line kv sent ok failed
+
+	ALIVE=0 SENT=0 FAILED=0 BAD=0 QUIET=0
+	for i in 1 2 3; do
+		if bg_alive "${LOAD[i]}"; then
+			ALIVE=$((ALIVE + 1))
+			kill -TERM "${LOAD[i]}"
+		fi
+		wait "${LOAD[i]}" || true
+		line=$(grep '^bgload ' "$T/load$i.out")
+		echo "server $i: $line"
+		sent=0 ok=-1 failed=-1
+		for kv in ${line#bgload }; do
+			case $kv in
+			sent=*) sent=${kv#sent=} ;;
+			ok=*) ok=${kv#ok=} ;;
+			failed=*) failed=${kv#failed=} ;;
+			esac
+		done
+		SENT=$((SENT + sent))
+		FAILED=$((FAILED + failed))
+		[ "$ok" -eq "$sent" ] || BAD=$((BAD + 1))
+		[[ $line == *blue_v1:*green_v3:* ]] || QUIET=$((QUIET + 1))
+	done
+}
+
+@test "ansible: deploy.yml to three servers, switch.yml one at a time under load: all serve v3, no request lost" {
+	echo "# $(date +%T.%N) play deploy.yml -e app_src="$T/src"" >&3; run play deploy.yml -e app_src="$T/src" -v; echo "# $(date +%T.%N) done" >&3; echo "$output" | grep -oE "TASK.*|\"delta\": \"[^\"]*\"|\"(end|start)\": \"[^\"]*\"" | sed "s|^|# |" >&3
+	echo "$output"
+	[ "$status" -eq 0 ]
+	for i in 1 2 3; do
+		[ "$(prod "$i")" = "blue v1" ]
+		[ "$(staging "$i")" = "green v3" ]
+		[ ! -e "$(fleet_dir "$i")/app/.bg-staging.green" ]
+		[ "$(history_lines "$i")" -eq 0 ]
+	done
+
+	load_start
+	echo "# $(date +%T.%N) play switch.yml" >&3; run play switch.yml -v; echo "# $(date +%T.%N) done" >&3; echo "$output" | grep -oE "TASK.*|\"delta\": \"[^\"]*\"|\"(end|start)\": \"[^\"]*\"" | sed "s|^|# |" >&3
+	load_stop; grep -h "^bgload" "$T"/load*.out | cut -c1-200 | sed "s|^|# |" >&3
+	echo "$output"
+	[ "$status" -eq 0 ]
+	[[ $output == *"green is live (was blue); blue has drained"* ]]
+	[ "$ALIVE" -eq 3 ]	# the load ran through every switch
+	[ "$SENT" -gt 0 ]
+	[ "$FAILED" -eq 0 ]
+	[ "$BAD" -eq 0 ]
+	[ "$QUIET" -eq 0 ]	# each server switched while its load ran
+	for i in 1 2 3; do
+		d=$(fleet_dir "$i")
+		[ "$(prod "$i")" = "green v3" ]
+		[ "$(staging "$i")" = "blue v1" ]
+		[ "$(history_lines "$i")" -eq 1 ]
+		run cat "$d/log/bg.log"
+		[[ $output == *" blue green root $(cat "$d/app/green/REVISION")" ]]
+	done
+}
+
+@test "ansible: a standby that never turns healthy fails its server; the rolling switch stops there, later servers untouched" {
+	touch "$(fleet_dir 2)/sick"
+	echo "# $(date +%T.%N) play deploy.yml -e app_src="$T/src"" >&3; run play deploy.yml -e app_src="$T/src" -v; echo "# $(date +%T.%N) done" >&3; echo "$output" | grep -oE "TASK.*|\"delta\": \"[^\"]*\"|\"(end|start)\": \"[^\"]*\"" | sed "s|^|# |" >&3
+	echo "$output"
+	[ "$status" -ne 0 ]
+	[[ $output == *"fatal: [s2]"*"green not healthy after"* ]]
+	[[ $output == *"s2 : "*"failed=1"* ]]
+	[[ $output != *"fatal: [s1]"* ]]
+	[[ $output != *"fatal: [s3]"* ]]
+	[ "$(staging 1)" = "green v3" ]
+	[ "$(staging 3)" = "green v3" ]
+	[ -e "$(fleet_dir 2)/app/.bg-staging.green" ]
+
+	echo "# $(date +%T.%N) play switch.yml" >&3; run play switch.yml -v; echo "# $(date +%T.%N) done" >&3; echo "$output" | grep -oE "TASK.*|\"delta\": \"[^\"]*\"|\"(end|start)\": \"[^\"]*\"" | sed "s|^|# |" >&3
+	echo "$output"
+	[ "$status" -ne 0 ]
+	[[ $output == *"fatal: [s2]"*"green is being staged"* ]]
+	[[ $output != *"[s3]"* ]]	# no task ran there
+	[ "$(prod 1)" = "green v3" ]
+	[ "$(prod 2)" = "blue v1" ]
+	[ "$(prod 3)" = "blue v1" ]
+	[ "$(staging 3)" = "green v3" ]
+	[ "$(history_lines 1)" -eq 1 ]
+	[ "$(history_lines 2)" -eq 0 ]
+	[ "$(history_lines 3)" -eq 0 ]
+	[ ! -e "$(fleet_dir 3)/app/.bg-previous" ]
+}

@@ -1,0 +1,252 @@
+#!/usr/bin/env bats
+# HOSTS="a b c": make deploy on every server at once, a rolling make switch,
+# make rollback of the servers switched, make status a row each - against
+# three real servers on this machine (helpers/fleet: each its own sshd,
+# mount namespace, nginx and pair of fixture instances, at 127.0.0.2-4),
+# with the counting load client on every server's production throughout.
+
+load helpers/bg
+load helpers/scene
+load helpers/sshd
+load helpers/deploy
+load helpers/fleet
+
+setup() {
+	bg_setup
+	fleet_start 3
+	make_src "$T/src" v3
+}
+
+teardown() {
+	fleet_teardown
+	bg_teardown
+}
+
+# fmk ARGS: make for the fleet; the same settings for every server.
+fmk() {
+	mkdir -p "$T/tmp"
+	TMPDIR=$T/tmp make -C "$BG_ROOT" --no-print-directory \
+	    HOSTS="$FLEET_HOSTS" SSH_OPTS="$SSH_OPTS" APP="$FLEET_APP" \
+	    BG_CONF="$FLEET_CONF" BG_BIN="$BG_ROOT/tools" APP_SRC="$T/src" \
+	    PRE_DEPLOY="$T/no-pre-deploy" ROLLOUT="$T/rollout" "$@"
+}
+
+# prod I / staging I: what server I's production / staging answers.
+prod() {
+	scene_get "${FLEET_PROD[$1]}/"
+}
+
+staging() {
+	scene_get "${FLEET_STAGING[$1]}/"
+}
+
+# loads_start: a counting load client on every server's production.
+loads_start() {
+	local i
+
+	for i in $(seq "$FLEET_N"); do
+		bgload -k -c 10 -p 50 -d 120 "${FLEET_PROD[$i]}/" \
+		    >"$T/load.$i.out" 2>"$T/load.$i.err" 3>&- &
+		bg_track "$!" bgload
+		echo "$!" >"$T/load.$i.pid"
+	done
+	sleep 0.5
+}
+
+# loads_stop: end them; SENT, OK and FAILED summed over all of them.
+loads_stop() {
+	local i pid kv line
+
+	SENT=0 OK=0 FAILED=0
+	for i in $(seq "$FLEET_N"); do
+		pid=$(cat "$T/load.$i.pid")
+		bg_alive "$pid" || { echo "load $i ended early"; return 1; }
+		kill -TERM "$pid"
+		wait "$pid" || true
+		line=$(grep '^bgload ' "$T/load.$i.out")
+		echo "server $i: $line"
+		for kv in $line; do
+			case $kv in
+			sent=*) SENT=$((SENT + ${kv#*=})) ;;
+			ok=*) OK=$((OK + ${kv#*=})) ;;
+			failed=*) FAILED=$((FAILED + ${kv#*=})) ;;
+			esac
+		done
+	done
+}
+
+# line_of TEXT: the number of the first output line holding TEXT.
+line_of() {
+	local i
+
+	for i in "${!lines[@]}"; do
+		[[ ${lines[$i]} != *"$1"* ]] || { echo "$i"; return 0; }
+	done
+	echo "no line holds: $1" >&2
+	return 1
+}
+
+# barrier: every server's restart hook first waits (10 s at most, then
+# fails) until all of them have got that far: a deploy that does not run
+# on every server at once fails.
+barrier() {
+	local i
+
+	cat >"$T/barrier.sh" <<EOF
+#!/bin/sh
+echo x >>$T/barrier
+n=0
+while [ "\$(wc -l <$T/barrier)" -lt $FLEET_N ]; do
+	n=\$((n + 1))
+	[ "\$n" -le 100 ] || { echo "barrier: alone for 10 s" >&2; exit 1; }
+	sleep 0.1
+done
+EOF
+	for i in $(seq "$FLEET_N"); do
+		sed -i "/^set -eu/a sh $T/barrier.sh" "$(fleet_dir "$i")/hooks/restart"
+	done
+}
+
+@test "fleet: deploy everywhere at once, rolling switch, rollback, under load: no request lost" {
+	barrier
+	loads_start
+
+	run fmk deploy
+	echo "$output"
+	[ "$status" -eq 0 ]
+	for i in 1 2 3; do
+		[[ $output == *"$(fleet_host "$i") | make deploy: green is staged: revision "* ]]
+		[[ $output == *"$(fleet_host "$i")"*" ok "*"green is staged"* ]]
+		[ "$(staging "$i")" = "green v3" ]
+		[ "$(prod "$i")" = "blue v1" ]
+	done
+	[[ $output == *"make deploy: done on all 3 servers"* ]]
+	[ "$(wc -l <"$T/barrier")" -eq 3 ]
+	run fmk switch
+	echo "$output"
+	[ "$status" -eq 0 ]
+	# rolling: each server flipped after the one before it had drained
+	for i in 1 2; do
+		drained=$(line_of "$(fleet_host "$i") | make switch: green is live")
+		next=$(line_of "$(fleet_host $((i + 1))) | make switch: green is live")
+		[ "$drained" -lt "$next" ]
+	done
+	for i in 1 2 3; do
+		[ "$(prod "$i")" = "green v3" ]
+		[ "$(wc -l <"$(fleet_dir "$i")/log/bg.log")" -eq 1 ]
+	done
+	[ "$(cat "$T/rollout")" = "$(tr ' ' '\n' <<<"$FLEET_HOSTS")" ]
+
+	run fmk status
+	echo "$output"
+	[ "$status" -eq 0 ]
+	for i in 1 2 3; do
+		[[ $output == *"$(fleet_host "$i")"*" green  v1 "* ]]
+	done
+	[[ $output != *differ* ]]
+
+	run fmk rollback
+	echo "$output"
+	[ "$status" -eq 0 ]
+	[[ $output == *"rolling back root@127.0.0.4 root@127.0.0.3 root@127.0.0.2"* ]]
+	for i in 1 2 3; do
+		[ "$(prod "$i")" = "blue v1" ]
+		[ "$(staging "$i")" = "green v3" ]
+	done
+	[ ! -e "$T/rollout" ]
+
+	loads_stop
+	echo "sent $SENT, ok $OK, failed $FAILED"
+	[ "$SENT" -gt 0 ]
+	[ "$FAILED" -eq 0 ]
+	[ "$OK" -eq "$SENT" ]
+}
+
+@test "fleet: an unreachable server fails alone in deploy; the rolling switch stops there" {
+	hosts="$(fleet_host 1) root@127.0.0.9 $(fleet_host 2)"
+	run fmk deploy HOSTS="$hosts"
+	echo "$output"
+	[ "$status" -ne 0 ]
+	[[ $output == *"Error 5"* ]]
+	[[ $output == *"root@127.0.0.9"*"exit 5"*"cannot connect to root@127.0.0.9"* ]]
+	[[ $output == *"failed on 1 of 3 servers"*"nothing went live"* ]]
+	[ "$(staging 1)" = "green v3" ]
+	[ "$(staging 2)" = "green v3" ]
+	[ "$(prod 1)" = "blue v1" ]
+	[ "$(prod 2)" = "blue v1" ]
+
+	run fmk switch HOSTS="$hosts"
+	echo "$output"
+	[ "$status" -ne 0 ]
+	[[ $output == *"Error 5"* ]]
+	[[ $output == *"1 done stay as they are; 1 not touched"* ]]
+	[ "$(prod 1)" = "green v3" ]
+	[ "$(prod 2)" = "blue v1" ]
+	[ ! -s "$(fleet_dir 2)/log/bg.log" ]
+	[ "$(cat "$T/rollout")" = "$(fleet_host 1)" ]
+
+	run fmk rollback HOSTS="$hosts"
+	echo "$output"
+	[ "$status" -eq 0 ]
+	[[ $output == *"rolling back $(fleet_host 1):"* ]]
+	[ "$(prod 1)" = "blue v1" ]
+	[ "$(prod 2)" = "blue v1" ]
+}
+
+@test "fleet: a server whose new version never turns healthy stops the rollout; status flags it" {
+	touch "$(fleet_dir 2)/sick"
+	run fmk deploy
+	echo "$output"
+	[ "$status" -ne 0 ]
+	[[ $output == *"Error 3"* ]]
+	[[ $output == *"$(fleet_host 2)"*"exit 3"*"did not answer 200"* ]]
+	[ "$(staging 1)" = "green v3" ]
+	[ "$(staging 3)" = "green v3" ]
+
+	run fmk switch PARALLEL=1
+	echo "$output"
+	[ "$status" -ne 0 ]
+	[[ $output == *"green is being staged"* ]]
+	[[ $output == *"1 done stay as they are; 1 not touched"* ]]
+	[ "$(prod 1)" = "green v3" ]
+	[ "$(prod 2)" = "blue v1" ]
+	[ "$(prod 3)" = "blue v1" ]
+	[ ! -s "$(fleet_dir 3)/log/bg.log" ]
+
+	run fmk status
+	echo "$output"
+	[ "$status" -ne 0 ]
+	[[ $output == *"$(fleet_host 2)"*"green being staged"* ]]
+	[[ $output == *"live revisions differ"* ]]
+	[[ $output == *"  v1: $(fleet_host 2) $(fleet_host 3)"* ]]
+
+	run fmk rollback
+	echo "$output"
+	[ "$status" -eq 0 ]
+	for i in 1 2 3; do
+		[ "$(prod "$i")" = "blue v1" ]
+	done
+}
+
+@test "fleet: PARALLEL=3 switches every server in one batch; PARALLEL=0 is refused" {
+	run fmk deploy
+	[ "$status" -eq 0 ]
+	run fmk switch PARALLEL=0
+	echo "$output"
+	[ "$status" -ne 0 ]
+	[[ $output == *"PARALLEL=0: want a number of servers"* ]]
+	[ "$(prod 1)" = "blue v1" ]
+	run fmk switch PARALLEL=3
+	echo "$output"
+	[ "$status" -eq 0 ]
+	[[ $output == *"one batch of 3 at a time"* ]]
+	for i in 1 2 3; do
+		[ "$(prod "$i")" = "green v3" ]
+	done
+	run fmk history
+	echo "$output"
+	[ "$status" -eq 0 ]
+	for i in 1 2 3; do
+		[[ $output == *"$(fleet_host "$i") | "*" blue green root "* ]]
+	done
+}
