@@ -10,7 +10,10 @@
 #                 one server stops nothing elsewhere: the others end up
 #                 staged, and nothing goes live (deploy never switches).
 #                 hooks/pre-deploy runs once, here, before any of them.
-#   switch        rolling: PARALLEL servers at a time (default 1), each
+#   switch        first every server must answer and hold the same
+#                 revision, fully staged, in its standby; nothing is
+#                 switched otherwise. Then rolling: PARALLEL servers at a
+#                 time (default 1), each
 #                 flipped, verified and drained (make switch) before the
 #                 next batch starts. The first failure stops it: servers
 #                 switched stay switched, later ones are not touched.
@@ -177,59 +180,119 @@ record() {
 	fi
 }
 
-# status: a row per server from the one-server status's row form.
-status() {
-	count=0
+# rows HOST...: every server's one-server status in its row form, asked
+# at once. For server N: $dir/N.row, the row ("" when it could not be had),
+# and $dir/N.live and N.standby, the revisions its live and standby colors
+# run ("?" when unknown).
+rows() {
 	for h in "$@"; do
 		count=$((count + 1))
 		echo "$h" >"$dir/$count.host"
-		# quiet: the rows are printed below
 		run "$count" "$h" status STATUS_FORMAT=row >/dev/null &
 	done
 	wait
-	printf '%-24s %-6s %-14s %-14s %-9s %-9s %-20s %s\n' HOST LIVE \
-	    BLUE GREEN HEALTH IN-FLIGHT 'LAST SWITCH' NOTE
 	i=1
-	revs=
 	while [ "$i" -le "$count" ]; do
-		h=$(cat "$dir/$i.host")
 		# shellcheck disable=SC2046 # a row is space-separated
 		set -- $(grep -v '^make' "$dir/$i.log" | tail -n 1)
 		if [ "$(cat "$dir/$i.st")" -ne 0 ] || [ $# -ne 9 ]; then
-			printf '%-24s %s\n' "$h" "unreachable or failing: $(why "$i")"
+			set -- '?' '?' '?'
+			: >"$dir/$i.row"
+		else
+			echo "$*" >"$dir/$i.row"
+		fi
+		case $1 in
+		blue) echo "$2" >"$dir/$i.live"; echo "$3" >"$dir/$i.standby" ;;
+		green) echo "$3" >"$dir/$i.live"; echo "$2" >"$dir/$i.standby" ;;
+		*) echo '?' >"$dir/$i.live"; echo '?' >"$dir/$i.standby" ;;
+		esac
+		i=$((i + 1))
+	done
+}
+
+# differ WHICH: when the servers' WHICH (live or standby) revisions
+# differ, say which server runs which, and fail.
+differ() {
+	w=$1
+	# shellcheck disable=SC2046 # revisions have no blanks
+	set -- $(cat "$dir"/*."$w" | sort -u)
+	[ $# -gt 1 ] || return 0
+	for r in "$@"; do
+		printf '  %s:' "$r"
+		i=1
+		while [ "$i" -le "$count" ]; do
+			[ "$(cat "$dir/$i.$w")" != "$r" ] ||
+			    printf ' %s' "$(cat "$dir/$i.host")"
+			i=$((i + 1))
+		done
+		echo
+	done >"$dir/differ"
+	return 1
+}
+
+# status: a row per server; flags live revisions that differ.
+status() {
+	rows "$@"
+	printf '%-24s %-6s %-14s %-14s %-9s %-9s %-20s %s\n' HOST LIVE \
+	    BLUE GREEN HEALTH IN-FLIGHT 'LAST SWITCH' NOTE
+	i=1
+	while [ "$i" -le "$count" ]; do
+		h=$(cat "$dir/$i.host")
+		# shellcheck disable=SC2046
+		set -- $(cat "$dir/$i.row")
+		if [ $# -eq 0 ]; then
+			printf '%-24s %s\n' "$h" "cannot tell: $(why "$i")"
 		else
 			note=
 			[ "$9" = - ] || note="$9 being staged"
-			case $1 in
-			blue) lr=$2 ;;
-			green) lr=$3 ;;
-			*) lr='?' ;;
-			esac
-			echo "$lr" >"$dir/$i.live"
 			printf '%-24s %-6s %-14.14s %-14.14s %-9s %-9s %-20s %s\n' \
 			    "$h" "$1" "$2" "$3" "$4/$5" "$6/$7" "$8" "$note"
-			case " $revs " in *" $lr "*) ;; *) revs="$revs $lr" ;; esac
 		fi
 		i=$((i + 1))
 	done
-	# shellcheck disable=SC2086
-	set -- $revs
-	if [ $# -gt 1 ]; then
+	if ! differ live; then
 		echo
 		say "the servers' live revisions differ:"
-		for r in "$@"; do
-			printf '  %s:' "$r" >&2
-			i=1
-			while [ "$i" -le "$count" ]; do
-				[ "$(cat "$dir/$i.live" 2>/dev/null)" != "$r" ] ||
-				    printf ' %s' "$(cat "$dir/$i.host")" >&2
-				i=$((i + 1))
-			done
-			echo >&2
-		done
+		cat "$dir/differ" >&2
 		return 1
 	fi
 	[ "$(failed)" -eq 0 ] || return 5
+}
+
+# preflight HOST...: before a rolling switch touches any server, every one
+# must answer, and hold in its standby the same revision, fully staged:
+# otherwise a server that missed the last deploy would put an old
+# version live. Clears $dir for the switch.
+preflight() {
+	rows "$@"
+	bad=0
+	i=1
+	while [ "$i" -le "$count" ]; do
+		h=$(cat "$dir/$i.host")
+		# shellcheck disable=SC2046
+		set -- $(cat "$dir/$i.row")
+		if [ $# -eq 0 ]; then
+			say "$h: cannot tell what it runs: $(why "$i")"
+			bad=5
+		elif [ "$1" = '?' ]; then
+			say "$h: cannot tell which color is live (make status HOST=$h)"
+			[ "$bad" -eq 5 ] || bad=1
+		elif [ "$9" != - ]; then
+			say "$h: $9 is being staged: make deploy did not finish there"
+			[ "$bad" -eq 5 ] || bad=1
+		fi
+		i=$((i + 1))
+	done
+	if [ "$bad" -eq 0 ] && ! differ standby; then
+		say "the servers' standbys run different revisions, so the switch would put different versions live:"
+		cat "$dir/differ" >&2
+		bad=1
+	fi
+	[ "$bad" -eq 0 ] ||
+	    die "$bad" "nothing was switched: deploy again to the servers named (or switch only the others: HOSTS=...)"
+	say "every standby runs $(cat "$dir/1.standby"): switching $count server(s), $PARALLEL at a time"
+	rm -f "$dir"/*
+	count=0
 }
 
 main() {
@@ -266,6 +329,7 @@ main() {
 	switch)
 		: >"$ROLLOUT" || die 5 "cannot write $ROLLOUT"
 		after=" ROLLOUT=$ROLLOUT lists the switched ones: make rollback HOSTS=... brings them back"
+		preflight "$@"
 		rolling switch "$@"
 		;;
 	rollback)

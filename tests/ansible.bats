@@ -14,7 +14,7 @@ setup() {
 	command -v ansible-playbook >/dev/null ||
 	    skip "ansible-playbook is missing (Debian: apt-get install ansible-core)"
 	bg_setup
-	echo "# $(date +%T.%N) start" >&3; fleet_start 3; echo "# $(date +%T.%N) fleet up" >&3
+	fleet_start 3
 	make_src "$T/src" v3
 	ansible_setup
 }
@@ -96,6 +96,9 @@ history_lines() {
 
 # load_start: tests/bgload against each server's production, 10 keep-alive
 # clients, half POST, bounded by -d 120; output in $T/loadI.{out,err}.
+# Niced: three of them can take both cores, and ansible-playbook starved
+# of CPU triples the test's time; they still send thousands of requests a
+# second, and every one must come back.
 load_start() {
 	local i
 
@@ -141,7 +144,7 @@ load_stop() {
 }
 
 @test "ansible: deploy.yml to three servers, switch.yml one at a time under load: all serve v3, no request lost" {
-	echo "# $(date +%T.%N) play deploy.yml -e app_src="$T/src"" >&3; run play deploy.yml -e app_src="$T/src" -v; echo "# $(date +%T.%N) done" >&3; echo "$output" | grep -oE "TASK.*|\"delta\": \"[^\"]*\"|\"(end|start)\": \"[^\"]*\"" | sed "s|^|# |" >&3
+	run play deploy.yml -e app_src="$T/src"
 	echo "$output"
 	[ "$status" -eq 0 ]
 	for i in 1 2 3; do
@@ -152,8 +155,8 @@ load_stop() {
 	done
 
 	load_start
-	echo "# $(date +%T.%N) play switch.yml" >&3; run play switch.yml -v; echo "# $(date +%T.%N) done" >&3; echo "$output" | grep -oE "TASK.*|\"delta\": \"[^\"]*\"|\"(end|start)\": \"[^\"]*\"" | sed "s|^|# |" >&3
-	load_stop; grep -h "^bgload" "$T"/load*.out | cut -c1-200 | sed "s|^|# |" >&3
+	run play switch.yml
+	load_stop
 	echo "$output"
 	[ "$status" -eq 0 ]
 	[[ $output == *"green is live (was blue); blue has drained"* ]]
@@ -174,18 +177,18 @@ load_stop() {
 
 @test "ansible: a standby that never turns healthy fails its server; the rolling switch stops there, later servers untouched" {
 	touch "$(fleet_dir 2)/sick"
-	echo "# $(date +%T.%N) play deploy.yml -e app_src="$T/src"" >&3; run play deploy.yml -e app_src="$T/src" -v; echo "# $(date +%T.%N) done" >&3; echo "$output" | grep -oE "TASK.*|\"delta\": \"[^\"]*\"|\"(end|start)\": \"[^\"]*\"" | sed "s|^|# |" >&3
+	run play deploy.yml -e app_src="$T/src"
 	echo "$output"
 	[ "$status" -ne 0 ]
 	[[ $output == *"fatal: [s2]"*"green not healthy after"* ]]
-	[[ $output == *"s2 : "*"failed=1"* ]]
+	grep -Eq '^s2 +:.* failed=1 ' <<<"$output"	# the recap
 	[[ $output != *"fatal: [s1]"* ]]
 	[[ $output != *"fatal: [s3]"* ]]
 	[ "$(staging 1)" = "green v3" ]
 	[ "$(staging 3)" = "green v3" ]
 	[ -e "$(fleet_dir 2)/app/.bg-staging.green" ]
 
-	echo "# $(date +%T.%N) play switch.yml" >&3; run play switch.yml -v; echo "# $(date +%T.%N) done" >&3; echo "$output" | grep -oE "TASK.*|\"delta\": \"[^\"]*\"|\"(end|start)\": \"[^\"]*\"" | sed "s|^|# |" >&3
+	run play switch.yml
 	echo "$output"
 	[ "$status" -ne 0 ]
 	[[ $output == *"fatal: [s2]"*"green is being staged"* ]]

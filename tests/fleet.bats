@@ -162,7 +162,7 @@ EOF
 	[ "$OK" -eq "$SENT" ]
 }
 
-@test "fleet: an unreachable server fails alone in deploy; the rolling switch stops there" {
+@test "fleet: an unreachable server fails alone in deploy; switch then refuses to start" {
 	hosts="$(fleet_host 1) root@127.0.0.9 $(fleet_host 2)"
 	run fmk deploy HOSTS="$hosts"
 	echo "$output"
@@ -179,21 +179,15 @@ EOF
 	echo "$output"
 	[ "$status" -ne 0 ]
 	[[ $output == *"Error 5"* ]]
-	[[ $output == *"1 done stay as they are; 1 not touched"* ]]
-	[ "$(prod 1)" = "green v3" ]
-	[ "$(prod 2)" = "blue v1" ]
-	[ ! -s "$(fleet_dir 2)/log/bg.log" ]
-	[ "$(cat "$T/rollout")" = "$(fleet_host 1)" ]
-
-	run fmk rollback HOSTS="$hosts"
-	echo "$output"
-	[ "$status" -eq 0 ]
-	[[ $output == *"rolling back $(fleet_host 1):"* ]]
+	[[ $output == *"root@127.0.0.9: cannot tell what it runs"* ]]
+	[[ $output == *"nothing was switched"* ]]
 	[ "$(prod 1)" = "blue v1" ]
 	[ "$(prod 2)" = "blue v1" ]
+	[ ! -s "$(fleet_dir 1)/log/bg.log" ]
+	[ ! -s "$T/rollout" ]
 }
 
-@test "fleet: a server whose new version never turns healthy stops the rollout; status flags it" {
+@test "fleet: a server whose new version never turns healthy: deploy says so, switch refuses to start" {
 	touch "$(fleet_dir 2)/sick"
 	run fmk deploy
 	echo "$output"
@@ -203,29 +197,64 @@ EOF
 	[ "$(staging 1)" = "green v3" ]
 	[ "$(staging 3)" = "green v3" ]
 
-	run fmk switch PARALLEL=1
+	run fmk switch
 	echo "$output"
 	[ "$status" -ne 0 ]
-	[[ $output == *"green is being staged"* ]]
+	[[ $output == *"$(fleet_host 2): green is being staged: make deploy did not finish there"* ]]
+	[[ $output == *"nothing was switched"* ]]
+	for i in 1 2 3; do
+		[ "$(prod "$i")" = "blue v1" ]
+	done
+
+	# a server that missed the deploy altogether: its standby runs
+	# something else, which must not go live
+	rm "$(fleet_dir 2)/sick" "$(fleet_dir 2)/app/.bg-staging.green"
+	echo v2-old >"$(fleet_dir 2)/app/green/REVISION"
+	run fmk switch
+	echo "$output"
+	[ "$status" -ne 0 ]
+	[[ $output == *"standbys run different revisions"* ]]
+	[[ $output == *"  v2-old: $(fleet_host 2)"* ]]
+	for i in 1 2 3; do
+		[ "$(prod "$i")" = "blue v1" ]
+	done
+}
+
+@test "fleet: a switch failing on the second server stops the rollout there; status flags it; rollback" {
+	run fmk deploy
+	[ "$status" -eq 0 ]
+	# server 2's new instance dies after its deploy: bgflip's health
+	# check refuses it
+	kill "$(cat "$(fleet_dir 2)/app-green.pid")"
+	run fmk switch
+	echo "$output"
+	[ "$status" -ne 0 ]
+	[[ $output == *"Error 1"* ]]
 	[[ $output == *"1 done stay as they are; 1 not touched"* ]]
 	[ "$(prod 1)" = "green v3" ]
 	[ "$(prod 2)" = "blue v1" ]
 	[ "$(prod 3)" = "blue v1" ]
 	[ ! -s "$(fleet_dir 3)/log/bg.log" ]
+	[ "$(cat "$T/rollout")" = "$(fleet_host 1)" ]
 
 	run fmk status
 	echo "$output"
 	[ "$status" -ne 0 ]
-	[[ $output == *"$(fleet_host 2)"*"green being staged"* ]]
+	[[ $output == *"$(fleet_host 2)"*" blue   v1 "* ]]
 	[[ $output == *"live revisions differ"* ]]
 	[[ $output == *"  v1: $(fleet_host 2) $(fleet_host 3)"* ]]
 
 	run fmk rollback
 	echo "$output"
 	[ "$status" -eq 0 ]
+	[[ $output == *"rolling back $(fleet_host 1):"* ]]
 	for i in 1 2 3; do
 		[ "$(prod "$i")" = "blue v1" ]
 	done
+	[ ! -e "$T/rollout" ]
+	run fmk rollback
+	[ "$status" -ne 0 ]
+	[[ $output == *"no rolling switch recorded"* ]]
 }
 
 @test "fleet: PARALLEL=3 switches every server in one batch; PARALLEL=0 is refused" {
