@@ -114,6 +114,7 @@ summary() {
 fanout() {
 	batch "$target" "$@"
 	summary
+	[ "$(failed)" -lt $# ] || die "$worst" "failed on every server (see above)"
 	[ "$worst" -eq 0 ] || die "$worst" "failed on $(failed) of $# servers (see above); the others succeeded${staged}"
 	say "done on all $# servers"
 }

@@ -25,7 +25,7 @@ teardown() {
 # fmk ARGS: make for the fleet; the same settings for every server.
 fmk() {
 	mkdir -p "$T/tmp"
-	TMPDIR=$T/tmp make -C "$BG_ROOT" --no-print-directory \
+	TMPDIR=$T/tmp make -C "${MK_DIR:-$BG_ROOT}" --no-print-directory \
 	    HOSTS="$FLEET_HOSTS" SSH_OPTS="$SSH_OPTS" APP="$FLEET_APP" \
 	    BG_CONF="$FLEET_CONF" BG_BIN="$BG_ROOT/tools" APP_SRC="$T/src" \
 	    PRE_DEPLOY="$T/no-pre-deploy" ROLLOUT="$T/rollout" "$@"
@@ -278,4 +278,41 @@ EOF
 	for i in 1 2 3; do
 		[[ $output == *"$(fleet_host "$i") | "*" blue green root "* ]]
 	done
+}
+
+@test "fleet: make init sets every server up at once; a second run changes nothing" {
+	# from a snapshot of the source: the tree may change under a test run
+	mkdir "$T/repo"
+	(cd "$BG_ROOT" && cp -R Makefile config.mk tools nginx hooks docs \
+	    pipeline "$T/repo/")
+	MK_DIR=$T/repo
+	s=$T/host/srv
+	set -- init REMOTE_SRC="$T/host/build" BG_BIN="$s/bin" MAN_DIR="$s/man" \
+	    BG_CONF="$s/etc/bg.conf" APP="$s/app" DEPLOY_USER=nobody \
+	    MODE=reload URL="http://127.0.0.1:1/bg" BLUE=127.0.0.1:8001 \
+	    GREEN=127.0.0.1:8002 LOCK="$s/lib/lock" LOG="$s/log/bg.log" \
+	    LIVE_CONF="$s/nginx/sites/app.conf" BLUE_CONF="$s/nginx/bg/blue.conf" \
+	    GREEN_CONF="$s/nginx/bg/green.conf" LISTEN=127.0.0.1:1 \
+	    STAGING_LISTEN=127.0.0.1:2 \
+	    NGINX="$NGINX_BIN" NGINX_PREFIX="$T/host/nginx" \
+	    NGINX_CONF="$T/host/nginx/nginx.conf" NGINX_PID="$T/host/nginx/nginx.pid"
+	run fmk "$@"
+	echo "$output"
+	[ "$status" -eq 0 ]
+	[[ $output == *"make init: done on all 3 servers"* ]]
+	for i in 1 2 3; do
+		[[ $output == *"$(fleet_host "$i") | make init: done"* ]]
+		[ -x "$(fleet_dir "$i")/srv/bin/bgflip" ]
+		grep -qx "mode = reload" "$(fleet_dir "$i")/srv/etc/bg.conf"
+		[ -d "$(fleet_dir "$i")/srv/app/shared" ]
+	done
+	[ ! -e "$T/host/srv" ]
+
+	run fmk "$@"
+	echo "$output"
+	[ "$status" -eq 0 ]
+	for i in 1 2 3; do
+		[[ $output == *"$(fleet_host "$i") | make init: nothing changed"* ]]
+	done
+	[[ $output != *": created"* ]]
 }
