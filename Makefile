@@ -356,7 +356,7 @@ fuzz:
 LINT_C   = $(LIBSRC) $(PROGS:%=tools/%.c) $(TESTSRC) $(FUZZ_SRC)
 LINT_CPP = $(CPPFLAGS) -Itools/lib
 LINT_SH  = .ci/run tests/run tests/fuzz/run tests/sanitize/run \
-	$(wildcard tests/helpers/*.bash tests/bench/*.sh pipeline/*.sh demo/run) \
+	$(wildcard tests/helpers/*.bash tests/bench/*.sh pipeline/*.sh ansible/*.sh demo/run) \
 	$(shell grep -ls '^\#!.*sh' hooks/* tests/hooks/*/* demo/hooks/* 2>/dev/null)
 LINT_BATS = $(wildcard tests/*.bats)
 # In bats files: each @test runs in a subshell, so a variable a test sets

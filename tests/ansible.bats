@@ -26,13 +26,17 @@ teardown() {
 }
 
 # ansible_setup: an ansible.cfg (every file ansible writes stays in
-# $T/ansible) and an inventory of the fleet, servers s1..s3.
+# $T/ansible), an inventory of the fleet, servers s1..s3, and a
+# pre-deploy hook that notes its environment in $T/pre-deploy.log.
 ansible_setup() {
 	local i port
 
 	[[ $SSH_OPTS =~ -p\ ([0-9]+) ]] || return 1
 	port=${BASH_REMATCH[1]}
 	mkdir -p "$T/ansible" || return 1
+	printf '#!/bin/sh\necho "$HOST|$APP_SRC" >>%s/pre-deploy.log\n' "$T" \
+	    >"$T/pre-deploy"
+	chmod 0755 "$T/pre-deploy"
 	cat >"$T/ansible/ansible.cfg" <<EOF
 [defaults]
 home = $T/ansible
@@ -59,6 +63,7 @@ EOF
 		echo "app=$FLEET_APP"
 		echo "bg_conf=$FLEET_CONF"
 		echo "bg_bin=$BG_ROOT/tools"
+		echo "pre_deploy=$T/pre-deploy"
 	} >"$T/ansible/inventory"
 }
 
@@ -80,7 +85,8 @@ play() {
 	    "${@:2}" 3>&-
 }
 
-# get I PATH: what server I answers on its production URL.
+# prod I / staging I: what server I answers on its production / staging
+# URL, on a fresh connection.
 prod() {
 	scene_get "${FLEET_PROD[$1]}/"
 }
@@ -143,23 +149,36 @@ load_stop() {
 	done
 }
 
-@test "ansible: deploy.yml to three servers, switch.yml one at a time under load: all serve v3, no request lost" {
+@test "ansible: deploy.yml to three servers at once, switch.yml one at a time under load: all serve v3, no request lost" {
+	d1=$(fleet_dir 1)
+	echo stale >"$d1/app/green/stale"	# --delete removes it
+	echo server >"$d1/app/green/.env"	# pipeline/rsync.filter keeps it
+	echo mine >"$T/src/.env"		# and never ships this one
 	run play deploy.yml -e app_src="$T/src"
 	echo "$output"
 	[ "$status" -eq 0 ]
+	[ "$(cat "$T/pre-deploy.log")" = "s1 s2 s3|$T/src" ]	# once, here
+	[[ $output =~ green\ is\ staged:\ revision\ ([^;]+)\; ]]
+	rev=${BASH_REMATCH[1]}
 	for i in 1 2 3; do
+		d=$(fleet_dir "$i")
 		[ "$(prod "$i")" = "blue v1" ]
 		[ "$(staging "$i")" = "green v3" ]
-		[ ! -e "$(fleet_dir "$i")/app/.bg-staging.green" ]
+		[ "$(cat "$d/app/green/REVISION")" = "$rev" ]
+		[ ! -e "$d/app/.bg-staging.green" ]
 		[ "$(history_lines "$i")" -eq 0 ]
 	done
+	[ ! -e "$d1/app/green/stale" ]
+	[ "$(cat "$d1/app/green/.env")" = server ]
 
 	load_start
 	run play switch.yml
 	load_stop
 	echo "$output"
 	[ "$status" -eq 0 ]
-	[[ $output == *"green is live (was blue); blue has drained"* ]]
+	# batches of one: the flip task ran three times, once per server
+	[ "$(grep -c '^TASK \[Flip' <<<"$output")" -eq 3 ]
+	[ "$(grep -c 'green is live (was blue); blue has drained' <<<"$output")" -eq 3 ]
 	[ "$ALIVE" -eq 3 ]	# the load ran through every switch
 	[ "$SENT" -gt 0 ]
 	[ "$FAILED" -eq 0 ]
@@ -171,12 +190,16 @@ load_stop() {
 		[ "$(staging "$i")" = "blue v1" ]
 		[ "$(history_lines "$i")" -eq 1 ]
 		run cat "$d/log/bg.log"
-		[[ $output == *" blue green root $(cat "$d/app/green/REVISION")" ]]
+		[[ $output == *" blue green root $rev" ]]
 	done
 }
 
-@test "ansible: a standby that never turns healthy fails its server; the rolling switch stops there, later servers untouched" {
-	touch "$(fleet_dir 2)/sick"
+# s2's standby goes wrong in three ways. Batches of two (s1 and s2, then
+# s3) at the end: with batches of one, Ansible stops after a batch whose
+# hosts all failed even without max_fail_percentage.
+@test "ansible: deploy.yml fails alone on a server whose standby never turns healthy; switch.yml refuses to start, or stops the rollout there (max_fail_percentage 0)" {
+	d2=$(fleet_dir 2)
+	touch "$d2/sick"
 	run play deploy.yml -e app_src="$T/src"
 	echo "$output"
 	[ "$status" -ne 0 ]
@@ -184,15 +207,44 @@ load_stop() {
 	grep -Eq '^s2 +:.* failed=1 ' <<<"$output"	# the recap
 	[[ $output != *"fatal: [s1]"* ]]
 	[[ $output != *"fatal: [s3]"* ]]
+	[[ $output =~ green\ is\ staged:\ revision\ ([^;]+)\; ]]
+	rev=${BASH_REMATCH[1]}
 	[ "$(staging 1)" = "green v3" ]
 	[ "$(staging 3)" = "green v3" ]
-	[ -e "$(fleet_dir 2)/app/.bg-staging.green" ]
+	[ -e "$d2/app/.bg-staging.green" ]
 
+	# 1. the deploy did not finish there
 	run play switch.yml
 	echo "$output"
 	[ "$status" -ne 0 ]
-	[[ $output == *"fatal: [s2]"*"green is being staged"* ]]
-	[[ $output != *"[s3]"* ]]	# no task ran there
+	[[ $output == *"fatal: [s2]"*"green is being staged: the last deploy did not finish here"* ]]
+	[[ $output != *"PLAY [Make each"* ]]
+	for i in 1 2 3; do
+		[ "$(prod "$i")" = "blue v1" ]
+	done
+
+	# 2. it missed the deploy: its standby runs something else, which
+	# must not go live
+	rm "$d2/sick" "$d2/app/.bg-staging.green"
+	echo v2-old >"$d2/app/green/REVISION"
+	run play switch.yml
+	echo "$output"
+	[ "$status" -ne 0 ]
+	[[ $output == *"the standbys run different revisions"*"'s2': 'v2-old'"* ]]
+	[[ $output != *"PLAY [Make each"* ]]
+	for i in 1 2 3; do
+		[ "$(prod "$i")" = "blue v1" ]
+	done
+
+	# 3. staged like the others, but unhealthy by the time of the switch:
+	# bgflip's health check refuses it
+	echo "$rev" >"$d2/app/green/REVISION"
+	touch "$d2/sick"
+	run play switch.yml -e batch=2
+	echo "$output"
+	[ "$status" -ne 0 ]
+	[[ $output == *"fatal: [s2]"*"bgflip: green is not healthy"* ]]
+	[[ ${output#*PLAY \[Make each} != *"[s3]"* ]]	# the rollout never got there
 	[ "$(prod 1)" = "green v3" ]
 	[ "$(prod 2)" = "blue v1" ]
 	[ "$(prod 3)" = "blue v1" ]

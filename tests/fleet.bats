@@ -40,6 +40,15 @@ staging() {
 	scene_get "${FLEET_STAGING[$1]}/"
 }
 
+# all_prod ANSWER: every server's production answers ANSWER.
+all_prod() {
+	local i
+
+	for i in $(seq "$FLEET_N"); do
+		[ "$(prod "$i")" = "$1" ] || { echo "server $i: $(prod "$i")"; return 1; }
+	done
+}
+
 # loads_start: a counting load client on every server's production.
 loads_start() {
 	local i
@@ -202,9 +211,7 @@ EOF
 	[ "$status" -ne 0 ]
 	[[ $output == *"$(fleet_host 2): green is being staged: make deploy did not finish there"* ]]
 	[[ $output == *"nothing was switched"* ]]
-	for i in 1 2 3; do
-		[ "$(prod "$i")" = "blue v1" ]
-	done
+	all_prod "blue v1"
 
 	# a server that missed the deploy altogether: its standby runs
 	# something else, which must not go live
@@ -215,9 +222,7 @@ EOF
 	[ "$status" -ne 0 ]
 	[[ $output == *"standbys run different revisions"* ]]
 	[[ $output == *"  v2-old: $(fleet_host 2)"* ]]
-	for i in 1 2 3; do
-		[ "$(prod "$i")" = "blue v1" ]
-	done
+	all_prod "blue v1"
 }
 
 @test "fleet: a switch failing on the second server stops the rollout there; status flags it; rollback" {
@@ -248,9 +253,7 @@ EOF
 	echo "$output"
 	[ "$status" -eq 0 ]
 	[[ $output == *"rolling back $(fleet_host 1):"* ]]
-	for i in 1 2 3; do
-		[ "$(prod "$i")" = "blue v1" ]
-	done
+	all_prod "blue v1"
 	[ ! -e "$T/rollout" ]
 	run fmk rollback
 	[ "$status" -ne 0 ]
@@ -269,9 +272,7 @@ EOF
 	echo "$output"
 	[ "$status" -eq 0 ]
 	[[ $output == *"one batch of 3 at a time"* ]]
-	for i in 1 2 3; do
-		[ "$(prod "$i")" = "green v3" ]
-	done
+	all_prod "green v3"
 	run fmk history
 	echo "$output"
 	[ "$status" -eq 0 ]
