@@ -280,20 +280,26 @@ signal_each() {
 
 @test "faults: the lock of a SIGKILLed bgflip does not block the next run" {
 	scene reload
+	: >"$T/run/lock"
+	chmod 0644 "$T/run/lock"
 	# hold bgflip still just after it took the lock, and kill it there
 	strace -o /dev/null -e trace=flock \
-	    -e inject=flock:delay_exit=5000000:when=1 bgflip \
-	    >/dev/null 2>&1 3>&- &
+	    -e inject=flock:delay_exit=15000000:when=1 bgflip \
+	    >"$T/flip.out" 2>&1 3>&- &
 	tracer=$!
 	bg_track "$tracer" strace
+	# watched in /proc/locks: a probe that took the lock itself, even
+	# for a moment, could be what bgflip's first flock(2) runs into
+	ino=$(stat -c %i "$T/run/lock")
 	held=0
-	for _ in $(seq 50); do
-		if ! flock -n "$T/run/lock" true; then
+	for _ in $(seq 100); do
+		if grep -q "FLOCK .*:$ino " /proc/locks; then
 			held=1
 			break
 		fi
 		sleep 0.1
 	done
+	cat "$T/flip.out"
 	[ "$held" -eq 1 ]
 	flip=$(bg_children "$tracer")
 	[ -n "$flip" ]
