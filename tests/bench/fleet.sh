@@ -8,8 +8,8 @@
 # own sshd (loopback ssh, one connection per make run), mount namespace,
 # real nginx in socket mode and pair of fixture instances. Each figure is
 # the median (and min to max) of RUNS runs (default 5); a no-change deploy
-# is one that follows a deploy of the same tree; switches go back and
-# forth. Needs root (unshare, nsenter, sshd), as the tests do.
+# is one that follows a deploy of the same tree (REVISION=bench); switches
+# go back and forth. Needs root (unshare, nsenter, sshd), as the tests do.
 set -u
 cd "$(dirname "$0")/../.." || exit 2
 RUNS=${1:-5}
@@ -37,7 +37,7 @@ make_src "$T/src" v3
 mk() {
 	make -s --no-print-directory SSH_OPTS="$SSH_OPTS" APP="$FLEET_APP" \
 	    BG_CONF="$FLEET_CONF" BG_BIN="$BG_ROOT/tools" APP_SRC="$T/src" \
-	    PRE_DEPLOY=/nonexistent ROLLOUT="$T/rollout" "$@" \
+	    PRE_DEPLOY=/nonexistent ROLLOUT="$T/rollout" REVISION=bench "$@" \
 	    >"$T/mk.out" 2>&1 || { cat "$T/mk.out" >&2; exit 1; }
 }
 
@@ -61,6 +61,9 @@ echo "| --- | ---: | --- |"
 mk deploy HOST="$one"
 times "no-change deploy, 1 server" deploy HOST="$one"
 times "switch, 1 server" switch HOST="$one"
+# back to blue live there too: a rolling switch needs every standby to
+# hold the same revision
+[ $((RUNS % 2)) -eq 0 ] || mk switch HOST="$one"
 mk deploy HOSTS="$FLEET_HOSTS"
 times "no-change deploy, 3 servers at once" deploy HOSTS="$FLEET_HOSTS"
 times "switch, 3 servers rolling (PARALLEL=1)" switch HOSTS="$FLEET_HOSTS"
