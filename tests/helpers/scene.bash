@@ -69,6 +69,19 @@ scene_render() {
 	    -e "s|@GREEN@|$GREEN_ADDR|g" "$src" >"$dst"
 }
 
+# scene_port VAR: a free port into VAR, none of those handed out before in
+# this scene (free_port can hand out the same port twice, and an instance
+# listening on nginx's port makes nginx fail to start).
+scene_port() {
+	local p
+
+	while p=$(free_port) || return 1; [[ " $SCENE_USED " == *" $p "* ]]; do
+		:
+	done
+	SCENE_USED="$SCENE_USED $p"
+	printf -v "$1" '%s' "$p"
+}
+
 scene() {
 	local mode=$1 d=() site out extra=() sock
 
@@ -84,14 +97,11 @@ scene() {
 	mkdir -p "${d[@]}" && chmod 0755 "${d[@]}" || return 1
 	echo v1 >"$T/app/blue/REVISION"
 	echo v2 >"$T/app/green/REVISION"
-	SCENE_PROD=$(free_port) && SCENE_STAGING=$(free_port) || return 1
+	SCENE_USED=
+	scene_port SCENE_PROD && scene_port SCENE_STAGING || return 1
 	if [ "$mode" = reload ]; then
-		BLUE_ADDR="127.0.0.1:$(free_port)" || return 1
-		GREEN_ADDR="127.0.0.1:$(free_port)" || return 1
-		# free_port can hand out the same port twice.
-		while [ "$GREEN_ADDR" = "$BLUE_ADDR" ]; do
-			GREEN_ADDR="127.0.0.1:$(free_port)" || return 1
-		done
+		scene_port BLUE_ADDR && scene_port GREEN_ADDR || return 1
+		BLUE_ADDR=127.0.0.1:$BLUE_ADDR GREEN_ADDR=127.0.0.1:$GREEN_ADDR
 		export BLUE_ADDR GREEN_ADDR
 		start_app blue blue v1 "$BLUE_ADDR" --down-file "$T/down-blue" ||
 		    return 1
@@ -119,9 +129,6 @@ scene() {
 		printf 'include %s;\n' "$site/socket.conf" >"$site/site.conf"
 	fi
 	chmod 0644 "$site"/*.conf
-	while [ "$SCENE_STAGING" = "$SCENE_PROD" ]; do
-		SCENE_STAGING=$(free_port) || return 1
-	done
 	# nginx only checks the instance sockets when it connects, so it can
 	# start before the socket-mode state exists.
 	start_nginx "$site/site.conf" || return 1
