@@ -85,9 +85,13 @@ batch() {
 	wait
 }
 
-# why N: the last thing server N's target said about itself.
+# why N: the last thing server N's make said about itself ("make TARGET:
+# ..."; a status asked for a switch says "make status:"), else its last
+# other line (ssh's own message when a single session could not connect).
 why() {
-	sed -n "s/^make $target: //p" "$dir/$1.log" | tail -n 1
+	r=$(sed -n 's/^make [a-z]*: //p' "$dir/$1.log" | tail -n 1)
+	[ -n "$r" ] || r=$(grep -v '^make' "$dir/$1.log" | tail -n 1)
+	printf '%s\n' "$r"
 }
 
 # summary: a row per server run so far: HOST, RESULT, what it said last.

@@ -188,7 +188,7 @@ EOF
 	echo "$output"
 	[ "$status" -ne 0 ]
 	[[ $output == *"Error 5"* ]]
-	[[ $output == *"root@127.0.0.9: cannot tell what it runs"* ]]
+	[[ $output == *"root@127.0.0.9: cannot tell what it runs: ssh: connect to host 127.0.0.9 port"*"refused"* ]]
 	[[ $output == *"nothing was switched"* ]]
 	[ "$(prod 1)" = "blue v1" ]
 	[ "$(prod 2)" = "blue v1" ]
