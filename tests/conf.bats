@@ -214,6 +214,43 @@ teardown() {
 	assert_line "host_header=a.example:8080"
 }
 
+@test "conf: port mode, linger, live_addr, staging_addr and nft_table values are checked" {
+	local kv
+	for kv in mode=ports linger=forever linger=-1 linger=86401 \
+	    live_addr=unix:/run/x.sock live_addr=127.0.0.1 staging_addr=:80 \
+	    nft_table=1bg nft_table=b-g "nft_table=$(printf 'b%.0s' $(seq 33))" \
+	    nft=usr/sbin/nft; do
+		write_conf "$C" "$kv"
+		run unit_conf -f "$C" all
+		echo "$kv: $output"
+		assert_failure 4
+		assert_output --partial "unit_conf: $C:1: bad value for ${kv%%=*}: expected "
+	done
+	write_conf "$C" url=http://127.0.0.1/bg
+	run unit_conf -f "$C" all
+	assert_success
+	assert_line "linger=10000"
+	assert_line "nft=/usr/sbin/nft"
+	assert_line "nft_table=bg"
+	write_conf "$C" mode=port linger=off live_addr=127.0.0.1:9001 \
+	    'staging_addr=[::1]:9002' nft=/sbin/nft nft_table=bg_app2
+	run unit_conf -f "$C" all
+	assert_success
+	assert_line "mode=port"
+	assert_line "linger=off"
+	assert_line "live_addr=127.0.0.1:9001"
+	assert_line "staging_addr=[::1]:9002"
+	assert_line "nft=/sbin/nft"
+	assert_line "nft_table=bg_app2"
+	write_conf "$C" linger=0
+	run unit_conf -f "$C" linger
+	assert_success
+	assert_line "linger=0"
+	write_conf "$C" linger=2.5
+	run unit_conf -f "$C" linger
+	assert_line "linger=2500"
+}
+
 @test "conf: paths must be absolute" {
 	local k
 	for k in hooks app lock log nginx nginx_prefix nginx_conf nginx_pid \

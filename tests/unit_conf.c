@@ -201,7 +201,7 @@ table_conf(void)
 		{ S(" = secret\n"), "f:1: no key before '='" },
 		{ S("secret\n"), "f:1: no '=' in line" },
 		{ S("mode = secret\n"),
-		    "f:1: bad value for mode: expected reload or socket" },
+		    "f:1: bad value for mode: expected reload, socket or port" },
 		{ S("mode = reload\nmode =\n"),
 		    "f:2: duplicate key \"mode\" (first set on line 1)" },
 		{ S("timeout = 5 secret\n"),
@@ -252,8 +252,24 @@ printkey(const struct bg_conf *c, int k)
 
 	switch (k) {
 	case K_MODE:
-		v = c->mode == BG_MODE_SOCKET ? "socket" : "reload";
+		v = c->mode == BG_MODE_SOCKET ? "socket" :
+		    c->mode == BG_MODE_PORT ? "port" : "reload";
 		break;
+	case K_LINGER:
+		if (c->linger_ms == BG_LINGER_OFF)
+			printf("linger=off\n");
+		else
+			printf("linger=%lld\n", c->linger_ms);
+		return;
+	case K_LIVE_ADDR:
+	case K_STAGING_ADDR:
+		v = "";
+		if (c->set & BGK(k))
+			v = bg_addr_fmt(k == K_LIVE_ADDR ? &c->live_addr :
+			    &c->staging_addr, buf, sizeof buf);
+		break;
+	case K_NFT:		v = c->nft; break;
+	case K_NFT_TABLE:	v = c->nft_table; break;
 	case K_URL:
 		if (c->set & BGK(K_URL))
 			printf("url=%s %s\n", bg_addr_fmt(&c->url.addr, buf,

@@ -20,7 +20,10 @@
 
 /* The "why" of "bad value for KEY: why", as conf.c words it. */
 static const char *const whys[] = {
-	"expected reload or socket",
+	"expected reload, socket or port",
+	"expected seconds, like 10 or 2.5, at most 86400, or off",
+	"expected HOST:PORT or [IPv6]:PORT",
+	"expected a letter, then letters, digits or _, at most 32",
 	"expected http://HOST[:PORT]/PATH or unix:/path.sock:/PATH",
 	"expected printable ASCII without spaces, under 256 bytes",
 	"unix socket path longer than 107 bytes",
@@ -125,7 +128,7 @@ check_conf(const struct bg_conf *c, unsigned long used, int nlines)
 	int k;
 
 	if ((c->set & ~used) != 0 || (c->mode != BG_MODE_RELOAD &&
-	    c->mode != BG_MODE_SOCKET))
+	    c->mode != BG_MODE_SOCKET && c->mode != BG_MODE_PORT))
 		abort();
 	for (k = 0; k < K_NKEYS; k++)
 		if ((c->set & BGK(k)) ? c->line[k] < 1 || c->line[k] > nlines

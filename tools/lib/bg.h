@@ -96,11 +96,14 @@ enum {
 	K_MODE, K_URL, K_HOST_HEADER, K_BLUE, K_GREEN, K_HEALTH, K_TIMEOUT,
 	K_HOOKS, K_APP, K_LOCK, K_LOG, K_STAGING_URL, K_NGINX, K_NGINX_PREFIX,
 	K_NGINX_CONF, K_NGINX_PID, K_LIVE_CONF, K_BLUE_CONF, K_GREEN_CONF,
-	K_STATE, K_NKEYS
+	K_STATE, K_LINGER, K_LIVE_ADDR, K_STAGING_ADDR, K_NFT, K_NFT_TABLE,
+	K_NKEYS
 };
 #define BGK(k) (1UL << (k))
 #define BG_MODE_RELOAD 0
 #define BG_MODE_SOCKET 1
+#define BG_MODE_PORT   2
+#define BG_LINGER_OFF  (-1LL)	/* linger = off: keep them until they end */
 #define BG_CONF_DEFAULT "/etc/bg.conf"
 #define BG_CONF_MAX 65536	/* a config larger than this is refused */
 struct bg_conf {
@@ -118,6 +121,10 @@ struct bg_conf {
 	char nginx_pid[BG_PATH_MAX], live_conf[BG_PATH_MAX];
 	char color_conf[2][BG_PATH_MAX];	/* blue_conf, green_conf */
 	char state[BG_PATH_MAX];
+	long long linger_ms;	/* BG_LINGER_OFF, or ms (0 allowed) */
+	struct bg_addr live_addr, staging_addr;	/* port mode: TCP only */
+	char nft[BG_PATH_MAX];
+	char nft_table[33];	/* [A-Za-z][A-Za-z0-9_]{0,31} */
 };
 extern const char *const bg_conf_keys[K_NKEYS];
 /* Parse buf as a config named fname, validating the values of the keys in

@@ -30,6 +30,25 @@
 
 #define TIMEOUT_MAX 86400	/* a day: anything longer is a typo */
 
+/* An nft table name: a letter, then letters, digits and '_'. */
+static int
+tablename(const char *s, size_t n, char *dst, size_t size)
+{
+	size_t i;
+
+	if (n == 0 || n >= size ||
+	    !((s[0] >= 'a' && s[0] <= 'z') || (s[0] >= 'A' && s[0] <= 'Z')))
+		return -1;
+	for (i = 1; i < n; i++)
+		if (!((s[i] >= 'a' && s[i] <= 'z') ||
+		    (s[i] >= 'A' && s[i] <= 'Z') ||
+		    (s[i] >= '0' && s[i] <= '9') || s[i] == '_'))
+			return -1;
+	memcpy(dst, s, n);
+	dst[n] = '\0';
+	return 0;
+}
+
 const char *const bg_conf_keys[K_NKEYS] = {
 	[K_MODE] = "mode", [K_URL] = "url", [K_HOST_HEADER] = "host_header",
 	[K_BLUE] = "blue", [K_GREEN] = "green", [K_HEALTH] = "health",
@@ -39,6 +58,9 @@ const char *const bg_conf_keys[K_NKEYS] = {
 	[K_NGINX_CONF] = "nginx_conf", [K_NGINX_PID] = "nginx_pid",
 	[K_LIVE_CONF] = "live_conf", [K_BLUE_CONF] = "blue_conf",
 	[K_GREEN_CONF] = "green_conf", [K_STATE] = "state",
+	[K_LINGER] = "linger", [K_LIVE_ADDR] = "live_addr",
+	[K_STAGING_ADDR] = "staging_addr", [K_NFT] = "nft",
+	[K_NFT_TABLE] = "nft_table",
 };
 
 static int
@@ -113,6 +135,7 @@ pathfield(struct bg_conf *c, int k)
 	case K_BLUE_CONF:	return c->color_conf[BG_BLUE];
 	case K_GREEN_CONF:	return c->color_conf[BG_GREEN];
 	case K_STATE:		return c->state;
+	case K_NFT:		return c->nft;
 	}
 	return NULL;
 }
@@ -130,8 +153,31 @@ setval(struct bg_conf *c, int k, const char *v, size_t n)
 			c->mode = BG_MODE_RELOAD;
 		else if (n == 6 && memcmp(v, "socket", 6) == 0)
 			c->mode = BG_MODE_SOCKET;
+		else if (n == 4 && memcmp(v, "port", 4) == 0)
+			c->mode = BG_MODE_PORT;
 		else
-			return "expected reload or socket";
+			return "expected reload, socket or port";
+		return NULL;
+	case K_LINGER:
+		if (n == 3 && memcmp(v, "off", 3) == 0)
+			c->linger_ms = BG_LINGER_OFF;
+		else if (n == 1 && v[0] == '0')
+			c->linger_ms = 0;
+		else if (bg_parse_secs(v, n, TIMEOUT_MAX, &c->linger_ms) < 0)
+			return "expected seconds, like 10 or 2.5, at most "
+			    "86400, or off";
+		return NULL;
+	case K_LIVE_ADDR:
+	case K_STAGING_ADDR:
+		if (bg_addr_parse(v, n, k == K_LIVE_ADDR ? &c->live_addr :
+		    &c->staging_addr) < 0 ||
+		    (k == K_LIVE_ADDR ? c->live_addr : c->staging_addr).is_unix)
+			return "expected HOST:PORT or [IPv6]:PORT";
+		return NULL;
+	case K_NFT_TABLE:
+		if (tablename(v, n, c->nft_table, sizeof c->nft_table) < 0)
+			return "expected a letter, then letters, digits or _, "
+			    "at most 32";
 		return NULL;
 	case K_URL:
 		if (bg_url_parse(v, n, &c->url) < 0)
@@ -188,6 +234,9 @@ defaults(struct bg_conf *c)
 	strcpy(c->nginx, "/usr/sbin/nginx");
 	strcpy(c->nginx_pid, "/run/nginx.pid");
 	strcpy(c->state, "/var/lib/bg");
+	c->linger_ms = 10 * 1000;
+	strcpy(c->nft, "/usr/sbin/nft");
+	strcpy(c->nft_table, "bg");
 }
 
 static int
