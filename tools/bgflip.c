@@ -31,9 +31,9 @@ static int force, dry;
 static void
 hint(int live, int got)
 {
-	if (c.mode == BG_MODE_SOCKET)
+	if (c.mode != BG_MODE_RELOAD)
 		bg_warn("nginx serves %s but %s/current says %s: does nginx's "
-		    "socket.conf use this state directory?", N(got), c.state,
+		    "site config use this state directory?", N(got), c.state,
 		    N(live));
 	else if (live < 0)
 		bg_warn("live_conf %s is neither blue_conf nor green_conf (an "
@@ -44,6 +44,27 @@ hint(int live, int got)
 		    "reloaded): if the file is right, nginx -t and nginx -s "
 		    "reload; else copy %s's file back over it", N(got),
 		    c.live_conf, N(live), N(got));
+}
+
+/* Port mode: a table that is gone (a reboot, nft flush ruleset) is put
+ * back as STATE/current says; a table of that name that is not ours is
+ * refused. */
+static int
+port_sync(void)
+{
+	int rc, got, cur;
+
+	if ((rc = bg_nft_read(&c, &got)) != 0)
+		return rc;
+	if (got != -1 || (cur = bg_current_get(&c)) < 0)
+		return 0;
+	bg_warn("%s nft table inet %s for %s, as %s/current says: it maps "
+	    "nothing (after a reboot, or a flush of the whole ruleset)",
+	    fl.dry ? "would restore" : "restoring", c.nft_table, N(cur),
+	    c.state);
+	if (fl.dry)
+		return 0;
+	return bg_nft_apply(&c, cur) < 0 ? BG_SYS : 0;
 }
 
 static int
@@ -77,7 +98,9 @@ run(int want, long long wait)
 
 	if (c.mode == BG_MODE_RELOAD && (rc = bg_nginx_master(&c, &fl.ng)) != 0)
 		return rc;
-	if (c.mode == BG_MODE_SOCKET && (rc = bg_views_sync(&c, fl.dry)) != 0)
+	if (c.mode != BG_MODE_RELOAD && (rc = bg_views_sync(&c, fl.dry)) != 0)
+		return rc;
+	if (c.mode == BG_MODE_PORT && (rc = port_sync()) != 0)
 		return rc;
 	if ((rc = bg_flip_recover(&fl, &live)) != 0)
 		return rc;
@@ -85,8 +108,15 @@ run(int want, long long wait)
 	pending = live != -3 && fl.dry;
 	if (!pending)
 		live = bg_flip_disk(&fl);
-	if (live == -3 || (live == -2 && c.mode == BG_MODE_SOCKET))
+	if (live == -3 || (live == -2 && c.mode != BG_MODE_RELOAD))
 		return BG_CONFIG;
+	if (live == -4) {	/* port: the nft table and current disagree */
+		bg_warn("if %s/current is right, make the table say so too: "
+		    "rm %s/current && bgflip COLOR (nft list map inet %s "
+		    "colors shows what it says)", c.state, c.state,
+		    c.nft_table);
+		return BG_NO;
+	}
 	if (live == -1 && want < 0) {
 		bg_warn("no live color yet (%s/current is missing): name the "
 		    "one to make live: bgflip blue", c.state);
@@ -133,6 +163,10 @@ run(int want, long long wait)
 			bg_warn("would copy %s over %s, run nginx -t, send "
 			    "SIGHUP to nginx master %d", c.color_conf[to],
 			    c.live_conf, (int)fl.ng.pid);
+		else if (c.mode == BG_MODE_PORT)
+			bg_warn("would switch nft table inet %s to %s in one "
+			    "nft -f transaction, then point %s/current at it",
+			    c.nft_table, N(to), c.state);
 		else
 			bg_warn("would point %s/current at %s", c.state, N(to));
 		bg_warn("would wait until %s serves %s on new connections, "
@@ -154,6 +188,25 @@ run(int want, long long wait)
 
 /* The environment is the caller's: read what is needed from it, then
  * drop it. As root, trust no path that others could change. */
+static void
+port_setup(const char *path)
+{
+	char why[300];
+	struct stat st;
+
+	if (bg_nft_conf_check(&c, why, sizeof why) < 0)
+		bg_die(BG_CONFIG, "%s: %s", path, why);
+	if (stat(c.nft, &st) < 0)
+		bg_diesys(BG_CONFIG, "nft %s (port mode runs it; key nft)",
+		    c.nft);
+	if (!S_ISREG(st.st_mode) || access(c.nft, X_OK) < 0)
+		bg_die(BG_CONFIG, "nft %s is not an executable file (port mode "
+		    "runs it; key nft)", c.nft);
+	/* the same trust rule as for the nginx binary */
+	if (geteuid() == 0 && bg_safe_path("nft binary", c.nft, 0) < 0)
+		exit(BG_CONFIG);
+}
+
 static void
 setup(const char *fopt)
 {
@@ -180,15 +233,21 @@ setup(const char *fopt)
 	    BGK(K_BLUE) | BGK(K_GREEN) | BGK(K_HEALTH) | BGK(K_APP) |
 	    BGK(K_LOCK) | BGK(K_LOG) | BGK(K_NGINX) | BGK(K_NGINX_PREFIX) |
 	    BGK(K_NGINX_CONF) | BGK(K_NGINX_PID) | BGK(K_LIVE_CONF) |
-	    BGK(K_BLUE_CONF) | BGK(K_GREEN_CONF) | BGK(K_STATE), &c);
+	    BGK(K_BLUE_CONF) | BGK(K_GREEN_CONF) | BGK(K_STATE) |
+	    BGK(K_LIVE_ADDR) | BGK(K_STAGING_ADDR) | BGK(K_NFT) |
+	    BGK(K_NFT_TABLE), &c);
 	bg_conf_need(&c, BGK(K_URL) | BGK(K_BLUE) | BGK(K_GREEN) |
 	    (c.mode == BG_MODE_RELOAD ? BGK(K_LIVE_CONF) | BGK(K_BLUE_CONF) |
-	    BGK(K_GREEN_CONF) : 0), path);
+	    BGK(K_GREEN_CONF) : 0) | (c.mode == BG_MODE_PORT ?
+	    BGK(K_LIVE_ADDR) | BGK(K_STAGING_ADDR) : 0), path);
 	if (root && (bg_safe_dir_of("lock directory", c.lock) < 0 ||
 	    bg_safe_dir_of("log directory", c.log) < 0))
 		exit(BG_CONFIG);
-	if (c.mode == BG_MODE_SOCKET) {
-		if (!c.addr[BG_BLUE].is_unix || !c.addr[BG_GREEN].is_unix)
+	if (c.mode == BG_MODE_PORT)
+		port_setup(path);
+	if (c.mode != BG_MODE_RELOAD) {
+		if (c.mode == BG_MODE_SOCKET && (!c.addr[BG_BLUE].is_unix ||
+		    !c.addr[BG_GREEN].is_unix))
 			bg_die(BG_CONFIG, "%s: socket mode needs unix: "
 			    "addresses for blue and green", path);
 		if (lstat(c.state, &st) < 0)

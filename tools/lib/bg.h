@@ -373,4 +373,30 @@ int bg_flip_run(struct bg_flip *f, const struct bg_record *rec);
  * predicted), or 4, 5, 7. Untouched *live when there was no record. */
 int bg_flip_recover(struct bg_flip *f, int *live);
 
+/* nft.c (port mode): the nftables table of bg's own, "table inet
+ * NFT_TABLE", whose map colors sends live_addr and staging_addr to the
+ * blue or green instance. */
+#define BG_NFT_MARK "bg: blue/green ports, written by bgflip; do not edit"
+#define BG_NFT_TMP  ".bg.nft"	/* the transaction, in the state directory */
+/* Port mode's addresses: all numeric loopback, one family, all distinct.
+ * 0, or -1 with why. Pure. */
+int bg_nft_conf_check(const struct bg_conf *c, char *why, size_t len);
+/* The one transaction that makes the table send live_addr to color and
+ * staging_addr to the other (color -1: to nothing), creating what is
+ * missing: its length, or -1 when len is too small. Pure. */
+int bg_nft_ruleset(const struct bg_conf *c, int color, char *buf, size_t len);
+/* `nft list tables inet` lists table inet NAME: 1, else 0. Pure. */
+int bg_nft_listed(const char *s, size_t n, const char *table);
+/* `nft list table inet NAME`: 0 when it is not ours (no marker, map or
+ * chain); else 1 with *color: the color live_addr goes to when staging_addr
+ * goes to the other and nothing else is mapped, -1 when nothing is mapped,
+ * -2 otherwise (a hand edit). Pure. */
+int bg_nft_parse(const char *s, size_t n, const struct bg_conf *c,
+    int *color);
+/* What the table says, as bg_nft_parse (-1 also when there is no table):
+ * 0; BG_CONFIG when it is not ours or nft cannot be run; BG_SYS. */
+int bg_nft_read(const struct bg_conf *c, int *color);
+/* Run the transaction for color: 0, or -1 (said why; nothing changed). */
+int bg_nft_apply(const struct bg_conf *c, int color);
+
 #endif

@@ -36,7 +36,7 @@ bg_flip_init(struct bg_flip *f, const struct bg_conf *c)
 	f->ng.pidfd = -1;
 	snprintf(f->url, sizeof f->url, "nginx at %s%s",
 	    bg_addr_fmt(&c->url.addr, where, sizeof where), c->url.path);
-	if (c->mode == BG_MODE_SOCKET)
+	if (c->mode != BG_MODE_RELOAD)
 		return 0;
 	for (i = 0; i < 2; i++)
 		if (bg_file_read(c->color_conf[i], 0, BG_SITE_MAX, &f->conf[i],
@@ -88,6 +88,27 @@ bg_flip_healthy(struct bg_flip *f, int color, char *why, size_t len)
 	return r.status == 200;
 }
 
+/* Port mode: where STATE/current points, when the nft table agrees;
+ * -4 (said how) when it does not. A fresh state (no current) takes the
+ * table as it is: the first flip rewrites it. */
+static int
+port_disk(struct bg_flip *f)
+{
+	int cur, got;
+
+	if ((cur = bg_current_get(f->c)) == -2)
+		return -2;
+	if (bg_nft_read(f->c, &got) != 0)
+		return -3;
+	if (got == cur || cur == -1)
+		return cur;
+	bg_warn("nft table inet %s sends live_addr to %s but %s/current says "
+	    "%s", f->c->nft_table, got == -1 ? "nothing" : got == -2 ?
+	    "neither color alone (an edit by hand?)" : N(got), f->c->state,
+	    N(cur));
+	return -4;
+}
+
 int
 bg_flip_disk(struct bg_flip *f)
 {
@@ -97,6 +118,8 @@ bg_flip_disk(struct bg_flip *f)
 
 	if (f->c->mode == BG_MODE_SOCKET)
 		return bg_current_get(f->c);
+	if (f->c->mode == BG_MODE_PORT)
+		return port_disk(f);
 	if (bg_file_read(f->c->live_conf, 1, BG_SITE_MAX, &b, &n) < 0) {
 		bg_warn("cannot use live_conf %s", f->c->live_conf);
 		return -3;
@@ -113,8 +136,22 @@ bg_flip_disk(struct bg_flip *f)
 static int
 set_disk(struct bg_flip *f, int color)
 {
+	int cur;
+
 	if (f->c->mode == BG_MODE_SOCKET)
 		return bg_current_set(f->c, color);
+	if (f->c->mode == BG_MODE_PORT) {
+		/* The table first (one transaction: all or nothing), then
+		 * /bg; the crash record covers the step between. */
+		if (bg_nft_apply(f->c, color) < 0)
+			return -1;
+		if (bg_current_set(f->c, color) == 0)
+			return 0;
+		/* Never leave the two apart: the table follows current. */
+		if ((cur = bg_current_get(f->c)) != -2 && cur != color)
+			bg_nft_apply(f->c, cur);
+		return -1;
+	}
 	return bg_atomic_write(f->c->live_conf, f->conf[color],
 	    f->conflen[color], -1);
 }
@@ -166,6 +203,12 @@ apply(struct bg_flip *f, int color)
 
 	if (f->c->mode == BG_MODE_SOCKET)
 		return verify(f, color, 0);
+	if (f->c->mode == BG_MODE_PORT) {
+		if ((rc = verify(f, color, 0)) != 0)
+			return rc;
+		/* /bg is from state/current: the table must say the same */
+		return bg_flip_disk(f) == color ? 0 : -1;
+	}
 	if ((rc = bg_nginx_test(f->c)) != 0)
 		return rc;
 	if (bg_nginx_hup(&f->ng) < 0)
@@ -213,8 +256,10 @@ roll_back(struct bg_flip *f, const struct bg_record *rec, int why)
 			    bg_nginx_alive(&f->ng) ? "running" : "gone");
 		else
 			bg_warn("rollback failed: %s/current points at %s "
-			    "again, but nginx does not serve it: check nginx "
-			    "and its socket.conf", f->c->state, N(from));
+			    "again, but nginx does not serve it%s: check nginx "
+			    "and its site config", f->c->state, N(from),
+			    f->c->mode == BG_MODE_PORT ? ", or the nft table "
+			    "does not say it" : "");
 		return BG_HUMAN;
 	}
 	bg_warn("rolled back: %s is live again", N(from));
@@ -265,7 +310,8 @@ bg_flip_recover(struct bg_flip *f, int *live)
 		return k < 0 ? BG_CONFIG : 0;
 	if (rec.mode != f->c->mode) {
 		bg_warn("the crash record is for %s mode; remove it by hand "
-		    "once disk and nginx agree", rec.mode ? "socket" : "reload");
+		    "once disk and nginx agree", rec.mode == BG_MODE_PORT ?
+		    "port" : rec.mode ? "socket" : "reload");
 		return BG_CONFIG;
 	}
 	/* Finish only what would pass the checks again: health here,
@@ -278,14 +324,16 @@ bg_flip_recover(struct bg_flip *f, int *live)
 	*live = ok ? rec.to : rec.from;
 	if (f->dry)
 		return 0;
-	if (ok && set_disk(f, rec.to) == 0 && (bg_flip_served(f, bg_now_ms() +
-	    GET_MS, why, sizeof why) == rec.to || apply(f, rec.to) == 0))
+	if (ok && set_disk(f, rec.to) == 0 && ((f->c->mode != BG_MODE_PORT &&
+	    bg_flip_served(f, bg_now_ms() + GET_MS, why, sizeof why) ==
+	    rec.to) || apply(f, rec.to) == 0))
 		return logged(f, &rec);
 	*live = rec.from;
 	if (set_disk(f, rec.from) < 0)
 		return BG_HUMAN;
-	if (rec.from >= 0 && bg_flip_served(f, bg_now_ms() + GET_MS, why,
-	    sizeof why) != rec.from && apply(f, rec.from) != 0) {
+	if (rec.from >= 0 && (f->c->mode == BG_MODE_PORT ||
+	    bg_flip_served(f, bg_now_ms() + GET_MS, why, sizeof why) !=
+	    rec.from) && apply(f, rec.from) != 0) {
 		bg_warn("cannot undo the interrupted flip: the disk says %s, "
 		    "but nginx does not serve it; check nginx's error log",
 		    N(rec.from));

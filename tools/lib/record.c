@@ -59,6 +59,8 @@ bg_record_parse(const char *s, size_t n, struct bg_record *r)
 		r->mode = BG_MODE_RELOAD;
 	else if (word(&p, end, "socket ") == 0)
 		r->mode = BG_MODE_SOCKET;
+	else if (word(&p, end, "port ") == 0)
+		r->mode = BG_MODE_PORT;
 	else
 		return -1;
 	if (color_field(&p, end, ' ', &r->from) < 0 ||
@@ -115,6 +117,7 @@ bg_record_write(const struct bg_conf *c, const struct bg_record *r)
 	int n;
 
 	n = snprintf(buf, sizeof buf, "bgflip %s %s %s\n%s\n",
+	    r->mode == BG_MODE_PORT ? "port" :
 	    r->mode == BG_MODE_SOCKET ? "socket" : "reload",
 	    r->from < 0 ? "-" : bg_color_name(r->from),
 	    bg_color_name(r->to), r->line);

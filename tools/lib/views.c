@@ -108,8 +108,12 @@ sync_view(const struct bg_conf *c, int color, int dry)
 			return BG_SYS;
 		}
 	}
-	a = sync_link(dir, "live.sock", c->addr[color].path, dry);
-	b = sync_link(dir, "staging.sock", c->addr[bg_other(color)].path, dry);
+	a = b = 0;	/* port mode: only "color"; nft does the rest */
+	if (c->mode == BG_MODE_SOCKET) {
+		a = sync_link(dir, "live.sock", c->addr[color].path, dry);
+		b = sync_link(dir, "staging.sock",
+		    c->addr[bg_other(color)].path, dry);
+	}
 	k = sync_color(dir, color, dry);
 	return a < 0 || b < 0 || k < 0 ? BG_SYS : 0;
 }

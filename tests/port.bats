@@ -1,0 +1,514 @@
+#!/usr/bin/env bats
+# Port mode: bgflip switches an nftables table of bg's own instead of
+# nginx's config. Every test body runs in a private network namespace
+# (unshare -n, loopback up), with its own nginx, instances and nft table,
+# so the host's ruleset is never read or touched. bats' assertions work
+# in there too: in_netns hands the functions of this file to that shell.
+#
+# nginx here uses a test-local site (port_site below): production proxies
+# to live_addr, staging to staging_addr, /bg is STATE/current/color.
+
+load helpers/bg
+load helpers/scene
+
+setup() {
+	bg_setup
+}
+
+teardown() {
+	bg_teardown
+}
+
+# in_netns FUNC [ARGS]: run FUNC in a new network namespace, with every
+# function defined here, stopping at the first failing command. Whatever
+# it starts is recorded in $T/.bg-started, so teardown stops it.
+in_netns() {
+	unshare -n -- bash -c 'ip link set lo up || exit 1
+		eval "$1" || exit 1
+		shift
+		set -eET
+		"$@"' in_netns "$(declare -f)" "$@"
+}
+
+# port_site FILE: the nginx site of a port-mode server.
+port_site() {
+	cat >"$1" <<EOF
+server {
+	listen 127.0.0.1:$SCENE_PROD;
+	location = /bg {
+		default_type text/plain;
+		add_header Cache-Control "no-store" always;
+		if_modified_since off;
+		etag off;
+		alias $T/state/current/color;
+	}
+	location / {
+		proxy_pass http://$LIVE_ADDR;
+		proxy_connect_timeout 5s;
+	}
+}
+server {
+	listen 127.0.0.1:$SCENE_STAGING;
+	location / {
+		proxy_pass http://$STAGING_ADDR;
+		proxy_connect_timeout 5s;
+	}
+}
+EOF
+}
+
+# port_scene [FAMILY]: blue (v1) and green (v2) on loopback ports, nginx
+# on two more, live_addr and staging_addr two that nobody listens on, and
+# $T/bg.conf. No state yet: the test runs the first bgflip. FAMILY 6:
+# everything on [::1].
+port_scene() {
+	local d lo=127.0.0.1 b g l s
+
+	export SCENE_MODE=port SITE="$T/nginx-site"
+	d=("$T/app" "$T/app/blue" "$T/app/green" "$T/run" "$T/log" \
+	    "$T/state" "$T/hooks" "$SITE")
+	mkdir -p "${d[@]}" && chmod 0755 "${d[@]}"
+	echo v1 >"$T/app/blue/REVISION"
+	echo v2 >"$T/app/green/REVISION"
+	SCENE_USED=
+	scene_port SCENE_PROD
+	scene_port SCENE_STAGING
+	scene_port b
+	scene_port g
+	scene_port l
+	scene_port s
+	if [ "${1:-4}" = 6 ]; then
+		lo='[::1]'
+	fi
+	export BLUE_ADDR="$lo:$b" GREEN_ADDR="$lo:$g"
+	export LIVE_ADDR="$lo:$l" STAGING_ADDR="$lo:$s"
+	start_app blue blue v1 "$BLUE_ADDR" --down-file "$T/down-blue"
+	start_app green green v2 "$GREEN_ADDR" --down-file "$T/down-green"
+	port_site "$SITE/port.conf"
+	chmod 0644 "$SITE/port.conf"
+	start_nginx "$SITE/port.conf"
+	export PROD_URL="http://127.0.0.1:$SCENE_PROD"
+	export STAGING_URL="http://127.0.0.1:$SCENE_STAGING"
+	write_conf "$T/bg.conf" mode=port url="$PROD_URL/bg" \
+	    blue="$BLUE_ADDR" green="$GREEN_ADDR" live_addr="$LIVE_ADDR" \
+	    staging_addr="$STAGING_ADDR" health=/up app="$T/app" \
+	    lock="$T/run/lock" log="$T/log/bg.log" state="$T/state" \
+	    hooks="$T/hooks" ${PORT_CONF_EXTRA[@]+"${PORT_CONF_EXTRA[@]}"}
+	chmod 0644 "$T/bg.conf"
+	export BG_CONF="$T/bg.conf"
+}
+
+# port_live: a port scene with blue live and an empty log.
+port_live() {
+	port_scene "$@"
+	bgflip blue >/dev/null 2>"$T/first.err" || {
+		cat "$T/first.err"
+		return 1
+	}
+	: >"$T/log/bg.log"
+}
+
+# map_says: what the nft map sends live_addr to ("none" when nothing).
+map_says() {
+	local m key
+
+	m=$(nft list map inet bg colors 2>/dev/null) || { echo none; return; }
+	m=$(tr -s ' \t\n' ' ' <<<"$m")
+	key="${LIVE_ADDR%:*} . ${LIVE_ADDR##*:}"
+	key=${key#[}
+	key=${key/] / }
+	case $m in
+	*"$key : goto blue"*) echo blue ;;
+	*"$key : goto green"*) echo green ;;
+	*) echo none ;;
+	esac
+}
+
+# answers COLOR: production is COLOR's instance, staging the other's, and
+# the map and /bg say COLOR: all on fresh connections.
+answers() {
+	local p s
+
+	p=$(prod_answer) && s=$(staging_answer) || return 1
+	echo "production: $p, staging: $s, /bg: $(served_color), map: $(map_says), current: $(disk_color)"
+	[ "$(served_color)" = "$1" ] && [ "$(map_says)" = "$1" ] &&
+	    [ "$(disk_color)" = "$1" ] || return 1
+	if [ "$1" = blue ]; then
+		[ "$p" = "blue v1" ] && [ "$s" = "green v2" ]
+	else
+		[ "$p" = "green v2" ] && [ "$s" = "blue v1" ]
+	fi
+}
+
+# Everything a refused bgflip must leave alone.
+snapshot() {
+	find "$T/state" "$T/run" "$T/log" ! -path "$T/run/lock" \
+	    -printf '%p %y %m %s %l\n' | sort
+	cat "$T/log/bg.log" "$T"/state/*/color 2>/dev/null | md5sum
+	nft list ruleset
+}
+
+# --- the flip ---------------------------------------------------------
+
+t_flip() {
+	port_scene
+	# a fresh state: the first bgflip creates the table, its map and
+	# STATE/current
+	[ "$(nft list tables)" = "" ]
+	run bgflip
+	assert_failure 2
+	assert_output --partial "no live color yet"
+	run bgflip blue
+	echo "$output"
+	assert_success
+	assert_line blue
+	answers blue
+	nft list table inet bg
+	[ "$(readlink "$T/state/current")" = blue ]
+	[ ! -e "$T/state/blue/live.sock" ]
+	run bgflip
+	echo "$output"
+	assert_success
+	assert_line green
+	answers green
+	run bgflip -n
+	assert_success
+	assert_line blue
+	assert_output --partial "would switch nft table inet bg to blue"
+	answers green
+	run bgflip
+	assert_success
+	answers blue
+	run bgflip blue
+	assert_success
+	assert_output --partial "already live"
+	[ ! -e "$T/run/lock.flip" ]
+	[ ! -e "$T/state/.bg.nft" ]
+	run cat "$T/log/bg.log"
+	echo "$output"
+	[ "${#lines[@]}" -eq 3 ]
+	[[ ${lines[0]} == *" - blue root v1" ]]
+	[[ ${lines[1]} == *" blue green root v2" ]]
+	[[ ${lines[2]} == *" green blue root v1" ]]
+	# nginx was never signalled: the same workers all along
+	[ "$(nginx_workers | wc -l)" -eq 2 ]
+}
+
+@test "port: bgflip moves production, staging and /bg together; fresh state" {
+	in_netns t_flip
+}
+
+t_flip6() {
+	port_scene 6
+	run bgflip blue
+	echo "$output"
+	assert_success
+	answers blue
+	run bgflip
+	assert_success
+	answers green
+}
+
+@test "port: IPv6 loopback addresses" {
+	in_netns t_flip6
+}
+
+t_gates() {
+	port_live
+	# being staged, unhealthy: refused, nothing changed
+	before=$(snapshot)
+	touch "$T/app/.bg-staging.green"
+	run bgflip
+	assert_failure 1
+	assert_output --partial "green is being staged"
+	rm "$T/app/.bg-staging.green"
+	touch "$T/down-green"
+	run bgflip
+	assert_failure 1
+	assert_output --partial "not healthy"
+	[ "$(snapshot)" = "$before" ]
+	answers blue
+	rm "$T/down-green"
+	# a config port mode cannot serve: exit 4
+	sed -i "s/^staging_addr = .*/staging_addr = $LIVE_ADDR/" "$T/bg.conf"
+	run bgflip
+	assert_failure 4
+	assert_output --partial "same address"
+	sed -i "s/^staging_addr = .*/staging_addr = 10.1.2.3:80/" "$T/bg.conf"
+	run bgflip
+	assert_failure 4
+	assert_output --partial "loopback"
+	[ "$(snapshot)" = "$before" ]
+}
+
+@test "port: the being-staged mark, health and a bad config are refused" {
+	in_netns t_gates
+}
+
+# --- disagreements and foreign tables ---------------------------------
+
+t_hand_edit() {
+	port_live
+	key="${LIVE_ADDR%:*} . ${LIVE_ADDR##*:}"
+	nft delete element inet bg colors "{ $key }"
+	nft add element inet bg colors "{ $key : goto green }"
+	before=$(snapshot)
+	run bgflip
+	echo "$output"
+	assert_failure 1
+	assert_output --partial "sends live_addr to neither color alone"
+	assert_output --partial "rm $T/state/current && bgflip COLOR"
+	[ "$(snapshot)" = "$before" ]
+	run bgflip green
+	assert_failure 1
+	# the repair the hint gives
+	rm "$T/state/current"
+	run bgflip blue
+	echo "$output"
+	assert_success
+	answers blue
+	# the map swapped whole by hand: still a disagreement
+	nft flush map inet bg colors
+	nft add element inet bg colors "{ $key : goto green, ${STAGING_ADDR%:*} . ${STAGING_ADDR##*:} : goto blue }"
+	run bgflip
+	assert_failure 1
+	assert_output --partial "sends live_addr to green but"
+}
+
+@test "port: a map edited by hand is a disagreement: exit 1 with a repair hint" {
+	in_netns t_hand_edit
+}
+
+t_restore() {
+	port_live
+	# a reboot, or nft flush ruleset: the table is gone, current is not
+	nft delete table inet bg
+	run bgflip blue
+	echo "$output"
+	assert_success
+	assert_output --partial "restoring nft table inet bg for blue"
+	answers blue
+}
+
+@test "port: a table gone after a reboot is restored from STATE/current" {
+	in_netns t_restore
+}
+
+t_foreign() {
+	port_scene
+	nft add table inet bg
+	nft add chain inet bg output '{ type nat hook output priority -100 ; }'
+	nft add table inet other
+	before=$(snapshot)
+	run bgflip blue
+	echo "$output"
+	assert_failure 4
+	assert_output --partial "nft table inet bg is not bgflip's"
+	[ "$(snapshot)" = "$before" ]
+	# another name is free; the foreign tables stay as they were
+	echo "nft_table = bg2" >>"$T/bg.conf"
+	run bgflip blue
+	echo "$output"
+	assert_success
+	nft list table inet bg2 >/dev/null
+	[ "$(nft list table inet bg | grep -c .)" -eq "$(grep -c . <<<"$(nft list table inet bg)")" ]
+	nft list table inet other >/dev/null
+	run nft list chain inet bg output
+	assert_success
+	refute_output --partial vmap
+}
+
+@test "port: a table of that name that is not ours is refused, exit 4; others untouched" {
+	in_netns t_foreign
+}
+
+t_nft_missing() {
+	port_live
+	before=$(snapshot)
+	echo "nft = $T/no-nft" >>"$T/bg.conf"
+	run bgflip
+	assert_failure 4
+	assert_output --partial "nft $T/no-nft"
+	cp /usr/sbin/nft "$T/nft"
+	chmod 0644 "$T/nft"
+	sed -i "s|^nft = .*|nft = $T/nft|" "$T/bg.conf"
+	run bgflip
+	echo "$output"
+	assert_failure 4
+	assert_output --partial "nft $T/nft is not an executable file"
+	# executable but not root's to trust: group-writable
+	chmod 0775 "$T/nft"
+	run bgflip
+	echo "$output"
+	assert_failure 4
+	assert_output --partial "nft binary"
+	[ "$(snapshot)" = "$before" ]
+	answers blue
+}
+
+@test "port: nft missing, not executable or not trusted: exit 4 naming it" {
+	in_netns t_nft_missing
+}
+
+# --- faults -----------------------------------------------------------
+
+t_nft_fails() {
+	port_live
+	before=$(snapshot)
+	# the transaction is one netlink batch, sent by nft's first sendmsg:
+	# fail it, and nothing may change
+	run strace -f -o "$T/strace.out" -e trace=sendmsg \
+	    -e inject=sendmsg:error=ENOBUFS:when=1 bgflip
+	echo "$output"
+	assert_failure 5
+	grep -q 'sendmsg(.*ENOBUFS (No buffer space available) (INJECTED)' \
+	    "$T/strace.out"
+	assert_output --partial "nft -f refused the switch"
+	[ "$(snapshot)" = "$before" ]
+	[ ! -e "$T/run/lock.flip" ]
+	[ ! -e "$T/state/.bg.nft" ]
+	answers blue
+	run bgflip
+	assert_success
+	answers green
+}
+
+@test "port: nft failing mid-transaction leaves everything as it was, exit 5" {
+	in_netns t_nft_fails
+}
+
+# kill_each STEP...: SIGKILL bgflip at each SYSCALL:N (asserted to have
+# happened); then the next bgflip finishes or undoes the flip, does its
+# own, and map, current and /bg agree.
+kill_each() {
+	local step sys n
+
+	for step in "$@"; do
+		sys=${step%:*}
+		n=${step#*:}
+		strace -o "$T/strace.out" -e trace="$sys" \
+		    -e inject="$sys:signal=KILL:when=$n" bgflip \
+		    >/dev/null 2>"$T/killed.err" || true
+		grep -q '+++ killed by SIGKILL' "$T/strace.out" || {
+			echo "not killed at $step"
+			cat "$T/strace.out" "$T/killed.err"
+			return 1
+		}
+		echo "killed at $step: map $(map_says), current $(disk_color), record $([ -e "$T/run/lock.flip" ] && echo yes || echo no)"
+		bgflip -w 10 >"$T/next.out" 2>&1 || {
+			cat "$T/next.out"
+			return 1
+		}
+		[ ! -e "$T/run/lock.flip" ]
+		answers "$(served_color)"
+		[ ! -e "$T/state/.bg.nft" ]
+	done
+}
+
+t_kill() {
+	port_live
+	# the record's write and rename; the ruleset's write; nft's run (its
+	# fork); the step between: the table flipped, current not yet (the
+	# temp link, its rename); the check of /bg; the history; the record's
+	# removal
+	kill_each write:1 rename:1 write:2 clone:3 symlink:1 rename:2 \
+	    connect:3 write:3 unlink:4
+	# the fresh state too: killed between the table and current
+	rm -f "$T/state/current"
+	nft delete table inet bg
+	strace -o "$T/strace.out" -e trace=symlink \
+	    -e inject=symlink:signal=KILL:when=1 bgflip green \
+	    >/dev/null 2>&1 || true
+	grep -q '+++ killed by SIGKILL' "$T/strace.out"
+	[ "$(map_says)" = green ]
+	[ ! -e "$T/state/current" ]
+	run bgflip -w 10
+	echo "$output"
+	assert_success
+	assert_output --partial "found an interrupted flip from nothing to green"
+	answers green
+}
+
+@test "port: killed at any step, the next bgflip converges" {
+	in_netns t_kill
+}
+
+# --- bgdrain ----------------------------------------------------------
+
+t_drain() {
+	port_live
+	# three connections through live_addr (blue), one through staging
+	# (green), held open from here: the kernel translated them
+	exec 5<>"/dev/tcp/${LIVE_ADDR%:*}/${LIVE_ADDR##*:}"
+	exec 6<>"/dev/tcp/${LIVE_ADDR%:*}/${LIVE_ADDR##*:}"
+	exec 7<>"/dev/tcp/${LIVE_ADDR%:*}/${LIVE_ADDR##*:}"
+	exec 8<>"/dev/tcp/${STAGING_ADDR%:*}/${STAGING_ADDR##*:}"
+	sleep 0.3
+	# the client-side rows name live_addr's port, the server-side ones
+	# the instance's: only the latter count, each once
+	grep -c ":$(printf '%04X' "${LIVE_ADDR##*:}") 01" /proc/net/tcp
+	run bgdrain -c blue
+	echo "$output"
+	assert_success
+	assert_output 3
+	run bgdrain -c green
+	assert_output 1
+	# after a flip they stay where they are (conntrack)
+	bgflip >/dev/null 2>&1
+	run bgdrain -c blue
+	assert_output 3
+	exec 5>&- 6>&- 7>&- 8>&-
+	run bgdrain -q -t 5 blue
+	assert_success
+	run bgdrain -c green
+	assert_output 0
+}
+
+@test "port: bgdrain counts the translated connections on the instance's port, and only them" {
+	in_netns t_drain
+}
+
+# --- zero downtime ----------------------------------------------------
+
+t_zero() {
+	port_live
+	bgload -k -c 50 -p 50 -d 120 "$PROD_URL/" >"$T/load.out" \
+	    2>"$T/load.err" 3>&- &
+	load=$!
+	bg_track "$load" bgload
+	sleep 0.5
+	ok=0
+	for i in $(seq 100); do
+		if out=$(bgflip 2>&1); then
+			ok=$((ok + 1))
+		else
+			echo "flip $i: $out"
+		fi
+	done
+	alive=0
+	if bg_alive "$load"; then
+		alive=1
+		kill -TERM "$load"
+	fi
+	wait "$load" || true
+	cat "$T/load.err"
+	line=$(grep '^bgload ' "$T/load.out")
+	echo "$line"
+	echo "flips: $ok of 100"
+	[ "$alive" -eq 1 ]
+	[ "$ok" -eq 100 ]
+	[ "$(wc -l <"$T/log/bg.log")" -eq 100 ]
+	[[ $line =~ \ sent=([0-9]+)\  ]] && sent=${BASH_REMATCH[1]}
+	[[ $line =~ \ ok=([0-9]+)\  ]] && got=${BASH_REMATCH[1]}
+	[ "$sent" -gt 0 ] && [ "$got" -eq "$sent" ]
+	[[ $line == *" failed=0 "* ]]
+	[[ $line == *" non2xx=0 "* ]]
+	[[ $line == *blue_v1:* ]] && [[ $line == *green_v2:* ]]
+	[[ $line =~ \ switches=([0-9]+)\  ]] && [ "${BASH_REMATCH[1]}" -ge 50 ]
+	# nginx never reloaded
+	[ "$(nginx_workers | wc -l)" -eq 2 ]
+}
+
+@test "zero downtime: port mode, 50 keep-alive clients half POST, 100 flips: no request lost" {
+	in_netns t_zero
+}
