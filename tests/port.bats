@@ -23,11 +23,13 @@ teardown() {
 # function defined here, stopping at the first failing command. Whatever
 # it starts is recorded in $T/.bg-started, so teardown stops it.
 in_netns() {
-	unshare -n -- bash -c 'ip link set lo up || exit 1
-		eval "$1" || exit 1
-		shift
-		set -eET
-		"$@"' in_netns "$(declare -f)" "$@"
+	{
+		echo 'ip link set lo up || exit 1'
+		declare -f
+		echo 'set -eET'
+		echo '"$@"'
+	} >"$T/netns.bash"
+	unshare -n -- bash "$T/netns.bash" "$@"
 }
 
 # port_site FILE: the nginx site of a port-mode server.
@@ -299,6 +301,9 @@ t_foreign() {
 	nft add table inet bg
 	nft add chain inet bg output '{ type nat hook output priority -100 ; }'
 	nft add table inet other
+	nft add chain inet other output '{ type nat hook output priority -100 ; }'
+	nft add rule inet other output tcp dport 1 dnat ip to 127.0.0.1:2
+	theirs=$(nft list table inet bg; nft list table inet other)
 	before=$(snapshot)
 	run bgflip blue
 	echo "$output"
@@ -310,12 +315,10 @@ t_foreign() {
 	run bgflip blue
 	echo "$output"
 	assert_success
-	nft list table inet bg2 >/dev/null
-	[ "$(nft list table inet bg | grep -c .)" -eq "$(grep -c . <<<"$(nft list table inet bg)")" ]
-	nft list table inet other >/dev/null
-	run nft list chain inet bg output
-	assert_success
-	refute_output --partial vmap
+	answers_bg2=$(nft list map inet bg2 colors)
+	echo "$answers_bg2"
+	[[ $answers_bg2 == *"goto blue"* ]]
+	[ "$(nft list table inet bg; nft list table inet other)" = "$theirs" ]
 }
 
 @test "port: a table of that name that is not ours is refused, exit 4; others untouched" {
@@ -407,12 +410,13 @@ kill_each() {
 
 t_kill() {
 	port_live
-	# the record's write and rename; the ruleset's write; nft's run (its
-	# fork); the step between: the table flipped, current not yet (the
-	# temp link, its rename); the check of /bg; the history; the record's
-	# removal
-	kill_each write:1 rename:1 write:2 clone:3 symlink:1 rename:2 \
-	    connect:3 write:3 unlink:4
+	# the record's write and rename; the ruleset's write; nft running
+	# (its first wait4: four nft runs before it, two waits each); the
+	# ruleset's removal once nft is done; the step between the table and
+	# current (the temp link, its rename); the check of /bg and of the
+	# table; the history; the record's removal
+	kill_each write:1 rename:1 write:2 wait4:9 unlink:3 symlink:1 \
+	    rename:2 connect:5 wait4:12 write:3 unlink:5
 	# the fresh state too: killed between the table and current
 	rm -f "$T/state/current"
 	nft delete table inet bg
@@ -422,7 +426,7 @@ t_kill() {
 	grep -q '+++ killed by SIGKILL' "$T/strace.out"
 	[ "$(map_says)" = green ]
 	[ ! -e "$T/state/current" ]
-	run bgflip -w 10
+	run bgflip -w 10 green
 	echo "$output"
 	assert_success
 	assert_output --partial "found an interrupted flip from nothing to green"
@@ -446,22 +450,26 @@ t_drain() {
 	sleep 0.3
 	# the client-side rows name live_addr's port, the server-side ones
 	# the instance's: only the latter count, each once
-	grep -c ":$(printf '%04X' "${LIVE_ADDR##*:}") 01" /proc/net/tcp
-	run bgdrain -c blue
-	echo "$output"
-	assert_success
-	assert_output 3
+	[ "$(grep -c ":$(printf '%04X' "${LIVE_ADDR##*:}") 01" /proc/net/tcp)" -eq 3 ]
+	run bgdrain -cF blue
+	assert_failure 1
+	assert_output "bgdrain: blue has 3 connections in flight"
 	run bgdrain -c green
-	assert_output 1
+	assert_failure 1
+	assert_output "bgdrain: green has 1 connection in flight"
 	# after a flip they stay where they are (conntrack)
 	bgflip >/dev/null 2>&1
+	answers green
 	run bgdrain -c blue
-	assert_output 3
-	exec 5>&- 6>&- 7>&- 8>&-
+	assert_output "bgdrain: blue has 3 connections in flight"
+	exec 5>&- 6>&- 7>&-
 	run bgdrain -q -t 5 blue
 	assert_success
-	run bgdrain -c green
-	assert_output 0
+	run bgdrain -cF green
+	assert_failure 1
+	exec 8>&-
+	run bgdrain -q -t 5 -F green
+	assert_success
 }
 
 @test "port: bgdrain counts the translated connections on the instance's port, and only them" {

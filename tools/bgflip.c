@@ -98,9 +98,9 @@ run(int want, long long wait)
 
 	if (c.mode == BG_MODE_RELOAD && (rc = bg_nginx_master(&c, &fl.ng)) != 0)
 		return rc;
-	if (c.mode != BG_MODE_RELOAD && (rc = bg_views_sync(&c, fl.dry)) != 0)
-		return rc;
 	if (c.mode == BG_MODE_PORT && (rc = port_sync()) != 0)
+		return rc;
+	if (c.mode != BG_MODE_RELOAD && (rc = bg_views_sync(&c, fl.dry)) != 0)
 		return rc;
 	if ((rc = bg_flip_recover(&fl, &live)) != 0)
 		return rc;
