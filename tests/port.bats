@@ -150,6 +150,15 @@ snapshot() {
 	nft list ruleset
 }
 
+# bats test_tags=sanitize
+@test "port: the ruleset text, the config check and the reading of nft list (unit_nft)" {
+	run unit_nft
+	echo "$output"
+	assert_success
+	refute_line --partial "not ok"
+	assert_line --regexp '^1\.\.[0-9]+$'
+}
+
 # --- the flip ---------------------------------------------------------
 
 t_flip() {

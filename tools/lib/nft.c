@@ -219,12 +219,17 @@ element(const char *e, size_t n, const char k[2][80], int *color)
 	int which;
 
 	for (i = 0; i < n && m < sizeof sq - 1; i++) {
+		/* nft folds the list only after a comma */
+		if (e[i] == '\n' && m > 0)
+			return -1;
 		if (e[i] == ' ' || e[i] == '\t' || e[i] == '\n') {
 			if (m > 0 && sq[m - 1] != ' ')
 				sq[m++] = ' ';
 		} else
 			sq[m++] = e[i];
 	}
+	if (i < n)
+		return -1;	/* longer than any element of ours */
 	while (m > 0 && sq[m - 1] == ' ')
 		m--;
 	sq[m] = '\0';
