@@ -307,8 +307,10 @@ t_restore() {
 
 t_foreign() {
 	port_scene
+	# everything of bg's but the marker comment
 	nft add table inet bg
 	nft add chain inet bg output '{ type nat hook output priority -100 ; }'
+	nft add map inet bg colors '{ type ipv4_addr . inet_service : verdict ; }'
 	nft add table inet other
 	nft add chain inet other output '{ type nat hook output priority -100 ; }'
 	nft add rule inet other output tcp dport 1 dnat ip to 127.0.0.1:2
