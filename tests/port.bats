@@ -5,11 +5,12 @@
 # so the host's ruleset is never read or touched. bats' assertions work
 # in there too: in_netns hands the functions of this file to that shell.
 #
-# nginx here uses a test-local site (port_site below): production proxies
-# to live_addr, staging to staging_addr, /bg is STATE/current/color.
+# nginx here uses a test-local site (helpers/port.bash): production
+# proxies to live_addr, staging to staging_addr, /bg is STATE/current/color.
 
 load helpers/bg
 load helpers/scene
+load helpers/port
 
 setup() {
 	bg_setup
@@ -30,100 +31,6 @@ in_netns() {
 		echo '"$@"'
 	} >"$T/netns.bash"
 	unshare -n -- bash "$T/netns.bash" "$@"
-}
-
-# port_site FILE: the nginx site of a port-mode server.
-port_site() {
-	cat >"$1" <<EOF
-server {
-	listen 127.0.0.1:$SCENE_PROD;
-	location = /bg {
-		default_type text/plain;
-		add_header Cache-Control "no-store" always;
-		if_modified_since off;
-		etag off;
-		alias $T/state/current/color;
-	}
-	location / {
-		proxy_pass http://$LIVE_ADDR;
-		proxy_connect_timeout 5s;
-	}
-}
-server {
-	listen 127.0.0.1:$SCENE_STAGING;
-	location / {
-		proxy_pass http://$STAGING_ADDR;
-		proxy_connect_timeout 5s;
-	}
-}
-EOF
-}
-
-# port_scene [FAMILY]: blue (v1) and green (v2) on loopback ports, nginx
-# on two more, live_addr and staging_addr two that nobody listens on, and
-# $T/bg.conf. No state yet: the test runs the first bgflip. FAMILY 6:
-# everything on [::1].
-port_scene() {
-	local d lo=127.0.0.1 b g l s
-
-	export SCENE_MODE=port SITE="$T/nginx-site"
-	d=("$T/app" "$T/app/blue" "$T/app/green" "$T/run" "$T/log" \
-	    "$T/state" "$T/hooks" "$SITE")
-	mkdir -p "${d[@]}" && chmod 0755 "${d[@]}"
-	echo v1 >"$T/app/blue/REVISION"
-	echo v2 >"$T/app/green/REVISION"
-	SCENE_USED=
-	scene_port SCENE_PROD
-	scene_port SCENE_STAGING
-	scene_port b
-	scene_port g
-	scene_port l
-	scene_port s
-	if [ "${1:-4}" = 6 ]; then
-		lo='[::1]'
-	fi
-	export BLUE_ADDR="$lo:$b" GREEN_ADDR="$lo:$g"
-	export LIVE_ADDR="$lo:$l" STAGING_ADDR="$lo:$s"
-	start_app blue blue v1 "$BLUE_ADDR" --down-file "$T/down-blue"
-	start_app green green v2 "$GREEN_ADDR" --down-file "$T/down-green"
-	port_site "$SITE/port.conf"
-	chmod 0644 "$SITE/port.conf"
-	start_nginx "$SITE/port.conf"
-	export PROD_URL="http://127.0.0.1:$SCENE_PROD"
-	export STAGING_URL="http://127.0.0.1:$SCENE_STAGING"
-	write_conf "$T/bg.conf" mode=port url="$PROD_URL/bg" \
-	    blue="$BLUE_ADDR" green="$GREEN_ADDR" live_addr="$LIVE_ADDR" \
-	    staging_addr="$STAGING_ADDR" health=/up app="$T/app" \
-	    lock="$T/run/lock" log="$T/log/bg.log" state="$T/state" \
-	    hooks="$T/hooks" ${PORT_CONF_EXTRA[@]+"${PORT_CONF_EXTRA[@]}"}
-	chmod 0644 "$T/bg.conf"
-	export BG_CONF="$T/bg.conf"
-}
-
-# port_live: a port scene with blue live and an empty log.
-port_live() {
-	port_scene "$@"
-	bgflip blue >/dev/null 2>"$T/first.err" || {
-		cat "$T/first.err"
-		return 1
-	}
-	: >"$T/log/bg.log"
-}
-
-# map_says: what the nft map sends live_addr to ("none" when nothing).
-map_says() {
-	local m key
-
-	m=$(nft list map inet bg colors 2>/dev/null) || { echo none; return; }
-	m=$(tr -s ' \t\n' ' ' <<<"$m")
-	key="${LIVE_ADDR%:*} . ${LIVE_ADDR##*:}"
-	key=${key#[}
-	key=${key/] / }
-	case $m in
-	*"$key : goto blue"*) echo blue ;;
-	*"$key : goto green"*) echo green ;;
-	*) echo none ;;
-	esac
 }
 
 # answers COLOR: production is COLOR's instance, staging the other's, and
