@@ -329,12 +329,14 @@ kill_each() {
 t_kill() {
 	port_live
 	# the record's write and rename; the ruleset's write; nft running
-	# (its first wait4: four nft runs before it, two waits each); the
-	# ruleset's removal once nft is done; the step between the table and
-	# current (the temp link, its rename); the check of /bg and of the
-	# table; the history; the record's removal
-	kill_each write:1 rename:1 write:2 wait4:9 unlink:3 symlink:1 \
-	    rename:2 connect:5 wait4:12 write:3 unlink:5
+	# (the pidfd bgflip takes on its third nft: one read of the table for
+	# the reboot check, one for the check against current); nft done,
+	# its output not yet read (lseeks 1 to 4: the lock, two reads, the
+	# history's last line); the ruleset's removal; the step between the
+	# table and current (the temp link, its rename); the check of /bg and
+	# of the table; the history; the record's removal
+	kill_each write:1 rename:1 write:2 pidfd_open:3 lseek:5 unlink:3 \
+	    symlink:1 rename:2 connect:5 memfd_create:4 write:3 unlink:5
 	# the fresh state too: killed between the table and current
 	rm -f "$T/state/current"
 	nft delete table inet bg

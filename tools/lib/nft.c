@@ -369,37 +369,17 @@ bg_nft_read(const struct bg_conf *c, int *color)
 	const char *list[] = { "list", "tables", "inet", NULL };
 	const char *show[] = { "-n", "list", "table", "inet", c->nft_table,
 	    NULL };
-	char wbuf[64], *out;
-	size_t n;
-	int rc, ws;
+	char wbuf[64], *out, *out2;
+	size_t n, n2;
+	int rc, ws, ws2;
 
-	if ((rc = nft(c, list, &out, &n, &ws)) != 0)
-		return rc;
-	if (!WIFEXITED(ws) || WEXITSTATUS(ws) != 0) {
-		say(out, n);
-		bg_warn("nft list tables failed (%s)",
-		    bg_wstatus_str(ws, wbuf, sizeof wbuf));
-		free(out);
-		return BG_SYS;
-	}
-	rc = bg_nft_listed(out, n, c->nft_table);
-	free(out);
-	if (!rc) {
-		*color = -1;
-		return 0;
-	}
 	if ((rc = nft(c, show, &out, &n, &ws)) != 0)
 		return rc;
-	if (!WIFEXITED(ws) || WEXITSTATUS(ws) != 0) {
-		say(out, n);
-		bg_warn("nft list table inet %s failed (%s)", c->nft_table,
-		    bg_wstatus_str(ws, wbuf, sizeof wbuf));
+	if (WIFEXITED(ws) && WEXITSTATUS(ws) == 0) {
+		rc = bg_nft_parse(out, n, c, color);
 		free(out);
-		return BG_SYS;
-	}
-	rc = bg_nft_parse(out, n, c, color);
-	free(out);
-	if (!rc) {
+		if (rc)
+			return 0;
 		bg_warn("nft table inet %s is not bgflip's (it lacks bg's "
 		    "marker comment, map colors or chain output): set "
 		    "nft_table to another name, or, if it is a leftover of "
@@ -407,7 +387,25 @@ bg_nft_read(const struct bg_conf *c, int *color)
 		    c->nft_table);
 		return BG_CONFIG;
 	}
-	return 0;
+	/* Failed: because there is no such table (the usual case on a
+	 * fresh machine or after a reboot), or for another reason? */
+	if ((rc = nft(c, list, &out2, &n2, &ws2)) != 0) {
+		free(out);
+		return rc;
+	}
+	if (WIFEXITED(ws2) && WEXITSTATUS(ws2) == 0 &&
+	    !bg_nft_listed(out2, n2, c->nft_table)) {
+		free(out);
+		free(out2);
+		*color = -1;
+		return 0;
+	}
+	say(out, n);
+	bg_warn("nft list table inet %s failed (%s)", c->nft_table,
+	    bg_wstatus_str(ws, wbuf, sizeof wbuf));
+	free(out);
+	free(out2);
+	return BG_SYS;
 }
 
 int
