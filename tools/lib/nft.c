@@ -315,7 +315,7 @@ nft(const struct bg_conf *c, const char *const *args, char **out, size_t *n,
 	*out = NULL;
 	*n = 0;
 	argv[0] = (char *)c->nft;
-	for (i = 0; args[i] != NULL && i < 6; i++)
+	for (i = 0; i < 6 && args[i] != NULL; i++)
 		argv[i + 1] = (char *)args[i];
 	argv[i + 1] = NULL;
 	if ((fd = memfd_create("nft", MFD_CLOEXEC)) < 0) {
