@@ -28,6 +28,8 @@ in_netns() {
 		echo 'ip link set lo up || exit 1'
 		declare -f
 		echo 'set -eET'
+		# shellcheck disable=SC2016 # for that bash
+		echo 'trap '\''echo "in_netns: failed in ${FUNCNAME[0]:-?}: $BASH_COMMAND" >&2'\'' ERR'
 		echo '"$@"'
 	} >"$T/netns.bash"
 	unshare -n -- bash "$T/netns.bash" "$@"
@@ -296,6 +298,40 @@ t_nft_fails() {
 
 @test "port: nft failing mid-transaction leaves everything as it was, exit 5" {
 	in_netns t_nft_fails
+}
+
+t_rollback() {
+	port_live
+	# the read that verifies the table fails (bgflip's 4th nft: a read
+	# for the reboot check, one against current, the transaction, then
+	# this one): rolled back, exit 6
+	run strace -o "$T/strace.out" -e trace=memfd_create \
+	    -e inject=memfd_create:error=EMFILE:when=4 bgflip
+	echo "$output"
+	assert_failure 6
+	grep -q 'memfd_create(.*EMFILE .*(INJECTED)' "$T/strace.out"
+	assert_output --partial "rolled back: blue is live again"
+	[ ! -e "$T/run/lock.flip" ]
+	answers blue
+	[ ! -s "$T/log/bg.log" ]
+	# and when every nft from then on fails, the rollback too: exit 7,
+	# the record kept, and the next bgflip finishes the flip
+	run strace -o "$T/strace.out" -e trace=memfd_create \
+	    -e inject=memfd_create:error=EMFILE:when=4+ bgflip
+	echo "$output"
+	assert_failure 7
+	[ "$(grep -c '(INJECTED)' "$T/strace.out")" -ge 2 ]
+	[ -e "$T/run/lock.flip" ]
+	run bgflip -w 10 green
+	echo "$output"
+	assert_success
+	assert_output --partial "found an interrupted flip from blue to green; finishing it"
+	answers green
+	[ "$(wc -l <"$T/log/bg.log")" -eq 1 ]
+}
+
+@test "port: a switch the table does not confirm is rolled back (6); a failed rollback is 7, then converges" {
+	in_netns t_rollback
 }
 
 # kill_each STEP...: SIGKILL bgflip at each SYSCALL:N (asserted to have
