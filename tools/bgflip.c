@@ -186,8 +186,7 @@ run(int want, long long wait)
 	return rc;
 }
 
-/* The environment is the caller's: read what is needed from it, then
- * drop it. As root, trust no path that others could change. */
+/* Port mode: addresses nft can translate, an nft to run and trust. */
 static void
 port_setup(const char *path)
 {
@@ -207,6 +206,8 @@ port_setup(const char *path)
 		exit(BG_CONFIG);
 }
 
+/* The environment is the caller's: read what is needed from it, then
+ * drop it. As root, trust no path that others could change. */
 static void
 setup(const char *fopt)
 {

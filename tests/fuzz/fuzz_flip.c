@@ -87,12 +87,14 @@ fuzz_record(const char *s, size_t n)
 	memset(&r, 0, sizeof r);
 	if (bg_record_parse(s, n, &r) < 0)
 		return;
-	check(r.mode == BG_MODE_RELOAD || r.mode == BG_MODE_SOCKET);
+	check(r.mode == BG_MODE_RELOAD || r.mode == BG_MODE_SOCKET ||
+	    r.mode == BG_MODE_PORT);
 	check(r.from >= -1 && r.from <= 1 && r.to >= 0 && r.to <= 1 &&
 	    r.from != r.to);
 	check(strnlen(r.line, sizeof r.line) < sizeof r.line);
 	/* what bg_record_write writes */
 	k = snprintf(buf, sizeof buf, "bgflip %s %s %s\n%s\n",
+	    r.mode == BG_MODE_PORT ? "port" :
 	    r.mode == BG_MODE_SOCKET ? "socket" : "reload",
 	    r.from < 0 ? "-" : bg_color_name(r.from), bg_color_name(r.to),
 	    r.line);
