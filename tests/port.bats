@@ -114,6 +114,7 @@ t_flip() {
 	[ "$(nginx_workers | wc -l)" -eq 2 ]
 }
 
+# bats test_tags=sanitize
 @test "port: bgflip moves production, staging and /bg together; fresh state" {
 	in_netns t_flip
 }
@@ -195,6 +196,7 @@ t_hand_edit() {
 	assert_output --partial "sends live_addr to green but"
 }
 
+# bats test_tags=sanitize
 @test "port: a map edited by hand is a disagreement: exit 1 with a repair hint" {
 	in_netns t_hand_edit
 }
