@@ -395,6 +395,36 @@ t_kill() {
 	in_netns t_kill
 }
 
+t_signals() {
+	port_live
+	# before the lock: it dies of the signal, nothing changed; from the
+	# lock on the signal waits, and the flip finishes: never a half state
+	for step in flock:1 write:2 pidfd_open:3 symlink:1 connect:5 write:3; do
+		sys=${step%:*}
+		n=${step#*:}
+		before=$(served_color)
+		st=0
+		strace -o "$T/strace.out" -e trace="$sys" \
+		    -e inject="$sys:signal=TERM:when=$n" bgflip \
+		    >/dev/null 2>"$T/err" || st=$?
+		# held signals are never shown delivered: that the call it was
+		# injected at happened is what proves the injection
+		[ "$(grep -c "^$sys(" "$T/strace.out")" -ge "$n" ]
+		echo "SIGTERM at $step: exit $st: $(tr '\n' ' ' <"$T/err")"
+		answers "$(served_color)"
+		[ ! -e "$T/run/lock.flip" ]
+		case $st in
+		0) [ "$(served_color)" != "$before" ] ;;
+		143) [ "$step" = flock:1 ] && [ "$(served_color)" = "$before" ] ;;
+		*) false ;;
+		esac
+	done
+}
+
+@test "port: SIGTERM at each step: the flip finishes, never half" {
+	in_netns t_signals
+}
+
 # --- bgdrain ----------------------------------------------------------
 
 t_drain() {
