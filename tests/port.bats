@@ -91,10 +91,12 @@ t_flip() {
 	assert_success
 	assert_line green
 	answers green
+	before=$(snapshot)
 	run bgflip -n
 	assert_success
 	assert_line blue
 	assert_output --partial "would switch nft table inet bg to blue"
+	[ "$(snapshot)" = "$before" ]
 	answers green
 	run bgflip
 	assert_success
