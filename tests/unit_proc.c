@@ -6,15 +6,20 @@
  *	not yet accepted, unbound, abstract, datagram) and on malformed ones; prints each
  *	failure and "N passed, N failed".
  *   unit_proc -n ADDR
- *	Print bg_inflight(ADDR): what bgdrain counts for an instance at ADDR
- *	(HOST:PORT, [IPv6]:PORT or unix:/path).
+ *	Count what bgdrain counts for an instance at ADDR (HOST:PORT,
+ *	[IPv6]:PORT or unix:/path) both ways, through netlink sock_diag and
+ *	from /proc/net; print the count when they agree, else both counts
+ *	("diag N, proc M") and exit 1.
+ *   unit_proc -d ADDR | -p ADDR
+ *	Print the count one way only: netlink (-d) or /proc/net (-p).
  *   unit_proc -f ADDR FILE
  *	Print bg_inflight_file(ADDR, FILE): the same count over a recorded
  *	table laid out like /proc/net/tcp, tcp6 or unix.
  *   unit_proc -b ADDR N
- *	Time N polls of bg_inflight(ADDR); print the count, and the wall
- *	clock and CPU time (user: parsing; sys: the kernel printing its
- *	tables) per poll: on a shared machine CPU time is the steadier one.
+ *	Time N polls each way, netlink and /proc/net, alternating in rounds
+ *	of N/10 so both see the same machine; print per way the count, the
+ *	wall clock and CPU time per poll (user: parsing; sys: the kernel
+ *	listing its tables), then how many times faster netlink was.
  */
 #include <arpa/inet.h>
 #include <stdio.h>
@@ -26,7 +31,8 @@
 #include "bg.h"
 
 static const char usage[] =
-    "unit_proc -t | -n addr | -f addr file | -b addr polls";
+    "unit_proc -t | -n addr | -d addr | -p addr | -f addr file | "
+    "-b addr polls";
 
 static int npass, nfail;
 
@@ -232,6 +238,48 @@ table_ids(void)
 	    "unix id hidden", hid, sizeof hid - 1);
 }
 
+/* -b: both ways in alternating rounds, so a busy spell hits both. */
+static void
+bench(const struct bg_addr *a, const char *name, unsigned long polls)
+{
+	static const char *const way[2] = { "netlink", "/proc" };
+	double wall[2] = { 0, 0 }, user[2] = { 0, 0 }, sys[2] = { 0, 0 };
+	double u0, u1, s0, s1, w0;
+	unsigned long done = 0, round, i;
+	long n[2] = { 0, 0 };
+	int k;
+
+	round = polls / 10 ? polls / 10 : 1;
+	while (done < polls) {
+		if (round > polls - done)
+			round = polls - done;
+		for (k = 0; k < 2; k++) {
+			w0 = (double)bg_now_ms();
+			cpu_ms(&u0, &s0);
+			for (i = 0; i < round; i++)
+				if ((n[k] = bg_inflight_by(a, k == 0 ?
+				    BG_COUNT_DIAG : BG_COUNT_PROC)) < 0)
+					bg_diesys(BG_SYS, "%s count %s",
+					    way[k], name);
+			cpu_ms(&u1, &s1);
+			wall[k] += (double)bg_now_ms() - w0;
+			user[k] += u1 - u0;
+			sys[k] += s1 - s0;
+		}
+		done += round;
+	}
+	for (k = 0; k < 2; k++)
+		printf("%-7s count %ld, %lu polls, per poll: %.3f ms, CPU %.3f "
+		    "ms (user %.3f, sys %.3f)\n", way[k], n[k], polls,
+		    wall[k] / (double)polls,
+		    (user[k] + sys[k]) / (double)polls,
+		    user[k] / (double)polls, sys[k] / (double)polls);
+	printf("netlink/proc: %.1fx faster (wall), %.1fx (CPU)\n",
+	    wall[0] > 0 ? wall[1] / wall[0] : 0.0,
+	    user[0] + sys[0] > 0 ? (user[1] + sys[1]) / (user[0] + sys[0]) :
+	    0.0);
+}
+
 static struct bg_addr
 addr_arg(const char *s)
 {
@@ -247,10 +295,8 @@ int
 main(int argc, char *argv[])
 {
 	struct bg_addr a;
-	unsigned long polls, i;
-	long long t0, t1;
-	double u0, u1, s0, s1;
-	long n = 0;
+	unsigned long polls;
+	long n = 0, np;
 
 	bg_setprog(argv[0]);
 	bg_help(argc, argv, usage);
@@ -263,8 +309,23 @@ main(int argc, char *argv[])
 	}
 	if (argc == 3 && strcmp(argv[1], "-n") == 0) {
 		a = addr_arg(argv[2]);
-		if ((n = bg_inflight(&a)) < 0)
-			bg_diesys(BG_SYS, "bg_inflight %s", argv[2]);
+		if ((n = bg_inflight_by(&a, BG_COUNT_DIAG)) < 0)
+			bg_diesys(BG_SYS, "netlink count %s", argv[2]);
+		if ((np = bg_inflight_by(&a, BG_COUNT_PROC)) < 0)
+			bg_diesys(BG_SYS, "/proc count %s", argv[2]);
+		if (n != np) {
+			printf("diag %ld, proc %ld\n", n, np);
+			return BG_NO;
+		}
+		printf("%ld\n", n);
+		return BG_OK;
+	}
+	if (argc == 3 && (strcmp(argv[1], "-d") == 0 ||
+	    strcmp(argv[1], "-p") == 0)) {
+		a = addr_arg(argv[2]);
+		if ((n = bg_inflight_by(&a, argv[1][1] == 'd' ? BG_COUNT_DIAG :
+		    BG_COUNT_PROC)) < 0)
+			bg_diesys(BG_SYS, "count %s", argv[2]);
 		printf("%ld\n", n);
 		return BG_OK;
 	}
@@ -280,18 +341,7 @@ main(int argc, char *argv[])
 		if (bg_parse_ulong(argv[3], strlen(argv[3]), 1000000,
 		    &polls) < 0 || polls == 0)
 			bg_usage(usage);
-		t0 = bg_now_ms();
-		cpu_ms(&u0, &s0);
-		for (i = 0; i < polls; i++)
-			if ((n = bg_inflight(&a)) < 0)
-				bg_diesys(BG_SYS, "bg_inflight %s", argv[2]);
-		cpu_ms(&u1, &s1);
-		t1 = bg_now_ms();
-		printf("count %ld, %lu polls, per poll: %.3f ms, CPU %.3f ms "
-		    "(user %.3f, sys %.3f)\n", n, polls,
-		    (double)(t1 - t0) / (double)polls,
-		    (u1 - u0 + s1 - s0) / (double)polls,
-		    (u1 - u0) / (double)polls, (s1 - s0) / (double)polls);
+		bench(&a, argv[2], polls);
 		return BG_OK;
 	}
 	bg_usage(usage);
