@@ -83,8 +83,10 @@ for _ in $(seq 600); do
 	[ -s "$tmp/conns.out" ] && [ -s "$tmp/conns2.out" ] && break
 	sleep 0.1
 done
-[ -s "$tmp/conns.out" ] && [ -s "$tmp/conns2.out" ] ||
-    { echo "drain.sh: conns did not connect" >&2; exit 5; }
+if [ ! -s "$tmp/conns.out" ] || [ ! -s "$tmp/conns2.out" ]; then
+	echo "drain.sh: conns did not connect" >&2
+	exit 5
+fi
 sleep 0.5	# let the bgapps accept the last of them
 echo "$N connections to the instance, $N to another (load $(cut -d' ' -f1-3 /proc/loadavg)):"
 tests/unit_proc -b "$addr" 100 | sed 's/^/   /'
