@@ -284,6 +284,13 @@ void bg_seen_clear(void);
 #define BG_COUNT_PROC 2
 long bg_inflight_by(const struct bg_addr *a, int how);
 
+/* trace.c (bench): with BG_TRACE=1 in the environment at bg_trace_init
+ * (call it before the environment is dropped), bg_trace(STEP) prints the
+ * time since the last step to stderr. */
+extern int bg_trace_on;
+void bg_trace_init(void);
+void bg_trace(const char *step);
+
 /* --- diag.c: the same count through NETLINK_SOCK_DIAG, the kernel
  * filtering TCP rows by port, address and state (inet_diag bytecode) and
  * unix rows by state. >= 0, or -1 (errno): netlink refused or failed. */
