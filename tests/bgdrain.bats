@@ -392,6 +392,15 @@ bgdrain: green still has 1 connection after 0.5s"
 	run --separate-stderr bgdrain -F -f "$C" green
 	assert_failure 3
 	assert_equal "$stderr" "bgdrain: green still has 1 connection after 1s"
+	# its polls stop at the first connection; the message counts them all
+	exec 8<>"/dev/tcp/127.0.0.1/$GP"
+	count_is "127.0.0.1:$GP" 2
+	run --separate-stderr bgdrain -F -t 0.3 -f "$C" green
+	assert_failure 3
+	assert_equal "$stderr" "bgdrain: green still has 2 connections after 0.3s"
+	run --separate-stderr bgdrain -F -c -f "$C" green
+	assert_failure 1
+	assert_equal "$stderr" "bgdrain: green has 2 connections in flight"
 }
 
 @test "bgdrain: progress on a terminal, cleared at the end; -q silences it" {

@@ -16,10 +16,12 @@
  *	Print bg_inflight_file(ADDR, FILE): the same count over a recorded
  *	table laid out like /proc/net/tcp, tcp6 or unix.
  *   unit_proc -b ADDR N
- *	Time N polls each way, netlink and /proc/net, alternating in rounds
- *	of N/10 so both see the same machine; print per way the count, the
- *	wall clock and CPU time per poll (user: parsing; sys: the kernel
- *	listing its tables), then how many times faster netlink was.
+ *	Time N polls each way, alternating in rounds of N/10 so all see the
+ *	same machine: netlink counting all, /proc/net counting all, netlink
+ *	stopping at the first (what bgdrain's polls do while it waits
+ *	without a progress line); print per way the count, the wall clock
+ *	and CPU time per poll (user: parsing; sys: the kernel listing its
+ *	tables), then how many times faster than /proc netlink was.
  */
 #include <arpa/inet.h>
 #include <stdio.h>
@@ -238,27 +240,30 @@ table_ids(void)
 	    "unix id hidden", hid, sizeof hid - 1);
 }
 
-/* -b: both ways in alternating rounds, so a busy spell hits both. */
+/* -b: the ways in alternating rounds, so a busy spell hits them all:
+ * netlink counting all, /proc/net counting all, and netlink stopping at
+ * the first (bgdrain's polls while it waits, without a progress line). */
 static void
 bench(const struct bg_addr *a, const char *name, unsigned long polls)
 {
-	static const char *const way[2] = { "netlink", "/proc" };
-	double wall[2] = { 0, 0 }, user[2] = { 0, 0 }, sys[2] = { 0, 0 };
+	static const char *const way[3] = { "netlink", "/proc", "netlink, first only" };
+	double wall[3] = { 0, 0, 0 }, user[3] = { 0, 0, 0 }, sys[3] = { 0, 0, 0 };
 	double u0, u1, s0, s1, w0;
 	unsigned long done = 0, round, i;
-	long n[2] = { 0, 0 };
+	long n[3] = { 0, 0, 0 };
 	int k;
 
 	round = polls / 10 ? polls / 10 : 1;
 	while (done < polls) {
 		if (round > polls - done)
 			round = polls - done;
-		for (k = 0; k < 2; k++) {
+		for (k = 0; k < 3; k++) {
 			w0 = (double)bg_now_ms();
 			cpu_ms(&u0, &s0);
 			for (i = 0; i < round; i++)
-				if ((n[k] = bg_inflight_by(a, k == 0 ?
-				    BG_COUNT_DIAG : BG_COUNT_PROC)) < 0)
+				if ((n[k] = k == 2 ? bg_inflight_upto(a, 1) :
+				    bg_inflight_by(a, k == 0 ? BG_COUNT_DIAG :
+				    BG_COUNT_PROC)) < 0)
 					bg_diesys(BG_SYS, "%s count %s",
 					    way[k], name);
 			cpu_ms(&u1, &s1);
@@ -268,16 +273,17 @@ bench(const struct bg_addr *a, const char *name, unsigned long polls)
 		}
 		done += round;
 	}
-	for (k = 0; k < 2; k++)
-		printf("%-7s count %ld, %lu polls, per poll: %.3f ms, CPU %.3f "
-		    "ms (user %.3f, sys %.3f)\n", way[k], n[k], polls,
+	for (k = 0; k < 3; k++)
+		printf("%-19s count %ld, %lu polls, per poll: %.3f ms, CPU "
+		    "%.3f ms (user %.3f, sys %.3f)\n", way[k], n[k], polls,
 		    wall[k] / (double)polls,
 		    (user[k] + sys[k]) / (double)polls,
 		    user[k] / (double)polls, sys[k] / (double)polls);
-	printf("netlink/proc: %.1fx faster (wall), %.1fx (CPU)\n",
-	    wall[0] > 0 ? wall[1] / wall[0] : 0.0,
-	    user[0] + sys[0] > 0 ? (user[1] + sys[1]) / (user[0] + sys[0]) :
-	    0.0);
+	for (k = 0; k < 3; k += 2)
+		printf("%s against /proc: %.1fx faster (wall), %.1fx (CPU)\n",
+		    way[k], wall[k] > 0 ? wall[1] / wall[k] : 0.0,
+		    user[k] + sys[k] > 0 ? (user[1] + sys[1]) /
+		    (user[k] + sys[k]) : 0.0);
 }
 
 static struct bg_addr

@@ -283,6 +283,8 @@ void bg_seen_clear(void);
 #define BG_COUNT_DIAG 1
 #define BG_COUNT_PROC 2
 long bg_inflight_by(const struct bg_addr *a, int how);
+/* bg_inflight, but counting at most max (> 0): the count when below max */
+long bg_inflight_upto(const struct bg_addr *a, long max);
 
 /* trace.c (bench): with BG_TRACE=1 in the environment at bg_trace_init
  * (call it before the environment is dropped), bg_trace(STEP) prints the
@@ -294,7 +296,9 @@ void bg_trace(const char *step);
 /* --- diag.c: the same count through NETLINK_SOCK_DIAG, the kernel
  * filtering TCP rows by port, address and state (inet_diag bytecode) and
  * unix rows by state. >= 0, or -1 (errno): netlink refused or failed. */
-long bg_count_diag(const struct bg_target *t, int is_unix);
+long bg_count_diag(const struct bg_target *t, int is_unix, long max);
+/* max > 0: stop once max rows are found (bgdrain's polls need only to
+ * know whether any is left; the kernel then formats one batch, not all). */
 /* Pure: the netlink messages of one read, n bytes, in answer to request
  * seq. Each row that matches t is handed to add(arg, key) (key: its
  * identity, to spot it twice). 1: the dump is done; 0: read more; -1:

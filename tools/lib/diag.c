@@ -251,6 +251,8 @@ bytecode(const struct bg_target *t, unsigned char *bc)
 /* --- the socket, kept open across polls */
 
 static int nlfd = -1;
+static long limit;		/* stop the dump at this many (0: count all) */
+static int stopped;		/* and it did: the rest of it is unread */
 static int nocompat;		/* TCPDIAG_GETSOCK refused */
 static unsigned seqno;
 static uint32_t rbuf[(64 << 10) / sizeof(uint32_t)];
@@ -265,7 +267,11 @@ count_add(void *arg, uint64_t key)
 		errno = ENOMEM;
 		return -1;
 	}
-	*n += r;
+	if ((*n += r) >= limit && limit > 0) {
+		stopped = 1;
+		errno = ECANCELED;
+		return -1;
+	}
 	return 0;
 }
 
@@ -307,7 +313,7 @@ dump(const void *req, size_t reqlen, const void *bc, size_t bclen,
 		r = bg_diag_parse(rbuf, (size_t)got, seqno, is_unix, t,
 		    count_add, n);
 		if (r != 0)
-			return r < 0 ? -1 : 0;
+			return r < 0 && !stopped ? -1 : 0;
 	}
 }
 
@@ -385,7 +391,7 @@ dump_unix(const struct bg_target *t, long *n)
 }
 
 long
-bg_count_diag(const struct bg_target *t, int is_unix)
+bg_count_diag(const struct bg_target *t, int is_unix, long max)
 {
 	long n = 0;
 	int k, v4 = 0, err;
@@ -393,15 +399,17 @@ bg_count_diag(const struct bg_target *t, int is_unix)
 	if (nlfd < 0 && (nlfd = socket(AF_NETLINK, SOCK_DGRAM | SOCK_CLOEXEC,
 	    NETLINK_SOCK_DIAG)) < 0)
 		return -1;
+	limit = max;
+	stopped = 0;
 	bg_seen_clear();
 	if (is_unix) {
 		if (dump_unix(t, &n) < 0)
 			goto fail;
-		return n;
+		goto done;
 	}
 	if (!nocompat) {
 		if (dump_tcp_both(t, &n) == 0)
-			return n;
+			goto done;
 		if (errno != EINVAL && errno != ENOENT && errno != EOPNOTSUPP)
 			goto fail;
 		nocompat = 1;	/* a kernel without it: one dump per family */
@@ -419,8 +427,15 @@ bg_count_diag(const struct bg_target *t, int is_unix)
 	if ((t->any || v4) && dump_tcp(AF_INET, t, &n) < 0)
 		goto fail;
 	/* no IPv6 in the kernel: no tcp6 rows, as /proc/net/tcp6 missing */
-	if (dump_tcp(AF_INET6, t, &n) < 0 && errno != ENOENT)
+	if (!stopped && dump_tcp(AF_INET6, t, &n) < 0 && errno != ENOENT)
 		goto fail;
+done:
+	if (stopped) {
+		/* the rest of the dump is left unread: closing the socket
+		 * ends it in the kernel too */
+		close(nlfd);
+		nlfd = -1;
+	}
 	return n;
 fail:
 	/* a dump cut short leaves messages behind: a new socket next time */

@@ -449,8 +449,8 @@ count_proc(const struct bg_target *t, int is_unix)
 	return n4 + n6;
 }
 
-long
-bg_inflight_by(const struct bg_addr *a, int how)
+static long
+inflight(const struct bg_addr *a, int how, long max)
 {
 	static int refused;
 	struct bg_target t;
@@ -461,16 +461,29 @@ bg_inflight_by(const struct bg_addr *a, int how)
 	if (how == BG_COUNT_PROC)
 		return count_proc(&t, a->is_unix);
 	if (how == BG_COUNT_DIAG)
-		return bg_count_diag(&t, a->is_unix);
+		return bg_count_diag(&t, a->is_unix, max);
 	if (!refused) {
-		if ((n = bg_count_diag(&t, a->is_unix)) >= 0)
+		if ((n = bg_count_diag(&t, a->is_unix, max)) >= 0)
 			return n;
 		/* Said once: every later poll reads /proc/net. */
 		refused = 1;
 		bg_warnsys("cannot count through netlink sock_diag, reading "
 		    "/proc/net instead");
 	}
-	return count_proc(&t, a->is_unix);
+	n = count_proc(&t, a->is_unix);
+	return max > 0 && n > max ? max : n;
+}
+
+long
+bg_inflight_by(const struct bg_addr *a, int how)
+{
+	return inflight(a, how, 0);
+}
+
+long
+bg_inflight_upto(const struct bg_addr *a, long max)
+{
+	return inflight(a, BG_COUNT_AUTO, max);
 }
 
 long
