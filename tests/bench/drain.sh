@@ -3,8 +3,10 @@
 # late it sees a drain. Not a test: it prints numbers and asserts nothing.
 #
 #   1. ms per poll of bgdrain's count (what it does every -i ms), through
-#      netlink sock_diag and from /proc/net side by side in the same run
-#      (tests/unit_proc -b alternates them), with no connections, then with
+#      netlink sock_diag (all of them; and stopping at the first, as its
+#      polls while it waits do) and from /proc/net, side by side in the
+#      same run (tests/unit_proc -b alternates them), with no connections,
+#      then with
 #      N (default 10000) idle TCP connections held open to a bgapp on
 #      loopback plus N more to another bgapp (so /proc/net/tcp has 4N
 #      rows, the instance's N among them), each set held by its own
@@ -69,7 +71,7 @@ for _ in $(seq 50); do
 	sleep 0.1
 done
 
-echo "== poll cost: tests/unit_proc -b $addr 100 (netlink and /proc alternating)"
+echo "== poll cost: tests/unit_proc -b $addr 100 (netlink, /proc, netlink first only: alternating)"
 echo "   (/proc/net/tcp before: $(wc -l </proc/net/tcp) lines; load $(cut -d' ' -f1-3 /proc/loadavg))"
 echo "idle:"
 tests/unit_proc -b "$addr" 100 | sed 's/^/   /'
