@@ -1,7 +1,8 @@
 /* bgdrain - wait until a color has no connections in flight.
  * After a switch the old color still finishes the requests it was given;
  * this waits for them (or, with -c, says whether they are done) so the old
- * color can be restaged. It reads /proc/net, never talks to the app. */
+ * color can be restaged. It asks the kernel's socket tables (netlink
+ * sock_diag, or /proc/net where that is refused), never talks to the app. */
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
