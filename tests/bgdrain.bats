@@ -266,6 +266,18 @@ idle_conn() {
 	agree "[::ffff:127.0.0.1]:$GP" 1
 	agree "[::1]:$GP" 0
 	agree "127.0.0.2:$GP" 0
+	# a name with several addresses: the kernel's filter tries each
+	exec 8<>"/dev/tcp/::1/$GP"
+	agree "[::1]:$GP" 1
+	run unit_proc -m "$GP" 127.0.0.1 ::1
+	assert_output 2
+	run unit_proc -m "$GP" 127.0.0.2 ::1
+	assert_output 1
+	run unit_proc -m "$GP" ::2 127.0.0.2 127.0.0.1
+	assert_output 1
+	run unit_proc -m "$GP" ::2 127.0.0.2
+	assert_output 0
+	exec 8>&-
 	# the config may name the IPv4 address its clients use
 	write_conf "$C" url=http://127.0.0.1:1/bg blue=127.0.0.1:2 \
 	    "green=127.0.0.1:$GP"

@@ -12,6 +12,10 @@
  *	("diag N, proc M") and exit 1.
  *   unit_proc -d ADDR | -p ADDR
  *	Print the count one way only: netlink (-d) or /proc/net (-p).
+ *   unit_proc -m PORT IP...
+ *	Print the netlink count for one instance with several addresses
+ *	(what a host name resolving to several gives), IP numeric: the
+ *	kernel runs one address condition after the other.
  *   unit_proc -f ADDR FILE
  *	Print bg_inflight_file(ADDR, FILE): the same count over a recorded
  *	table laid out like /proc/net/tcp, tcp6 or unix.
@@ -33,8 +37,8 @@
 #include "bg.h"
 
 static const char usage[] =
-    "unit_proc -t | -n addr | -d addr | -p addr | -f addr file | "
-    "-b addr polls";
+    "unit_proc -t | -n addr | -d addr | -p addr | -m port ip... | "
+    "-f addr file | -b addr polls";
 
 static int npass, nfail;
 
@@ -332,6 +336,30 @@ main(int argc, char *argv[])
 		if ((n = bg_inflight_by(&a, argv[1][1] == 'd' ? BG_COUNT_DIAG :
 		    BG_COUNT_PROC)) < 0)
 			bg_diesys(BG_SYS, "count %s", argv[2]);
+		printf("%ld\n", n);
+		return BG_OK;
+	}
+	if (argc >= 4 && strcmp(argv[1], "-m") == 0) {
+		struct bg_target t;
+		unsigned long port;
+		unsigned char ip[16];
+		int k;
+
+		memset(&t, 0, sizeof t);
+		if (bg_parse_ulong(argv[2], strlen(argv[2]), 65535, &port) < 0 ||
+		    argc - 3 > BG_TARGET_ADDRS)
+			bg_usage(usage);
+		t.port = (unsigned)port;
+		for (k = 3; k < argc; k++) {
+			if (inet_pton(AF_INET, argv[k], ip) == 1)
+				bg_addr_mapped(AF_INET, ip, t.addr[t.naddr++]);
+			else if (inet_pton(AF_INET6, argv[k], ip) == 1)
+				bg_addr_mapped(AF_INET6, ip, t.addr[t.naddr++]);
+			else
+				bg_usage(usage);
+		}
+		if ((n = bg_count_diag(&t, 0, 0)) < 0)
+			bg_diesys(BG_SYS, "netlink count");
 		printf("%ld\n", n);
 		return BG_OK;
 	}
