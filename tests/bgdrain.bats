@@ -52,18 +52,33 @@ green_only() {
 	    "green=${GADDR:-127.0.0.1:$GP}" timeout=10
 }
 
-# count_is ADDR N: wait (5 s at most) until ADDR has N connections in flight.
+# count_is ADDR N: wait (5 s at most) until ADDR has N connections in flight,
+# counted the same through netlink and /proc (unit_proc -n: both ways; while
+# a connection is being made the two readings may differ, and it fails).
 count_is() {
 	local n=50 c
 
 	while [ "$n" -gt 0 ]; do
-		c=$(unit_proc -n "$1")
+		c=$(unit_proc -n "$1") || true
 		[ "$c" = "$2" ] && return 0
 		sleep 0.1
 		n=$((n - 1))
 	done
 	echo "count_is: $1 has $c connections in flight, not $2" >&2
 	return 1
+}
+
+# agree ADDR N: netlink sock_diag and /proc/net both count N for ADDR
+# (unit_proc -n counts both ways and says "diag X, proc Y" when they differ).
+agree() {
+	run unit_proc -n "$1"
+	echo "unit_proc -n $1: $output"
+	assert_success
+	assert_output "$2"
+	run unit_proc -d "$1"
+	assert_output "$2"
+	run unit_proc -p "$1"
+	assert_output "$2"
 }
 
 # idle_conn HOST PORT: one keep-alive request on fd 7, left open.
@@ -188,6 +203,9 @@ idle_conn() {
 	assert_equal "$stderr" "bgdrain: green has 1 connection in flight"
 	# the client side of the loopback connection is there, not counted
 	[ "$(ss -Htn state established "( dport = :$GP )" | wc -l)" -eq 1 ]
+	agree "127.0.0.1:$GP" 1
+	agree "0.0.0.0:$GP" 1
+	agree "127.0.0.2:$GP" 0
 	exec 7>&-
 	run bgdrain -F -t 5 -q -f "$C" green
 	assert_success
@@ -213,6 +231,7 @@ idle_conn() {
 	run --separate-stderr bgdrain -F -c -f "$C" green
 	assert_success
 	assert_equal "$stderr" ""
+	agree "127.0.0.1:$GP" 0
 	grep -Eq "^ *[0-9]+: [0-9A-F]+:$port [0-9A-F]+:[0-9A-F]+ 06 " /proc/net/tcp
 }
 
@@ -225,6 +244,9 @@ idle_conn() {
 	run --separate-stderr bgdrain -F -c -f "$C" green
 	assert_failure 1
 	assert_equal "$stderr" "bgdrain: green has 1 connection in flight"
+	agree "[::1]:$GP" 1
+	agree "[::]:$GP" 1
+	agree "127.0.0.1:$GP" 0
 	exec 7>&-
 	run bgdrain -F -t 5 -f "$C" green
 	assert_success
@@ -239,6 +261,23 @@ idle_conn() {
 	run --separate-stderr bgdrain -F -c -f "$C" green
 	assert_failure 1
 	assert_equal "$stderr" "bgdrain: green has 1 connection in flight"
+	agree "[::]:$GP" 1
+	agree "127.0.0.1:$GP" 1
+	agree "[::ffff:127.0.0.1]:$GP" 1
+	agree "[::1]:$GP" 0
+	agree "127.0.0.2:$GP" 0
+	# a name with several addresses: the kernel's filter tries each
+	exec 8<>"/dev/tcp/::1/$GP"
+	agree "[::1]:$GP" 1
+	run unit_proc -m "$GP" 127.0.0.1 ::1
+	assert_output 2
+	run unit_proc -m "$GP" 127.0.0.2 ::1
+	assert_output 1
+	run unit_proc -m "$GP" ::2 127.0.0.2 127.0.0.1
+	assert_output 1
+	run unit_proc -m "$GP" ::2 127.0.0.2
+	assert_output 0
+	exec 8>&-
 	# the config may name the IPv4 address its clients use
 	write_conf "$C" url=http://127.0.0.1:1/bg blue=127.0.0.1:2 \
 	    "green=127.0.0.1:$GP"
@@ -266,6 +305,8 @@ idle_conn() {
 	curl -s -o "$T/body2" --unix-socket "$S" "http://x/slow?sleep=2000" 3>&- &
 	bg_track $! curl
 	count_is "unix:$S" 2
+	agree "unix:$S" 2
+	agree "unix:$S.other" 0
 	run --separate-stderr bgdrain -c -f "$C"
 	assert_failure 1
 	assert_equal "$stderr" "bgdrain: green has 2 connections in flight"
@@ -289,6 +330,8 @@ idle_conn() {
 	cpid=$!
 	bg_track $cpid curl
 	count_is "unix:$T/blue.sock" 1
+	agree "unix:$T/blue.sock" 1
+	agree "127.0.0.1:$GP" 1
 	run --separate-stderr bgdrain -F -c -f "$C" green
 	assert_failure 1
 	assert_equal "$stderr" "bgdrain: green has 1 connection in flight"
@@ -303,6 +346,34 @@ idle_conn() {
 	assert_success
 	run bgdrain -F -t 5 -f "$C" blue
 	assert_success
+}
+
+@test "bgdrain: netlink refused: says so once, counts from /proc/net" {
+	command -v strace >/dev/null || skip "no strace"
+	green_only
+	idle_conn 127.0.0.1 "$GP"
+	# every netlink socket(2) fails as in a sandbox that forbids them
+	run --separate-stderr strace -f -qq -o "$T/strace" \
+	    -e trace=socket -e inject=socket:error=EACCES \
+	    bgdrain -F -t 0.5 -i 50 -f "$C" green
+	cat "$T/strace"
+	echo "$stderr"
+	assert_failure 3
+	grep -q 'socket(AF_NETLINK, .*NETLINK_SOCK_DIAG) = -1 EACCES (Permission denied) (INJECTED)' "$T/strace"
+	assert_equal "$stderr" "bgdrain: cannot count through netlink sock_diag, reading /proc/net instead: Permission denied
+bgdrain: green still has 1 connection after 0.5s"
+	exec 7>&-
+	run --separate-stderr strace -f -qq -o "$T/strace" \
+	    -e trace=socket -e inject=socket:error=EACCES \
+	    bgdrain -F -c -f "$C" green
+	assert_success
+	assert_equal "$stderr" "bgdrain: cannot count through netlink sock_diag, reading /proc/net instead: Permission denied"
+	# without the fault, netlink answers and nothing is said
+	run --separate-stderr strace -f -qq -o "$T/strace" -e trace=socket \
+	    bgdrain -F -c -f "$C" green
+	assert_success
+	assert_equal "$stderr" ""
+	grep -q 'socket(AF_NETLINK, .*NETLINK_SOCK_DIAG) = [0-9]' "$T/strace"
 }
 
 @test "bgdrain: refuses the live color unless -F" {
@@ -333,6 +404,15 @@ idle_conn() {
 	run --separate-stderr bgdrain -F -f "$C" green
 	assert_failure 3
 	assert_equal "$stderr" "bgdrain: green still has 1 connection after 1s"
+	# its polls stop at the first connection; the message counts them all
+	exec 8<>"/dev/tcp/127.0.0.1/$GP"
+	count_is "127.0.0.1:$GP" 2
+	run --separate-stderr bgdrain -F -t 0.3 -f "$C" green
+	assert_failure 3
+	assert_equal "$stderr" "bgdrain: green still has 2 connections after 0.3s"
+	run --separate-stderr bgdrain -F -c -f "$C" green
+	assert_failure 1
+	assert_equal "$stderr" "bgdrain: green has 2 connections in flight"
 }
 
 @test "bgdrain: progress on a terminal, cleared at the end; -q silences it" {
@@ -445,10 +525,21 @@ $USAGE"
 @test "bgdrain: an unreadable socket table exits 5" {
 	command -v strace >/dev/null || skip "no strace"
 	write_conf "$C" url=http://127.0.0.1:1/bg blue=127.0.0.1:2 green=127.0.0.1:3
-	# root reads /proc whatever its mode: make the open fail instead
-	run strace -qq -o /dev/null -P /proc/net/tcp -e trace=openat \
-	    -e inject=openat:error=EIO bgdrain -F -c -f "$C" green
+	# netlink refused, and root reads /proc whatever its mode: make
+	# the open fail instead. strace's -P would hide socket(2), so find
+	# which openat(2) reads /proc/net/tcp first, then fail that one.
+	strace -qq -o "$T/strace" -e trace=socket,openat \
+	    -e inject=socket:error=EACCES bgdrain -F -c -f "$C" green || true
+	k=$(grep '^openat(' "$T/strace" | grep -n '/proc/net/tcp"' | head -1 |
+	    cut -d: -f1)
+	[ -n "$k" ]
+	run strace -qq -o "$T/strace" -e trace=socket,openat \
+	    -e inject=socket:error=EACCES -e inject=openat:error=EIO:when="$k" \
+	    bgdrain -F -c -f "$C" green
+	cat "$T/strace"
 	echo "$output"
 	assert_failure 5
+	grep -q 'NETLINK_SOCK_DIAG) = -1 EACCES .*(INJECTED)' "$T/strace"
+	grep -q '/proc/net/tcp".* = -1 EIO .*(INJECTED)' "$T/strace"
 	assert_line "bgdrain: cannot count connections to green (127.0.0.1:3): Input/output error"
 }

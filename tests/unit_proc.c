@@ -6,15 +6,26 @@
  *	not yet accepted, unbound, abstract, datagram) and on malformed ones; prints each
  *	failure and "N passed, N failed".
  *   unit_proc -n ADDR
- *	Print bg_inflight(ADDR): what bgdrain counts for an instance at ADDR
- *	(HOST:PORT, [IPv6]:PORT or unix:/path).
+ *	Count what bgdrain counts for an instance at ADDR (HOST:PORT,
+ *	[IPv6]:PORT or unix:/path) both ways, through netlink sock_diag and
+ *	from /proc/net; print the count when they agree, else both counts
+ *	("diag N, proc M") and exit 1.
+ *   unit_proc -d ADDR | -p ADDR
+ *	Print the count one way only: netlink (-d) or /proc/net (-p).
+ *   unit_proc -m PORT IP...
+ *	Print the netlink count for one instance with several addresses
+ *	(what a host name resolving to several gives), IP numeric: the
+ *	kernel runs one address condition after the other.
  *   unit_proc -f ADDR FILE
  *	Print bg_inflight_file(ADDR, FILE): the same count over a recorded
  *	table laid out like /proc/net/tcp, tcp6 or unix.
  *   unit_proc -b ADDR N
- *	Time N polls of bg_inflight(ADDR); print the count, and the wall
- *	clock and CPU time (user: parsing; sys: the kernel printing its
- *	tables) per poll: on a shared machine CPU time is the steadier one.
+ *	Time N polls each way, alternating in rounds of N/10 so all see the
+ *	same machine: netlink counting all, /proc/net counting all, netlink
+ *	stopping at the first (what bgdrain's polls do while it waits
+ *	without a progress line); print per way the count, the wall clock
+ *	and CPU time per poll (user: parsing; sys: the kernel listing its
+ *	tables), then how many times faster than /proc netlink was.
  */
 #include <arpa/inet.h>
 #include <stdio.h>
@@ -26,7 +37,8 @@
 #include "bg.h"
 
 static const char usage[] =
-    "unit_proc -t | -n addr | -f addr file | -b addr polls";
+    "unit_proc -t | -n addr | -d addr | -p addr | -m port ip... | "
+    "-f addr file | -b addr polls";
 
 static int npass, nfail;
 
@@ -232,6 +244,52 @@ table_ids(void)
 	    "unix id hidden", hid, sizeof hid - 1);
 }
 
+/* -b: the ways in alternating rounds, so a busy spell hits them all:
+ * netlink counting all, /proc/net counting all, and netlink stopping at
+ * the first (bgdrain's polls while it waits, without a progress line). */
+static void
+bench(const struct bg_addr *a, const char *name, unsigned long polls)
+{
+	static const char *const way[3] = { "netlink", "/proc", "netlink, first only" };
+	double wall[3] = { 0, 0, 0 }, user[3] = { 0, 0, 0 }, sys[3] = { 0, 0, 0 };
+	double u0, u1, s0, s1, w0;
+	unsigned long done = 0, round, i;
+	long n[3] = { 0, 0, 0 };
+	int k;
+
+	round = polls / 10 ? polls / 10 : 1;
+	while (done < polls) {
+		if (round > polls - done)
+			round = polls - done;
+		for (k = 0; k < 3; k++) {
+			w0 = (double)bg_now_ms();
+			cpu_ms(&u0, &s0);
+			for (i = 0; i < round; i++)
+				if ((n[k] = k == 2 ? bg_inflight_upto(a, 1) :
+				    bg_inflight_by(a, k == 0 ? BG_COUNT_DIAG :
+				    BG_COUNT_PROC)) < 0)
+					bg_diesys(BG_SYS, "%s count %s",
+					    way[k], name);
+			cpu_ms(&u1, &s1);
+			wall[k] += (double)bg_now_ms() - w0;
+			user[k] += u1 - u0;
+			sys[k] += s1 - s0;
+		}
+		done += round;
+	}
+	for (k = 0; k < 3; k++)
+		printf("%-19s count %ld, %lu polls, per poll: %.3f ms, CPU "
+		    "%.3f ms (user %.3f, sys %.3f)\n", way[k], n[k], polls,
+		    wall[k] / (double)polls,
+		    (user[k] + sys[k]) / (double)polls,
+		    user[k] / (double)polls, sys[k] / (double)polls);
+	for (k = 0; k < 3; k += 2)
+		printf("%s against /proc: %.1fx faster (wall), %.1fx (CPU)\n",
+		    way[k], wall[k] > 0 ? wall[1] / wall[k] : 0.0,
+		    user[k] + sys[k] > 0 ? (user[1] + sys[1]) /
+		    (user[k] + sys[k]) : 0.0);
+}
+
 static struct bg_addr
 addr_arg(const char *s)
 {
@@ -247,10 +305,8 @@ int
 main(int argc, char *argv[])
 {
 	struct bg_addr a;
-	unsigned long polls, i;
-	long long t0, t1;
-	double u0, u1, s0, s1;
-	long n = 0;
+	unsigned long polls;
+	long n = 0, np;
 
 	bg_setprog(argv[0]);
 	bg_help(argc, argv, usage);
@@ -263,8 +319,47 @@ main(int argc, char *argv[])
 	}
 	if (argc == 3 && strcmp(argv[1], "-n") == 0) {
 		a = addr_arg(argv[2]);
-		if ((n = bg_inflight(&a)) < 0)
-			bg_diesys(BG_SYS, "bg_inflight %s", argv[2]);
+		if ((n = bg_inflight_by(&a, BG_COUNT_DIAG)) < 0)
+			bg_diesys(BG_SYS, "netlink count %s", argv[2]);
+		if ((np = bg_inflight_by(&a, BG_COUNT_PROC)) < 0)
+			bg_diesys(BG_SYS, "/proc count %s", argv[2]);
+		if (n != np) {
+			printf("diag %ld, proc %ld\n", n, np);
+			return BG_NO;
+		}
+		printf("%ld\n", n);
+		return BG_OK;
+	}
+	if (argc == 3 && (strcmp(argv[1], "-d") == 0 ||
+	    strcmp(argv[1], "-p") == 0)) {
+		a = addr_arg(argv[2]);
+		if ((n = bg_inflight_by(&a, argv[1][1] == 'd' ? BG_COUNT_DIAG :
+		    BG_COUNT_PROC)) < 0)
+			bg_diesys(BG_SYS, "count %s", argv[2]);
+		printf("%ld\n", n);
+		return BG_OK;
+	}
+	if (argc >= 4 && strcmp(argv[1], "-m") == 0) {
+		struct bg_target t;
+		unsigned long port;
+		unsigned char ip[16];
+		int k;
+
+		memset(&t, 0, sizeof t);
+		if (bg_parse_ulong(argv[2], strlen(argv[2]), 65535, &port) < 0 ||
+		    argc - 3 > BG_TARGET_ADDRS)
+			bg_usage(usage);
+		t.port = (unsigned)port;
+		for (k = 3; k < argc; k++) {
+			if (inet_pton(AF_INET, argv[k], ip) == 1)
+				bg_addr_mapped(AF_INET, ip, t.addr[t.naddr++]);
+			else if (inet_pton(AF_INET6, argv[k], ip) == 1)
+				bg_addr_mapped(AF_INET6, ip, t.addr[t.naddr++]);
+			else
+				bg_usage(usage);
+		}
+		if ((n = bg_count_diag(&t, 0, 0)) < 0)
+			bg_diesys(BG_SYS, "netlink count");
 		printf("%ld\n", n);
 		return BG_OK;
 	}
@@ -280,18 +375,7 @@ main(int argc, char *argv[])
 		if (bg_parse_ulong(argv[3], strlen(argv[3]), 1000000,
 		    &polls) < 0 || polls == 0)
 			bg_usage(usage);
-		t0 = bg_now_ms();
-		cpu_ms(&u0, &s0);
-		for (i = 0; i < polls; i++)
-			if ((n = bg_inflight(&a)) < 0)
-				bg_diesys(BG_SYS, "bg_inflight %s", argv[2]);
-		cpu_ms(&u1, &s1);
-		t1 = bg_now_ms();
-		printf("count %ld, %lu polls, per poll: %.3f ms, CPU %.3f ms "
-		    "(user %.3f, sys %.3f)\n", n, polls,
-		    (double)(t1 - t0) / (double)polls,
-		    (u1 - u0 + s1 - s0) / (double)polls,
-		    (u1 - u0) / (double)polls, (s1 - s0) / (double)polls);
+		bench(&a, argv[2], polls);
 		return BG_OK;
 	}
 	bg_usage(usage);

@@ -1,7 +1,8 @@
 /* bgdrain - wait until a color has no connections in flight.
  * After a switch the old color still finishes the requests it was given;
  * this waits for them (or, with -c, says whether they are done) so the old
- * color can be restaged. It reads /proc/net, never talks to the app. */
+ * color can be restaged. It asks the kernel's socket tables (netlink
+ * sock_diag, or /proc/net where that is refused), never talks to the app. */
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
@@ -89,13 +90,16 @@ secs_str(long long ms, char *buf, size_t len)
 	return buf;
 }
 
+/* The connections in flight, all of them (max 0), or up to max: a poll
+ * that only has to tell zero from more stops at the first, which keeps it
+ * cheap however many there are. */
 static long
-count(const struct bg_addr *a, const char *name)
+count(const struct bg_addr *a, const char *name, long max)
 {
 	char where[400];
 	long n;
 
-	if ((n = bg_inflight(a)) < 0) {
+	if ((n = max > 0 ? bg_inflight_upto(a, max) : bg_inflight(a)) < 0) {
 		clear_progress();
 		bg_diesys(BG_SYS, "cannot count connections to %s (%s)", name,
 		    bg_addr_fmt(a, where, sizeof where));
@@ -109,9 +113,11 @@ check(const struct bg_addr *a, const char *name)
 {
 	long n1, n2;
 
-	n1 = count(a, name);
+	if ((n1 = count(a, name, 1)) > 0)
+		n1 = count(a, name, 0);
 	bg_sleep_ms(CHECK_GAP_MS);
-	n2 = count(a, name);
+	if ((n2 = count(a, name, 1)) > 0)
+		n2 = count(a, name, 0);
 	if (n1 == 0 && n2 == 0)
 		return BG_OK;
 	if (n2 == 0)
@@ -132,14 +138,20 @@ wait_drained(const struct bg_addr *a, const char *name, long long interval_ms,
 
 	start = bg_now_ms();
 	for (;;) {
-		n = count(a, name);
+		/* the progress line shows the count; else zero or not will do */
+		n = count(a, name, progress ? 0 : 1);
 		if (n == 0 && ++zeros == 2)
 			break;
+		now = bg_now_ms();
+		if (n > 0 && now - start >= timeout_ms && !progress &&
+		    (n = count(a, name, 0)) == 0) {
+			zeros = 1;	/* the full count found none: look again */
+			continue;
+		}
 		if (n > 0) {
 			zeros = 0;
 			left = n;
 		}
-		now = bg_now_ms();
 		if (n > 0 && now - start >= timeout_ms) {
 			clear_progress();
 			bg_warn("%s still has %ld connection%s after %ss", name,

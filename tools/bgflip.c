@@ -89,6 +89,7 @@ run(int want, long long wait)
 	}
 	if (fd < 0)
 		bg_diesys(BG_SYS, "cannot take lock %s", c.lock);
+	bg_trace("lock");
 	sigemptyset(&hold);
 	sigaddset(&hold, SIGINT);
 	sigaddset(&hold, SIGTERM);
@@ -104,6 +105,7 @@ run(int want, long long wait)
 		return rc;
 	if ((rc = bg_flip_recover(&fl, &live)) != 0)
 		return rc;
+	bg_trace("views, crash record checked");
 	/* -n: a pending record's outcome is predicted, not on disk yet */
 	pending = live != -3 && fl.dry;
 	if (!pending)
@@ -138,6 +140,7 @@ run(int want, long long wait)
 			bg_warn("%s is not healthy (%s); flipping anyway",
 			    N(to), why);
 		}
+		bg_trace("mark, health GET");
 	}
 	if (live != -1) {	/* a fresh state has no /bg to ask */
 		got = bg_flip_served(&fl, bg_now_ms() + GET_MS, why, sizeof why);
@@ -149,6 +152,7 @@ run(int want, long long wait)
 			hint(live, got);
 			return BG_NO;
 		}
+		bg_trace("consistency GET");
 	}
 	if (to == live) {
 		bg_warn("%s is already live; nothing to do", N(to));
@@ -284,6 +288,7 @@ main(int argc, char **argv)
 	int ch, want = -1, rc;
 
 	bg_setprog(argv[0]);
+	bg_trace_init();	/* before setup() drops the environment */
 	bg_help(argc, argv, usage);
 	while ((ch = getopt(argc, argv, "Ff:nw:")) != -1) {
 		switch (ch) {
@@ -309,6 +314,7 @@ main(int argc, char **argv)
 	}
 	want = bg_color_operand(argc, argv, usage);
 	setup(fopt);
+	bg_trace("config, checks");
 	fl.dry = dry;
 	rc = run(want, wait);
 	if (fflush(stdout) != 0 || ferror(stdout)) {

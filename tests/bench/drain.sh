@@ -2,9 +2,15 @@
 # tests/bench/drain.sh [--netns] [N] - what a bgdrain poll costs, and how
 # late it sees a drain. Not a test: it prints numbers and asserts nothing.
 #
-#   1. ms per poll of bg_inflight (what bgdrain does every -i ms) with no
-#      connections, then with N (default 10000) idle TCP connections held
-#      open to a bgapp on loopback (so /proc/net/tcp has 2N rows);
+#   1. ms per poll of bgdrain's count (what it does every -i ms), through
+#      netlink sock_diag (all of them; and stopping at the first, as its
+#      polls while it waits do) and from /proc/net, side by side in the
+#      same run (tests/unit_proc -b alternates them), with no connections,
+#      then with
+#      N (default 10000) idle TCP connections held open to a bgapp on
+#      loopback plus N more to another bgapp (so /proc/net/tcp has 4N
+#      rows, the instance's N among them), each set held by its own
+#      process (the open-files hard limit may be 20000);
 #   2. the drain detection delay: from the end of the last (slow) request to
 #      bgdrain's exit, with the default -i 100, over a few runs.
 #
@@ -55,24 +61,40 @@ for _ in $(seq 50); do
 done
 addr=127.0.0.1:$port
 
-echo "== poll cost: tests/unit_proc -b $addr 100"
-echo "   (/proc/net/tcp before: $(wc -l </proc/net/tcp) lines)"
-printf 'idle:            '
-tests/unit_proc -b "$addr" 100
-"$tmp/conns" 127.0.0.1 "$port" "$N" >"$tmp/conns.out" &
+# The others: another instance on another port, N connections of its own.
+oport=$(tests/bgapp --free-port) || exit 2
+tests/bgapp --listen "127.0.0.1:$oport" --color green --version 1 \
+    </dev/null >"$tmp/other.log" 2>&1 &
 pids+=($!)
-for _ in $(seq 600); do
-	[ -s "$tmp/conns.out" ] && break
+for _ in $(seq 50); do
+	(exec 5<>"/dev/tcp/127.0.0.1/$oport") 2>/dev/null && break
 	sleep 0.1
 done
-[ -s "$tmp/conns.out" ] || { echo "drain.sh: conns did not connect" >&2; exit 5; }
-sleep 0.5	# let bgapp accept the last of them
-printf '%-6s connections: ' "$N"
-tests/unit_proc -b "$addr" 100
+
+echo "== poll cost: tests/unit_proc -b $addr 100 (netlink, /proc, netlink first only: alternating)"
+echo "   (/proc/net/tcp before: $(wc -l </proc/net/tcp) lines; load $(cut -d' ' -f1-3 /proc/loadavg))"
+echo "idle:"
+tests/unit_proc -b "$addr" 100 | sed 's/^/   /'
+"$tmp/conns" 127.0.0.1 "$port" "$N" >"$tmp/conns.out" &
+pids+=($!)
+cpid1=$!
+"$tmp/conns" 127.0.0.1 "$oport" "$N" >"$tmp/conns2.out" &
+pids+=($!)
+cpid2=$!
+for _ in $(seq 600); do
+	[ -s "$tmp/conns.out" ] && [ -s "$tmp/conns2.out" ] && break
+	sleep 0.1
+done
+if [ ! -s "$tmp/conns.out" ] || [ ! -s "$tmp/conns2.out" ]; then
+	echo "drain.sh: conns did not connect" >&2
+	exit 5
+fi
+sleep 0.5	# let the bgapps accept the last of them
+echo "$N connections to the instance, $N to another (load $(cut -d' ' -f1-3 /proc/loadavg)):"
+tests/unit_proc -b "$addr" 100 | sed 's/^/   /'
 echo "   (/proc/net/tcp: $(wc -l </proc/net/tcp) lines, $(wc -c </proc/net/tcp) bytes)"
-kill -TERM "${pids[1]}"
-wait "${pids[1]}" 2>/dev/null
-unset 'pids[1]'
+kill -TERM "$cpid1" "$cpid2"
+wait "$cpid1" "$cpid2" 2>/dev/null
 
 # A second instance for the delay, untouched by the 10,000 closes above.
 port2=$(tests/bgapp --free-port) || exit 2

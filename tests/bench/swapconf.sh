@@ -1,11 +1,14 @@
 #!/usr/bin/env bash
-# tests/bench/swapconf.sh [MB] - bgswapconf against the seed's three seds.
+# tests/bench/swapconf.sh [MB] - bgswapconf against the seed's three seds
+# and against tr(1), the floor of a byte-at-a-time filter.
 #
 # Makes a config-like file (an nginx config with blue, green and cyan in it,
-# repeated) of 1 MB and of MB megabytes (default 100), times bgswapconf and
-# the seed's pipeline on each (best of 5 runs, output to /dev/null), and
-# prints the speed ratio and bgswapconf's peak RSS for both sizes: the same
-# figure for 1 MB and 100 MB is what constant memory looks like.
+# repeated) of 1 MB and of MB megabytes (default 100), times bgswapconf,
+# bgswapconf -a, `tr bg gb` and the seed's pipeline on each (best of 5 runs,
+# output to /dev/null, in the same run), and prints the ratios (sed/bgswapconf:
+# how many times faster than the seed; bgswapconf/tr: how many times slower
+# than tr) and bgswapconf's peak RSS for both sizes: the same figure for 1 MB
+# and 100 MB is what constant memory looks like.
 # Not a test: it asserts nothing, it prints numbers.
 set -eu
 cd "$(dirname "$0")/../.."
@@ -63,18 +66,24 @@ for _ in $(seq "$big_mb"); do cat "$tmp/1"; done >>"$tmp/big"
 
 echo "bgswapconf bench: $(uname -m), $(nproc) cpus, load $(cut -d' ' -f1-3 /proc/loadavg)"
 echo "input: $block repeated; wall ms, best of 5; 0MB is the cost of starting"
-printf '%-10s %12s %14s %10s %8s %10s\n' size bytes bgswapconf_ms sed_ms ratio rss_KiB
+printf '%-7s %10s %8s %8s %6s %7s %8s %7s %7s %8s\n' size bytes bgswap -a tr sed \
+    sed/bgs bgs/tr -a/tr rss_KiB
 for f in 0 1 big; do
 	in=$tmp/$f
 	b=$(best5 "$bin")
+	a=$(best5 "$bin" -a)
+	t=$(best5 tr bg gb)
 	s=$(best5 seed)
 	r=$(peak_rss "$bin")
 	label=${f}MB
 	[ "$f" = big ] && label=${big_mb}MB
-	ratio=$(awk -v s="$s" -v b="$b" 'BEGIN { printf "%.1fx", s / (b ? b : 1) }')
-	printf '%-10s %12s %14s %10s %8s %10s\n' "$label" "$(stat -c %s "$in")" \
-	    "$b" "$s" "$ratio" "$r"
+	printf '%-7s %10s %8s %8s %6s %7s %8s %7s %7s %8s\n' "$label" \
+	    "$(stat -c %s "$in")" "$b" "$a" "$t" "$s" \
+	    "$(awk -v x="$s" -v y="$b" 'BEGIN { printf "%.1fx", x / (y ? y : 1) }')" \
+	    "$(awk -v x="$b" -v y="$t" 'BEGIN { printf "%.2fx", x / (y ? y : 1) }')" \
+	    "$(awk -v x="$a" -v y="$t" 'BEGIN { printf "%.2fx", x / (y ? y : 1) }')" "$r"
 done
+echo "targets: sed/bgs >= 10x, bgs/tr <= 2x (load after: $(cut -d' ' -f1-3 /proc/loadavg))"
 
 # what the seed's placeholder does to the cyan already in the file
 in=$tmp/1

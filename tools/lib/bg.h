@@ -257,6 +257,55 @@ int bg_proc_unix_line(const char *s, size_t n, struct bg_unixrow *r);
  * (per a), for tests on recorded tables. */
 long bg_inflight_file(const struct bg_addr *a, const char *path);
 
+/* What a row must match (proc.c, diag.c): a unix path, or a port and a set
+ * of local addresses, IPv4 kept as ::ffff:a.b.c.d. */
+#define BG_TARGET_ADDRS 8
+struct bg_target {
+	const char *path;	/* unix: the instance's socket path */
+	size_t pathlen;
+	unsigned port;
+	int any;		/* 0.0.0.0 or ::: every local address */
+	int naddr;
+	unsigned char addr[BG_TARGET_ADDRS][16];
+};
+int bg_target_of(const struct bg_addr *a, struct bg_target *t);
+void bg_addr_mapped(int family, const unsigned char *addr,
+    unsigned char *out);
+#define BG_HASH0 0xcbf29ce484222325ULL
+#include <stdint.h>
+uint64_t bg_row_hash(const void *p, size_t n, uint64_t h);
+/* The rows counted in one reading: 1 new, 0 seen, -1 out of memory. */
+int bg_seen_add(uint64_t key);
+void bg_seen_clear(void);
+/* bg_inflight by one way only (tests, bench), or netlink first and /proc
+ * when netlink is refused (said once on stderr): what bg_inflight does. */
+#define BG_COUNT_AUTO 0
+#define BG_COUNT_DIAG 1
+#define BG_COUNT_PROC 2
+long bg_inflight_by(const struct bg_addr *a, int how);
+/* bg_inflight, but counting at most max (> 0): the count when below max */
+long bg_inflight_upto(const struct bg_addr *a, long max);
+
+/* trace.c (bench): with BG_TRACE=1 in the environment at bg_trace_init
+ * (call it before the environment is dropped), bg_trace(STEP) prints the
+ * time since the last step to stderr. */
+extern int bg_trace_on;
+void bg_trace_init(void);
+void bg_trace(const char *step);
+
+/* --- diag.c: the same count through NETLINK_SOCK_DIAG, the kernel
+ * filtering TCP rows by port, address and state (inet_diag bytecode) and
+ * unix rows by state. >= 0, or -1 (errno): netlink refused or failed. */
+long bg_count_diag(const struct bg_target *t, int is_unix, long max);
+/* max > 0: stop once max rows are found (bgdrain's polls need only to
+ * know whether any is left; the kernel then formats one batch, not all). */
+/* Pure: the netlink messages of one read, n bytes, in answer to request
+ * seq. Each row that matches t is handed to add(arg, key) (key: its
+ * identity, to spot it twice). 1: the dump is done; 0: read more; -1:
+ * errno (the kernel's error, EBADMSG for a malformed message, or add's). */
+int bg_diag_parse(const void *buf, size_t n, unsigned seq, int is_unix,
+    const struct bg_target *t, int (*add)(void *, uint64_t), void *arg);
+
 /* --- bgflip's owner: atomic.c, safe.c, nginx.c, views.c, record.c,
  * history.c --- */
 #include <time.h>

@@ -17,6 +17,7 @@
 
 #define VERIFY_MS 5000		/* nginx must serve the new color by then */
 #define GET_MS    2000		/* one request */
+#define VERIFY_POLL_MS 2	/* between two looks while verifying */
 #define N(color)  bg_color_name(color)
 
 static const char *
@@ -186,7 +187,9 @@ verify(struct bg_flip *f, int color, int hupped)
 		}
 		if (bg_now_ms() >= deadline)
 			break;
-		bg_sleep_ms(20);
+		/* nginx's own pace sets the end (its master waits ~100 ms
+		 * before it retires the old workers): look often */
+		bg_sleep_ms(VERIFY_POLL_MS);
 	}
 	bg_warn("%s does not serve %s after %d s: %s", f->url, N(color),
 	    VERIFY_MS / 1000, why);
@@ -211,8 +214,10 @@ apply(struct bg_flip *f, int color)
 	}
 	if ((rc = bg_nginx_test(f->c)) != 0)
 		return rc;
+	bg_trace("nginx -t");
 	if (bg_nginx_hup(&f->ng) < 0)
 		return -2;
+	bg_trace("SIGHUP");
 	return verify(f, color, 1);
 }
 
@@ -225,9 +230,11 @@ logged(struct bg_flip *f, const struct bg_record *rec)
 	    bg_history_append(f->c->log, rec->line) < 0)
 		bg_warn("%s is live, but its history line is missing from %s",
 		    N(rec->to), f->c->log);
+	bg_trace("history append (fsync)");
 	if (bg_record_remove(f->c) < 0)
 		bg_warn("the next bgflip will find the crash record and see "
 		    "that the flip to %s is complete", N(rec->to));
+	bg_trace("crash record removed");
 	return 0;
 }
 
@@ -278,6 +285,7 @@ bg_flip_run(struct bg_flip *f, const struct bg_record *rec)
 		bg_record_remove(f->c);
 		return BG_SYS;
 	}
+	bg_trace("crash record (write, fsync, fsync dir)");
 	if (set_disk(f, rec->to) < 0) {
 		/* Usually the rename did not happen; if only the directory
 		 * fsync failed, it did, and nginx still serves the old. */
@@ -287,8 +295,11 @@ bg_flip_run(struct bg_flip *f, const struct bg_record *rec)
 		}
 		return roll_back(f, rec, 0);
 	}
-	if ((rc = apply(f, rec->to)) == 0)
+	bg_trace("switch (rename, fsyncs)");
+	if ((rc = apply(f, rec->to)) == 0) {
+		bg_trace("verification GETs");
 		return logged(f, rec);
+	}
 	if (rc > 0) {	/* nginx -t refused: nothing was signalled */
 		if (set_disk(f, rec->from) < 0)
 			return BG_HUMAN;

@@ -1,6 +1,7 @@
 /* proc.c - in-flight connections to an instance, counted from /proc/net.
- * The line parsers are pure; bg_inflight reads the files in big chunks into
- * one buffer reused across polls, so a poll stays cheap at 10,000 sockets. */
+ * The line parsers are pure; bg_inflight_proc reads the files in big chunks
+ * into one buffer reused across polls. bg_inflight asks the kernel through
+ * netlink first (diag.c), and reads /proc/net only when that is refused. */
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <errno.h>
@@ -16,7 +17,7 @@
 #include "bg.h"
 
 #define PROC_CAP (64L << 20)	/* bytes read per file per poll, at most */
-#define MAXADDRS 8		/* addresses kept for a host name */
+#define MAXADDRS BG_TARGET_ADDRS	/* addresses kept for a host name */
 
 static int
 hexval(char ch)
@@ -174,23 +175,13 @@ bg_proc_unix_line(const char *s, size_t n, struct bg_unixrow *r)
 	return 0;
 }
 
-/* What a row must match: a unix path, or a port and a set of addresses. */
-struct target {
-	const char *path;
-	size_t pathlen;
-	unsigned port;
-	int any;		/* 0.0.0.0 or ::: every local address */
-	int naddr;
-	unsigned char addr[MAXADDRS][16];	/* IPv4 as ::ffff:a.b.c.d */
-};
-
 static const unsigned char v4mapped[12] = {
 	0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff
 };
 
 /* IPv4 and IPv4-mapped IPv6 compare equal once both are in mapped form. */
-static void
-mapped(int family, const unsigned char *addr, unsigned char *out)
+void
+bg_addr_mapped(int family, const unsigned char *addr, unsigned char *out)
 {
 	if (family == AF_INET) {
 		memcpy(out, v4mapped, 12);
@@ -200,8 +191,8 @@ mapped(int family, const unsigned char *addr, unsigned char *out)
 }
 
 /* FNV-1a: a row's identity, for spotting it twice in one reading. */
-static uint64_t
-hash(const void *p, size_t n, uint64_t h)
+uint64_t
+bg_row_hash(const void *p, size_t n, uint64_t h)
 {
 	const unsigned char *b = p;
 	size_t i;
@@ -211,11 +202,11 @@ hash(const void *p, size_t n, uint64_t h)
 	return h;
 }
 
-#define HASH0 0xcbf29ce484222325ULL
+#define HASH0 BG_HASH0
 
 /* 1 when the row counts, with *key its identity (0: none known). */
 static int
-tcp_match(const char *s, size_t n, const struct target *t, uint64_t *key)
+tcp_match(const char *s, size_t n, const struct bg_target *t, uint64_t *key)
 {
 	struct bg_tcprow r;
 	unsigned char a[16];
@@ -224,11 +215,11 @@ tcp_match(const char *s, size_t n, const struct target *t, uint64_t *key)
 	if (bg_proc_tcp_line(s, n, &r) < 0 || r.port != t->port ||
 	    (r.state != BG_TCP_ESTABLISHED && r.state != BG_TCP_CLOSE_WAIT))
 		return 0;
-	*key = hash(&r.rport, sizeof r.rport, hash(r.raddr, 16,
-	    hash(r.addr, 16, HASH0)));
+	*key = bg_row_hash(&r.rport, sizeof r.rport, bg_row_hash(r.raddr, 16,
+	    bg_row_hash(r.addr, 16, HASH0)));
 	if (t->any)
 		return 1;
-	mapped(r.family, r.addr, a);
+	bg_addr_mapped(r.family, r.addr, a);
 	for (k = 0; k < t->naddr; k++)
 		if (memcmp(a, t->addr[k], 16) == 0)
 			return 1;
@@ -238,7 +229,7 @@ tcp_match(const char *s, size_t n, const struct target *t, uint64_t *key)
 /* Both ends of a connection: accepted by the app (connected), or still in
  * its listen queue (connecting); never the listener itself. */
 static int
-unix_match(const char *s, size_t n, const struct target *t, uint64_t *key)
+unix_match(const char *s, size_t n, const struct bg_target *t, uint64_t *key)
 {
 	struct bg_unixrow r;
 
@@ -249,7 +240,7 @@ unix_match(const char *s, size_t n, const struct target *t, uint64_t *key)
 	    /* NOLINTNEXTLINE(clang-analyzer-core.NonNullParamChecker) */
 	    memcmp(r.path, t->path, r.pathlen) != 0)
 		return 0;
-	*key = r.id ? hash(&r.id, sizeof r.id, HASH0) : 0;
+	*key = r.id ? bg_row_hash(&r.id, sizeof r.id, HASH0) : 0;
 	return 1;
 }
 
@@ -263,8 +254,8 @@ static struct {
 } seen;
 
 /* 1 new, 0 seen before, -1 out of memory. */
-static int
-seen_add(uint64_t key)
+int
+bg_seen_add(uint64_t key)
 {
 	uint64_t *old = seen.slot;
 	size_t oldcap = seen.cap, i, k;
@@ -281,7 +272,7 @@ seen_add(uint64_t key)
 		seen.used = 0;
 		for (k = 0; k < oldcap; k++)
 			if (old[k] != 0)
-				(void)seen_add(old[k]);
+				(void)bg_seen_add(old[k]);
 		free(old);
 	}
 	for (i = key & (seen.cap - 1); seen.slot[i] != 0;
@@ -293,32 +284,32 @@ seen_add(uint64_t key)
 	return 1;
 }
 
-static void
-seen_clear(void)
+void
+bg_seen_clear(void)
 {
 	if (seen.slot != NULL)
 		memset(seen.slot, 0, seen.cap * sizeof *seen.slot);
 	seen.used = 0;
 }
 
-typedef int matchfn(const char *, size_t, const struct target *, uint64_t *);
+typedef int matchfn(const char *, size_t, const struct bg_target *, uint64_t *);
 
 /* One line: 1 counted, 0 not, -1 out of memory. */
 static int
-count_line(const char *s, size_t n, matchfn *match, const struct target *t)
+count_line(const char *s, size_t n, matchfn *match, const struct bg_target *t)
 {
 	uint64_t key = 0;
 
 	if (!match(s, n, t, &key))
 		return 0;
-	return key == 0 ? 1 : seen_add(key);
+	return key == 0 ? 1 : bg_seen_add(key);
 }
 
 /* Numeric addresses are taken as they are; a host name is resolved once per
  * process (the lookup has no deadline of its own: keep names in
  * /etc/hosts) and a connection to any of its addresses counts. */
 static int
-resolve(const char *host, struct target *t)
+resolve(const char *host, struct bg_target *t)
 {
 	static char cached[256];
 	static int ncached = -1;
@@ -329,7 +320,7 @@ resolve(const char *host, struct target *t)
 
 	if (inet_pton(AF_INET, host, a) == 1) {
 		t->any = memcmp(a, "\0\0\0\0", 4) == 0;
-		mapped(AF_INET, a, t->addr[0]);
+		bg_addr_mapped(AF_INET, a, t->addr[0]);
 		t->naddr = 1;
 		return 0;
 	}
@@ -350,7 +341,7 @@ resolve(const char *host, struct target *t)
 		ncached = 0;
 		for (ai = res; ai != NULL && ncached < MAXADDRS; ai = ai->ai_next)
 			if (ai->ai_family == AF_INET)
-				mapped(AF_INET, (unsigned char *)&((struct
+				bg_addr_mapped(AF_INET, (unsigned char *)&((struct
 				    sockaddr_in *)ai->ai_addr)->sin_addr,
 				    caddr[ncached++]);
 			else if (ai->ai_family == AF_INET6)
@@ -368,7 +359,7 @@ resolve(const char *host, struct target *t)
  * counts nothing. Lines are split across reads, so a partial last line is
  * moved to the front of the buffer and completed by the next read. */
 static long
-count_file(const char *path, matchfn *match, const struct target *t)
+count_file(const char *path, matchfn *match, const struct bg_target *t)
 {
 	static char buf[1 << 18];
 	size_t have = 0, used;
@@ -379,7 +370,7 @@ count_file(const char *path, matchfn *match, const struct target *t)
 
 	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
 		return errno == ENOENT ? 0 : -1;
-	seen_clear();
+	bg_seen_clear();
 	for (;;) {
 		got = read(fd, buf + have, sizeof buf - have);
 		if (got < 0 && errno == EINTR)
@@ -424,8 +415,8 @@ count_file(const char *path, matchfn *match, const struct target *t)
 	return count + (have > 0 ? c : 0);
 }
 
-static int
-target_of(const struct bg_addr *a, struct target *t)
+int
+bg_target_of(const struct bg_addr *a, struct bg_target *t)
 {
 	memset(t, 0, sizeof *t);
 	if (a->is_unix) {
@@ -437,35 +428,76 @@ target_of(const struct bg_addr *a, struct target *t)
 	return resolve(a->host, t);
 }
 
-long
-bg_inflight(const struct bg_addr *a)
+/* The /proc/net reading of what t names. */
+static long
+count_proc(const struct bg_target *t, int is_unix)
 {
-	struct target t;
 	long n4 = 0, n6;
 	int k, v4 = 0;
 
-	if (target_of(a, &t) < 0)
-		return -1;
-	if (a->is_unix)
-		return count_file("/proc/net/unix", unix_match, &t);
+	if (is_unix)
+		return count_file("/proc/net/unix", unix_match, t);
 	/* tcp6 always: IPv4 clients of a dual-stack listener are there, as
 	 * v4-mapped rows. tcp only when an IPv4 address can match: reading
 	 * it costs as much as the whole table is long. */
-	for (k = 0; k < t.naddr; k++)
-		v4 |= memcmp(t.addr[k], v4mapped, 12) == 0;
-	if (((t.any || v4) &&
-	    (n4 = count_file("/proc/net/tcp", tcp_match, &t)) < 0) ||
-	    (n6 = count_file("/proc/net/tcp6", tcp_match, &t)) < 0)
+	for (k = 0; k < t->naddr; k++)
+		v4 |= memcmp(t->addr[k], v4mapped, 12) == 0;
+	if (((t->any || v4) &&
+	    (n4 = count_file("/proc/net/tcp", tcp_match, t)) < 0) ||
+	    (n6 = count_file("/proc/net/tcp6", tcp_match, t)) < 0)
 		return -1;
 	return n4 + n6;
+}
+
+static long
+inflight(const struct bg_addr *a, int how, long max)
+{
+	static int refused;
+	struct bg_target t;
+	long n;
+
+	if (bg_target_of(a, &t) < 0)
+		return -1;
+	if (how == BG_COUNT_PROC)
+		return count_proc(&t, a->is_unix);
+	if (how == BG_COUNT_DIAG)
+		return bg_count_diag(&t, a->is_unix, max);
+	if (!refused) {
+		if ((n = bg_count_diag(&t, a->is_unix, max)) >= 0)
+			return n;
+		/* Said once: every later poll reads /proc/net. */
+		refused = 1;
+		bg_warnsys("cannot count through netlink sock_diag, reading "
+		    "/proc/net instead");
+	}
+	n = count_proc(&t, a->is_unix);
+	return max > 0 && n > max ? max : n;
+}
+
+long
+bg_inflight_by(const struct bg_addr *a, int how)
+{
+	return inflight(a, how, 0);
+}
+
+long
+bg_inflight_upto(const struct bg_addr *a, long max)
+{
+	return inflight(a, BG_COUNT_AUTO, max);
+}
+
+long
+bg_inflight(const struct bg_addr *a)
+{
+	return bg_inflight_by(a, BG_COUNT_AUTO);
 }
 
 long
 bg_inflight_file(const struct bg_addr *a, const char *path)
 {
-	struct target t;
+	struct bg_target t;
 
-	if (target_of(a, &t) < 0)
+	if (bg_target_of(a, &t) < 0)
 		return -1;
 	return count_file(path, a->is_unix ? unix_match : tcp_match, &t);
 }

@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "bg.h"
 
@@ -127,10 +128,19 @@ bg_record_write(const struct bg_conf *c, const struct bg_record *r)
 	    (size_t)n, 0644);
 }
 
+/* No fsync of the directory after the unlink: a record that a power cut
+ * brings back describes a flip that is done (or undone), the state a cut
+ * just before the unlink leaves anyway; the next bgflip checks it and
+ * finishes it without a second history line (docs/performance.md). */
 int
 bg_record_remove(const struct bg_conf *c)
 {
 	char path[BG_PATH_MAX + 8];
 
-	return bg_remove(bg_record_path(c, path, sizeof path));
+	bg_record_path(c, path, sizeof path);
+	if (unlink(path) < 0 && errno != ENOENT) {
+		bg_warnsys("cannot remove %s", path);
+		return -1;
+	}
+	return 0;
 }

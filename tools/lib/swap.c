@@ -19,7 +19,13 @@
  * Case forms: lower, UPPER and Capitalized (the last only when both words
  * have two letters or more: for a one-letter word it is its UPPER form, and
  * mapping it to two forms of the other word would break the involution).
- * Other mixtures (bLuE) are no form and are left alone. */
+ * Other mixtures (bLuE) are no form and are left alone.
+ *
+ * Speed: a swap is almost all copying. Both modes jump from one byte that
+ * can start a form to the next (next_start: eight bytes at a time, folded
+ * to lower case and compared with the two first letters at once), and copy
+ * the bytes in between in one memcpy; only there is a run measured. */
+#include <stdint.h>
 #include <string.h>
 
 #include "bg.h"
@@ -184,15 +190,49 @@ put_run(struct bg_swap *s, const char *w, size_t n, char *o)
 	return o + n;
 }
 
-/* Bytes that are not swapped are copied lazily, in[from..i) at a time, so
- * a chunk without a word costs one scan and one memcpy. */
+#define ONES  0x0101010101010101ULL
+#define HIGHS 0x8080808080808080ULL
+
+/* Nonzero when one of the eight bytes of v is zero (exact for "any"). */
+static uint64_t
+haszero(uint64_t v)
+{
+	return (v - ONES) & ~v & HIGHS;
+}
+
+/* The first position in [i, lim) whose byte can start a form, or lim. The
+ * first letters of the forms are the two words' first letters in lower and
+ * upper case, which differ by 0x20 only: OR-ing 0x20 into every byte maps
+ * exactly those four bytes (and no other) onto the two lower-case ones. */
+static size_t
+next_start(const struct bg_swap *s, const unsigned char *u, size_t i,
+    size_t lim)
+{
+	uint64_t c0 = ONES * (unsigned char)s->form[0][FORM_LOWER][0],
+	    c1 = ONES * (unsigned char)s->form[1][FORM_LOWER][0], x;
+
+	while (lim - i >= 8) {
+		memcpy(&x, u + i, 8);
+		x |= ONES * 0x20;
+		if (haszero(x ^ c0) | haszero(x ^ c1))
+			break;
+		i += 8;
+	}
+	while (i < lim && !s->first[u[i]])
+		i++;
+	return i;
+}
+
+/* Bytes that are not swapped are copied lazily, in[from..p) at a time, so
+ * a chunk without a word costs one scan and one memcpy. A word starts at a
+ * byte that can start a form, after a byte that is no letter. */
 static size_t
 feed_words(struct bg_swap *s, const char *in, size_t n, char *out)
 {
 	const unsigned char *u = (const unsigned char *)in;
-	size_t i = 0, j, from = 0;
+	size_t i = 0, j, p, t, from = 0, lim = n;
 	char *o = out;
-	int r;
+	int r, carry = 0, longtail = 0;
 
 	if (s->longrun || s->carrylen > 0) {
 		/* the chunk starts inside the run the last one ended in */
@@ -217,34 +257,47 @@ feed_words(struct bg_swap *s, const char *in, size_t n, char *out)
 		}
 		i = j;
 	}
-	while (i < n) {
-		while (i < n && !is_letter(u[i]))
-			i++;
-		for (j = i; j < n && is_letter(u[j]); j++)
+	/* The run the chunk ends in may go on in the next one: carried when
+	 * it could still be a word, else the next chunk starts in a long
+	 * run. It starts at t (i > 0 means u[i] is no letter). */
+	if (i < n && is_letter(u[n - 1])) {
+		for (t = n - 1; t > i && n - t <= s->maxlen &&
+		    is_letter(u[t - 1]); t--)
 			;
-		if (j == n) {
-			/* the run may go on in the next chunk: carry it,
-			 * unless it is already too long to be a word */
-			if (j - i > s->maxlen) {
-				s->longrun = 1;
-				break;
-			}
-			memcpy(o, in + from, i - from);
-			o += i - from;
-			memcpy(s->carry, in + i, j - i);
-			s->carrylen = j - i;
-			return (size_t)(o - out);
+		if (n - t > s->maxlen || (t > i && is_letter(u[t - 1])))
+			longtail = 1;
+		else {
+			lim = t;
+			carry = 1;
 		}
-		if ((j - i == s->len[0] || j - i == s->len[1]) &&
-		    (r = form_is(s, in + i, j - i)) >= 0) {
-			memcpy(o, in + from, i - from);
-			o = put_swap(s, r, o + (i - from));
+	}
+	while (i < lim) {
+		if ((p = next_start(s, u, i, lim)) >= lim)
+			break;
+		if (p > 0 && is_letter(u[p - 1])) {
+			i = p + 1;	/* inside a run */
+			continue;
+		}
+		/* runs before lim end before it: at most maxlen + 1 letters
+		 * are looked at */
+		for (j = p + 1; j < lim && j - p <= s->maxlen &&
+		    is_letter(u[j]); j++)
+			;
+		if (j - p <= s->maxlen && (j - p == s->len[0] ||
+		    j - p == s->len[1]) && (r = form_is(s, in + p, j - p)) >= 0) {
+			memcpy(o, in + from, p - from);
+			o = put_swap(s, r, o + (p - from));
 			from = j;
 		}
 		i = j;
 	}
-	memcpy(o, in + from, n - from);
-	o += n - from;
+	memcpy(o, in + from, lim - from);
+	o += lim - from;
+	if (carry) {
+		memcpy(s->carry, in + lim, n - lim);
+		s->carrylen = n - lim;
+	} else if (longtail)
+		s->longrun = 1;
 	return (size_t)(o - out);
 }
 
@@ -284,10 +337,8 @@ scan_all(struct bg_swap *s, const char *d, size_t len, size_t lim, int eof,
 	int r;
 
 	while (p < lim) {
-		if (!s->first[u[p]]) {
-			p++;
-			continue;
-		}
+		if ((p = next_start(s, u, p, lim)) >= lim)
+			break;
 		r = form_at(s, d + p, len - p, eof);
 		if (r == -2)
 			break;
