@@ -42,7 +42,7 @@ mk() {
 	mkdir -p "$T/tmp"
 	TMPDIR=$T/tmp make -C "${MK_DIR:-$BG_ROOT}" --no-print-directory HOST="$SSH_HOST" \
 	    SSH_OPTS="$SSH_OPTS" APP="$T/app" BG_CONF="$T/bg.conf" \
-	    BG_BIN="$BG_ROOT/tools" APP_SRC="$T/src" \
+	    BG_BIN="$BG_ROOT/tools" BG_LIB="$BG_ROOT/pipeline" APP_SRC="$T/src" \
 	    PRE_DEPLOY="$T/no-pre-deploy" "$@"
 }
 
@@ -93,10 +93,14 @@ mk() {
 	[ "$status" -eq 0 ]
 	[ "$(prod_answer)" = "green v3" ]
 
+	# history: the two rollbacks are marked, the switch is not
 	run mk history
-	[ "$status" -eq 0 ]
+	echo "$output"
+	assert_success
 	[ "${#lines[@]}" -eq 3 ]
-	[[ ${lines[2]} == *" blue green root $rev3" ]]
+	[[ ${lines[0]} == *" blue green root $rev3" ]]
+	[[ ${lines[1]} == *" green blue root v1 rollback" ]]
+	[[ ${lines[2]} == *" blue green root $rev3 rollback" ]]
 }
 
 @test "make rollback: refuses a standby deployed to since the last switch; FORCE=1 overrides" {
@@ -252,7 +256,7 @@ mk() {
 }
 
 @test "make switch: exit 3 when the old color does not drain in time; production is fine" {
-	echo "timeout = 1" >>"$T/bg.conf"
+	printf 'timeout = 1\nlinger = off\n' >>"$T/bg.conf"
 	curl -s --max-time 10 "$PROD_URL/?sleep=4000" >/dev/null 3>&- &
 	slow=$!
 	n=50
