@@ -55,11 +55,12 @@ mark_locked() {
 }
 
 check_app
-# the uid and gid the copy runs as, when we are root
+# the uid and gid the copy must run as, when we are root: found before
+# the drop, kept across it
 app_owner
-ids=-
-[ -z "$owner" ] || ids="${owner% *}:${owner#* }"
+[ -z "$owner" ] || export BG_COPY_AS="${owner% *}:${owner#* }"
 drop_to_owner "$@"
+ids=${BG_COPY_AS:--}
 conf lock staging_url
 
 color=$("$bin/bgcolor" -t 5 -s -f "$conf" </dev/null) || exit
@@ -79,7 +80,7 @@ command -v flock >/dev/null 2>&1 ||
     die 4 "flock(1) is missing on $(uname -n) (Debian: apt-get install util-linux)"
 [ -f "$c_lock" ] || die 4 "no lock file $c_lock: make init creates it"
 dlock=$app/.bg-deploy.lock
-exec 8>>"$dlock" || die 5 "cannot open $dlock: the deploy user must own $app (make init)"
+command exec 8>>"$dlock" || die 5 "cannot open $dlock: the deploy user must own $app (make init)"
 flock -n 8 ||
     die 1 "another make deploy into $app is running ($(cat "$dlock" 2>/dev/null)); nothing was done: wait for it, then deploy again"
 echo "$stamp" >"$dlock"

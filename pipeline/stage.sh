@@ -44,7 +44,9 @@ fi
 mark=$app/.bg-staging.$color
 [ "$(cat "$mark" 2>/dev/null)" = "$stamp" ] ||
     die 1 "$color is no longer marked by this deploy (another make deploy took it over, or it was cleared): nothing was staged; run make deploy again"
-printf '%s\n' "$rev" >"$app/$color/REVISION" ||
+# replaced, never written through: a link there is not followed
+printf '%s\n' "$rev" >"$app/$color/.REVISION.tmp" &&
+    mv -f "$app/$color/.REVISION.tmp" "$app/$color/REVISION" ||
     die 5 "cannot write $app/$color/REVISION"
 st=0
 # shellcheck disable=SC2086
