@@ -51,6 +51,16 @@ bg_tmp() {
 bg_exit() {
 	bg_st=$?
 	[ -z "${BG_STATUS_FILE:-}" ] || echo "$bg_st" >"$BG_STATUS_FILE"
+	# deploy-begin.sh's session ends on its own once its stdin does
+	# (bounded: the connection may hang), before the master closes
+	if [ -n "${bg_holder:-}" ]; then
+		exec 8>&-
+		bg_n=50
+		while [ "$bg_n" -gt 0 ] && kill -0 "$bg_holder" 2>/dev/null; do
+			sleep 0.1
+			bg_n=$((bg_n - 1))
+		done
+	fi
 	if [ -S "${ctl:-/nonexistent}/ssh" ]; then
 		# shellcheck disable=SC2086 # SSH_OPTS is a list of options
 		ssh $ssh_opts -o ControlPath="$ctl/ssh" -O exit "$host" \
