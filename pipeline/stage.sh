@@ -45,9 +45,10 @@ mark=$app/.bg-staging.$color
 [ "$(cat "$mark" 2>/dev/null)" = "$stamp" ] ||
     die 1 "$color is no longer marked by this deploy (another make deploy took it over, or it was cleared): nothing was staged; run make deploy again"
 # replaced, never written through: a link there is not followed
-printf '%s\n' "$rev" >"$app/$color/.REVISION.tmp" &&
-    mv -f "$app/$color/.REVISION.tmp" "$app/$color/REVISION" ||
-    die 5 "cannot write $app/$color/REVISION"
+if ! { printf '%s\n' "$rev" >"$app/$color/.REVISION.tmp" &&
+    mv -f "$app/$color/.REVISION.tmp" "$app/$color/REVISION"; }; then
+	die 5 "cannot write $app/$color/REVISION"
+fi
 st=0
 # shellcheck disable=SC2086
 "$bin/bgstage" -f "$conf" $opts "$color" </dev/null >/dev/null || st=$?

@@ -18,16 +18,19 @@
 #    (the config's timeout). Else bgdrain -t LINGER OLD; when it is still
 #    busy, bgstage -r OLD (the retire hook closes its long-lived
 #    connections cleanly), then bgdrain OLD.
+# 5. Checks that nginx still serves the new color.
 #
 # Prints nothing on stdout. Exit status:
 #   0  switched (or COLOR was live already) and the old color drained
-#   1  refused: nothing staged since the last switch; or bgflip's 1
+#   1  refused: nothing staged since the last switch; or bgflip's 1; or
+#      nginx serves another color after the drain (switched meanwhile)
 #   3  switched, but the old color still had connections when bgdrain
 #      timed out: production is fine
 #   4  config: APP is not the config's app, BG_CONF not /etc/bg.conf under
 #      sudo, or bgflip's 4
 #   5  bgflip did not run or its status was lost: nothing reported as
-#      switched (make status says what is live); or bgflip's 5
+#      switched (make status says what is live); or bgflip's 5; or nginx
+#      could not be asked after the drain
 #   6, 7  bgflip's: rolled back / a human must look
 #   other  the switch succeeded, but bgdrain failed with that status
 
@@ -111,6 +114,11 @@ else
 		drained
 	fi
 fi
+# Still the new color? (someone may have switched meanwhile)
+now=$("$bin/bgcolor" -t 5 -f "$conf" </dev/null) ||
+    die 5 "bgflip made $new live, but nginx could not be asked afterwards: check with $bin/bgcolor -f $conf"
+[ "$now" = "$new" ] ||
+    die 1 "bgflip made $new live, but nginx now serves $now: someone switched meanwhile?"
 case $st in
 0) say "$new is live (was $old); $old has drained" ;;
 3) say "$new is live and serves production: the switch succeeded. $old still had requests in flight when bgdrain timed out; they finish there on their own. Production is fine." ;;
