@@ -629,3 +629,31 @@ deploy_user_app() {
 	assert_success
 	[ "$(stat -c %U "$T/app/.bg-previous" "$T/app/.bg-rollbacks" | sort -u)" = nobody ]
 }
+
+@test "make switch: after linger the old color is retired (bgstage -r OLD), then drains; exit 0" {
+	bgstage -h | grep -q -- '^usage: bgstage \[-[A-Za-z]*r' ||
+	    skip "bgstage has no -r (retire) in this tree yet: it comes with the long-lived connections work"
+	printf 'linger = 1\ntimeout = 20\n' >>"$T/bg.conf"
+	# the retire hook: restart the instance (which ends what it serves)
+	printf '#!/bin/sh\necho "retire $1" >>%s/hooks.log\nexec %s/hooks/restart "$1"\n' \
+	    "$T" "$T" >"$T/hooks/retire"
+	chmod 0755 "$T/hooks/retire"
+	curl -s --max-time 10 "$PROD_URL/?sleep=6000" >/dev/null 3>&- &
+	slow=$!
+	bg_track "$slow" curl
+	n=50
+	until ! bgdrain -c -F -f "$T/bg.conf" blue 2>/dev/null; do
+		sleep 0.1
+		n=$((n - 1))
+		[ "$n" -gt 0 ]
+	done
+	run mk switch
+	echo "$output"
+	assert_success
+	[[ $output == *"waiting up to 1s (linger) for blue to drain"* ]]
+	[[ $output == *"blue still has long-lived connections after 1s: retiring it (bgstage -r blue)"* ]]
+	[[ $output == *"green is live (was blue); blue has drained"* ]]
+	grep -qx "retire blue" "$T/hooks.log"
+	[ "$(prod_answer)" = "green v2" ]
+	[ "$(staging_answer)" = "blue v1" ]
+}
