@@ -103,6 +103,7 @@ static const char *
 keyval(const struct bg_conf *c, int k, char *buf, size_t len)
 {
 	static const char *const modes[] = { "reload", "socket", "port" };
+	const char *p;
 
 	switch (k) {
 	case K_MODE:		return modes[c->mode];
@@ -122,23 +123,11 @@ keyval(const struct bg_conf *c, int k, char *buf, size_t len)
 	case K_LINGER:
 		return c->linger_ms == BG_LINGER_OFF ? "off" :
 		    secs_str(c->linger_ms, buf, len);
-	case K_HOOKS:		return c->hooks;
-	case K_APP:		return c->app;
-	case K_LOCK:		return c->lock;
-	case K_LOG:		return c->log;
 	case K_STAGING_URL:	return c->staging_url;
-	case K_NGINX:		return c->nginx;
-	case K_NGINX_PREFIX:	return c->nginx_prefix;
-	case K_NGINX_CONF:	return c->nginx_conf;
-	case K_NGINX_PID:	return c->nginx_pid;
-	case K_LIVE_CONF:	return c->live_conf;
-	case K_BLUE_CONF:	return c->color_conf[BG_BLUE];
-	case K_GREEN_CONF:	return c->color_conf[BG_GREEN];
-	case K_STATE:		return c->state;
-	case K_NFT:		return c->nft;
 	case K_NFT_TABLE:	return c->nft_table;
 	}
-	return "";
+	p = bg_conf_pathval(c, k);	/* hooks, app, lock, ... */
+	return p != NULL ? p : "";
 }
 
 /* -k: print the values of keys[0..nk), one a line; never asks nginx. */
