@@ -46,6 +46,21 @@ mk() {
 	    PRE_DEPLOY="$T/no-pre-deploy" "$@"
 }
 
+# slow_request URL MS COLOR: a request that takes MS ms, through URL, in the
+# background; returns once COLOR counts it in flight. Its pid: $slow.
+slow_request() {
+	local n=50
+
+	curl -s --max-time 30 "$1/?sleep=$2" >/dev/null 3>&- &
+	slow=$!
+	bg_track "$slow" curl
+	until ! bgdrain -c -F -f "$T/bg.conf" "$3" 2>/dev/null; do
+		sleep 0.1
+		n=$((n - 1))
+		[ "$n" -gt 0 ] || return 1
+	done
+}
+
 @test "make deploy, switch, rollback: over ssh, nginx serves each version where it should" {
 	logins=$(sshd_logins)
 	run mk deploy
@@ -210,14 +225,7 @@ mk() {
 }
 
 @test "make deploy: refuses while the standby still drains" {
-	curl -s --max-time 10 "$STAGING_URL/?sleep=4000" >/dev/null 3>&- &
-	slow=$!
-	n=50
-	until ! bgdrain -c -f "$T/bg.conf" green 2>/dev/null; do
-		sleep 0.1
-		n=$((n - 1))
-		[ "$n" -gt 0 ]
-	done
+	slow_request "$STAGING_URL" 4000 green
 	run mk deploy
 	echo "$output"
 	wait "$slow"
@@ -257,14 +265,7 @@ mk() {
 
 @test "make switch: exit 3 when the old color does not drain in time; production is fine" {
 	printf 'timeout = 1\nlinger = off\n' >>"$T/bg.conf"
-	curl -s --max-time 10 "$PROD_URL/?sleep=4000" >/dev/null 3>&- &
-	slow=$!
-	n=50
-	until ! bgdrain -c -F -f "$T/bg.conf" blue 2>/dev/null; do
-		sleep 0.1
-		n=$((n - 1))
-		[ "$n" -gt 0 ]
-	done
+	slow_request "$PROD_URL" 4000 blue
 	run mk switch
 	echo "$output"
 	wait "$slow"
@@ -638,15 +639,7 @@ deploy_user_app() {
 	printf '#!/bin/sh\necho "retire $1" >>%s/hooks.log\nexec %s/hooks/restart "$1"\n' \
 	    "$T" "$T" >"$T/hooks/retire"
 	chmod 0755 "$T/hooks/retire"
-	curl -s --max-time 10 "$PROD_URL/?sleep=6000" >/dev/null 3>&- &
-	slow=$!
-	bg_track "$slow" curl
-	n=50
-	until ! bgdrain -c -F -f "$T/bg.conf" blue 2>/dev/null; do
-		sleep 0.1
-		n=$((n - 1))
-		[ "$n" -gt 0 ]
-	done
+	slow_request "$PROD_URL" 6000 blue
 	run mk switch
 	echo "$output"
 	assert_success
