@@ -106,7 +106,9 @@ bg_server() {
 	case $1 in -i | -t) bg_in=${1#-}; shift ;; esac
 	bg_s=$1
 	shift
+	bg_nolib="make $target: no $lib/$bg_s on $host: make init (or the bg package) installs the server scripts there; or set BG_LIB"
 	if [ "$host" = local ]; then
+		[ -r "$lib/$bg_s" ] || die 5 "${bg_nolib#"make $target: "}"
 		if [ "$bg_in" = n ]; then
 			sh "$lib/$bg_s" "$@" </dev/null
 		else
@@ -114,7 +116,7 @@ bg_server() {
 		fi
 		return
 	fi
-	bg_cmd="sh $(q "$lib/$bg_s")"
+	bg_cmd="if [ ! -r $(q "$lib/$bg_s") ]; then echo $(q "$bg_nolib") >&2; exit 5; fi; sh $(q "$lib/$bg_s")"
 	for bg_a in "$@"; do
 		bg_cmd="$bg_cmd $(q "$bg_a")"
 	done

@@ -650,3 +650,15 @@ deploy_user_app() {
 	[ "$(prod_answer)" = "green v2" ]
 	[ "$(staging_answer)" = "blue v1" ]
 }
+
+@test "make switch, deploy: server scripts missing from BG_LIB there: exit 5 saying so, nothing changed" {
+	for t in switch deploy status; do
+		run mk "$t" BG_LIB="$T/nolib"
+		echo "$output"
+		assert_failure
+		[[ $output == *"no $T/nolib/"*".sh on $SSH_HOST: make init (or the bg package) installs the server scripts there"* ]]
+		[[ $output == *"Error 5"* ]]
+	done
+	[ "$(prod_answer)" = "blue v1" ]
+	[ ! -e "$T/app/.bg-staging.green" ]
+}
