@@ -165,7 +165,7 @@ FLEET = $(if $(strip $(HOSTS)),exec env MAKE=$(call shq,$(MAKE)) \
 # the arguments every step script starts with
 SRV   = $(call shq,$(APP)) $(call shq,$(BG_CONF)) $(call shq,$(BG_BIN))
 DRY   = $(if $(call yes,$(DRY_RUN)),1,0)
-FORCE_ = $(if $(call yes,$(FORCE)),1,0)
+FORCED = $(if $(call yes,$(FORCE)),1,0)
 
 # make deploy: hooks/pre-deploy here; the standby, the deploy lock and the
 # being-staged mark (deploy-begin.sh, which holds the lock until this
@@ -185,15 +185,15 @@ deploy:
 # make switch: bgflip, then the old color's drain (switch.sh).
 switch:
 	@$(FLEET) $(PIPE); \
-	bg_server -t switch.sh switch $(SRV) $(call shq,$(SUDO)) $(FORCE_)
+	bg_server -t switch.sh switch $(SRV) $(call shq,$(SUDO)) $(FORCED)
 
 # make rollback: back to the standby only if it still runs what was live
 # before the last switch (rollback-check.sh; FORCE=1 overrides that and
 # bgflip's health check), then the same flip and drain.
 rollback:
 	@$(FLEET) $(PIPE); \
-	to=$$(bg_server rollback-check.sh $(SRV) $(FORCE_)) || exit; \
-	bg_server -t switch.sh rollback $(SRV) $(call shq,$(SUDO)) $(FORCE_) "$$to"
+	to=$$(bg_server rollback-check.sh $(SRV) $(FORCED)) || exit; \
+	bg_server -t switch.sh rollback $(SRV) $(call shq,$(SUDO)) $(FORCED) "$$to"
 
 status:
 	@$(FLEET) $(PIPE); bg_server status.sh $(if $(filter row,$(STATUS_FORMAT)),row,status) $(SRV)
