@@ -547,6 +547,15 @@ restart green"
 	[ "$(prod_answer)" = "blue v1" ]
 	[ "$(disk_color)" = blue ]
 	[ ! -s "$T/log/bg.log" ]
+	# ssh failing (255) is not a switch either
+	port=$(free_port)
+	run mk switch SSH_OPTS="${SSH_OPTS/-p $SSHD_PORT/-p $port}"
+	echo "$output"
+	assert_failure
+	[[ $output == *"the ssh connection to $SSH_HOST failed (see above) during switch.sh"* ]]
+	[[ $output == *"Error 5"* ]]
+	[[ $output != *" is live"* ]]
+	[ "$(prod_answer)" = "blue v1" ]
 }
 
 @test "make switch: SUDO with another BG_CONF is refused before bgflip runs" {
