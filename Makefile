@@ -1,82 +1,14 @@
 # bg - zero-downtime blue/green deploys on one server.
-# Build: make. Test: make check. The pipeline targets are further down.
+# Read top to bottom: settings, build and tests, the pipeline targets
+# (deploy, switch, rollback, status, history, init, demo), the checks
+# beyond the suite. Build: make. Test: make check.
 
 include config.mk
 -include local.mk
 
-PROGS   = bgcolor bgdrain bgflip bgstage bgswapconf
-TOOLS   = $(PROGS:%=tools/%)
-LIBSRC  = $(wildcard tools/lib/*.c)
-LIBOBJ  = $(LIBSRC:.c=.o)
-LIB     = tools/lib/libbg.a
-HDR     = tools/lib/bg.h
-# C programs the tests use (fixture app, load client, unit tests): tests/*.c
-TESTSRC = $(wildcard tests/*.c)
-TESTBIN = $(TESTSRC:.c=)
-MAN1    = $(PROGS:%=docs/%.1)
-MAN7    = docs/bg.7
-
-all: $(TOOLS) nginx/green.conf
-
-$(LIB): $(LIBOBJ)
-	rm -f $@
-	$(AR) rcs $@ $(LIBOBJ)
-
-tools/lib/%.o: tools/lib/%.c $(HDR)
-	$(CC) $(CPPFLAGS) $(CFLAGS) -c -o $@ $<
-
-tools/%: tools/%.c $(LIB) $(HDR)
-	$(CC) $(CPPFLAGS) $(CFLAGS) -Itools/lib -o $@ $< $(LIB) $(LDFLAGS)
-
-tests/%: tests/%.c $(LIB) $(HDR)
-	$(CC) $(CPPFLAGS) $(CFLAGS) -Itools/lib -o $@ $< $(LIB) $(LDFLAGS)
-
-# The seed kept nginx-blue.conf by hand and derived the green one with cp and
-# three seds through a placeholder word; bgswapconf does it in one pass.
-nginx/green.conf: nginx/blue.conf tools/bgswapconf
-	tools/bgswapconf nginx/blue.conf > $@.tmp; st=$$?; \
-	    if [ $$st -gt 1 ]; then rm -f $@.tmp; exit $$st; fi; mv $@.tmp $@
-
-tests: $(TESTBIN)
-
-check: all tests
-	tests/run
-
-clean:
-	rm -f $(TOOLS) $(LIB) $(LIBOBJ) $(TESTBIN) nginx/green.conf
-
-install: all
-	mkdir -p $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(MANPREFIX)/man1 $(DESTDIR)$(MANPREFIX)/man7
-	for p in $(PROGS); do install -m 755 tools/$$p $(DESTDIR)$(PREFIX)/bin/$$p; done
-	for m in $(wildcard $(MAN1)); do install -m 644 $$m $(DESTDIR)$(MANPREFIX)/man1/; done
-	for m in $(wildcard $(MAN7)); do install -m 644 $$m $(DESTDIR)$(MANPREFIX)/man7/; done
-
-uninstall:
-	for p in $(PROGS); do rm -f $(DESTDIR)$(PREFIX)/bin/$$p $(DESTDIR)$(MANPREFIX)/man1/$$p.1; done
-	rm -f $(DESTDIR)$(MANPREFIX)/man7/bg.7
-
-.PHONY: all tests check clean install uninstall
-
-# --- bench ---
-# make bench: not a test but a report. Requests lost, throughput and flip
-# time under load for steady, the seed's cp + reload, bgflip in reload and
-# in socket mode (bgload and wrk, against real nginx), each tool's start time
-# and memory, bgswapconf against sed, bgdrain's poll cost. Markdown on stdout
-# and in build/bench/results.md; BENCH_SECS, BENCH_CONNS, BENCH_EVERY_MS,
-# BENCH_RUNS, BENCH_SKIP tune it (tests/bench/run).
-bench: all tests
-	@tests/bench/run
-
-.PHONY: bench
-# --- end bench ---
-
-# --- pipeline ---
-# make deploy, switch, rollback, status, history, init, and demo. The
-# recipes say what runs where (make -n deploy prints them); pipeline/lib.sh
-# only knows how to reach the server, over ONE ssh connection per make run;
-# pipeline/*.sh that it feeds to the server's sh are the steps that must
-# run there together, in one session. Settings: on the command line or in
-# local.mk; see docs/operations.md.
+# --- settings ---
+# The pipeline's settings: on the command line or in local.mk; see
+# docs/operations.md.
 
 HOST        ?= local
 # several servers: HOSTS="a b c" (then HOST is set for each in turn);
@@ -90,14 +22,18 @@ APP_SRC     ?= demo/app
 APP         ?= /srv/app
 BG_CONF     ?= /etc/bg.conf
 BG_BIN      ?= /usr/local/bin
+# the step scripts on the server (make install puts them in
+# PREFIX/share/bg/pipeline); HOST=local: this tree's
+BG_LIB      ?= $(if $(filter local,$(HOST)),$(CURDIR)/pipeline,$(dir $(BG_BIN:%/=%))share/bg/pipeline)
 # root needs no sudo: HOST=root@server, or HOST=local run as root
 SUDO        ?= $(if $(filter root@% local:0,$(HOST) $(HOST):$(shell id -u)),,sudo)
 DRY_RUN     ?=
+# empty: the install hook runs on a color's first deploy; 1 always, 0 never
 INSTALL     ?=
 MIGRATE     ?=
 FORCE       ?=
-# what make deploy writes to APP/COLOR/REVISION; empty: bg_revision's
-# (pipeline/lib.sh) git commit of APP_SRC, else a timestamp
+# what make deploy writes to APP/COLOR/REVISION; empty: the git commit of
+# APP_SRC, else a timestamp
 REVISION    ?=
 # what deploy never ships nor deletes (.env, uploads, databases, logs)
 RSYNC_FILTER ?= pipeline/rsync.filter
@@ -138,123 +74,138 @@ INIT_VARS = $(foreach v,conf=$(BG_CONF) bin=$(BG_BIN) mandir=$(MAN_DIR) \
 	$(foreach v,LISTEN STAGING_LISTEN SERVER_NAME BLUE GREEN,$(call shq,$(v)=$($(v)))) \
 	$(call shq,STATE=$(or $(STATE),/var/lib/bg))
 
+# --- build ---
+PROGS   = bgcolor bgdrain bgflip bgstage bgswapconf
+TOOLS   = $(PROGS:%=tools/%)
+LIBSRC  = $(wildcard tools/lib/*.c)
+LIBOBJ  = $(LIBSRC:.c=.o)
+LIB     = tools/lib/libbg.a
+HDR     = tools/lib/bg.h
+# C programs the tests use (fixture app, load client, unit tests): tests/*.c
+TESTSRC = $(wildcard tests/*.c)
+TESTBIN = $(TESTSRC:.c=)
+MAN1    = $(PROGS:%=docs/%.1)
+MAN7    = docs/bg.7
+# the server side of the pipeline, run there with sh (pipeline/common.sh)
+SERVER_SH = common.sh deploy-begin.sh stage.sh switch.sh rollback-check.sh status.sh
+
+all: $(TOOLS) nginx/green.conf
+
+$(LIB): $(LIBOBJ)
+	rm -f $@
+	$(AR) rcs $@ $(LIBOBJ)
+
+tools/lib/%.o: tools/lib/%.c $(HDR)
+	$(CC) $(CPPFLAGS) $(CFLAGS) -c -o $@ $<
+
+tools/%: tools/%.c $(LIB) $(HDR)
+	$(CC) $(CPPFLAGS) $(CFLAGS) -Itools/lib -o $@ $< $(LIB) $(LDFLAGS)
+
+tests/%: tests/%.c $(LIB) $(HDR)
+	$(CC) $(CPPFLAGS) $(CFLAGS) -Itools/lib -o $@ $< $(LIB) $(LDFLAGS)
+
+# The seed kept nginx-blue.conf by hand and derived the green one with cp and
+# three seds through a placeholder word; bgswapconf does it in one pass.
+nginx/green.conf: nginx/blue.conf tools/bgswapconf
+	tools/bgswapconf nginx/blue.conf > $@.tmp; st=$$?; \
+	    if [ $$st -gt 1 ]; then rm -f $@.tmp; exit $$st; fi; mv $@.tmp $@
+
+tests: $(TESTBIN)
+
+check: all tests
+	tests/run
+
+clean:
+	rm -f $(TOOLS) $(LIB) $(LIBOBJ) $(TESTBIN) nginx/green.conf
+
+install: all
+	mkdir -p $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(MANPREFIX)/man1 $(DESTDIR)$(MANPREFIX)/man7
+	for p in $(PROGS); do install -m 755 tools/$$p $(DESTDIR)$(PREFIX)/bin/$$p; done
+	for m in $(wildcard $(MAN1)); do install -m 644 $$m $(DESTDIR)$(MANPREFIX)/man1/; done
+	for m in $(wildcard $(MAN7)); do install -m 644 $$m $(DESTDIR)$(MANPREFIX)/man7/; done
+	mkdir -p $(DESTDIR)$(PREFIX)/share/bg/pipeline
+	for f in $(SERVER_SH); do install -m 644 pipeline/$$f $(DESTDIR)$(PREFIX)/share/bg/pipeline/; done
+
+uninstall:
+	for p in $(PROGS); do rm -f $(DESTDIR)$(PREFIX)/bin/$$p $(DESTDIR)$(MANPREFIX)/man1/$$p.1; done
+	rm -f $(DESTDIR)$(MANPREFIX)/man7/bg.7
+	for f in $(SERVER_SH); do rm -f $(DESTDIR)$(PREFIX)/share/bg/pipeline/$$f; done
+	-rmdir $(DESTDIR)$(PREFIX)/share/bg/pipeline $(DESTDIR)$(PREFIX)/share/bg
+
+.PHONY: all tests check clean install uninstall
+
+# --- bench ---
+# make bench: not a test but a report. Requests lost, throughput and flip
+# time under load for steady, the seed's cp + reload, bgflip in reload and
+# in socket mode (bgload and wrk, against real nginx), each tool's start time
+# and memory, bgswapconf against sed, bgdrain's poll cost. Markdown on stdout
+# and in build/bench/results.md; BENCH_SECS, BENCH_CONNS, BENCH_EVERY_MS,
+# BENCH_RUNS, BENCH_SKIP tune it (tests/bench/run).
+bench: all tests
+	@tests/bench/run
+
+.PHONY: bench
+# --- end bench ---
+
+# --- pipeline ---
+# make deploy, switch, rollback, status, history, init, and demo. Each
+# step runs one script on the server (pipeline/*.sh, from BG_LIB there; the
+# table of its exit statuses is in its header); pipeline/lib.sh only knows
+# how to reach the server, over ONE ssh connection per make run. With
+# HOSTS set, pipeline/fleet.sh runs the one-server target on each.
+
 PIPE = set -e; target=$@ host=$(call shq,$(HOST)) ssh_opts=$(call shq,$(SSH_OPTS)) \
-	app=$(call shq,$(APP)) conf=$(call shq,$(BG_CONF)) bin=$(call shq,$(BG_BIN)); \
+	lib=$(call shq,$(BG_LIB)) app=$(call shq,$(APP)) conf=$(call shq,$(BG_CONF)); \
 	. pipeline/lib.sh
+FLEET = $(if $(strip $(HOSTS)),exec env MAKE=$(call shq,$(MAKE)) \
+	PARALLEL=$(call shq,$(PARALLEL)) REVISION=$(call shq,$(REVISION)) \
+	ROLLOUT=$(call shq,$(ROLLOUT)) PRE_DEPLOY=$(call shq,$(PRE_DEPLOY)) \
+	DRY_RUN=$(DRY) APP_SRC=$(call shq,$(APP_SRC)) \
+	sh pipeline/fleet.sh $@ $(HOSTS);)
+# the arguments every step script starts with
+SRV   = $(call shq,$(APP)) $(call shq,$(BG_CONF)) $(call shq,$(BG_BIN))
+DRY   = $(if $(call yes,$(DRY_RUN)),1,0)
+FORCED = $(if $(call yes,$(FORCE)),1,0)
 
-# bgflip accepts only /etc/bg.conf under sudo.
-FLIP_OPTS  = $(if $(SUDO),, -f $(BG_CONF))$(if $(call yes,$(FORCE)), -F)
-SUDO_CHECK = $(if $(SUDO),$(if $(filter /etc/bg.conf,$(BG_CONF)),,bg_die 4 \
-	"bgflip runs through $(SUDO), and then reads only /etc/bg.conf: set BG_CONF=/etc/bg.conf (or SUDO= when you log in as root)";))
-
-# The server side of switch and rollback, in one session (a terminal when
-# make has one, for bgdrain's progress): bgflip as root to $$to (empty: the
-# standby); note the old color's REVISION for make rollback (no deploy can
-# have touched it yet: it was live until now, and a deploy waits for its
-# drain); wait for the old color to drain. Exit: bgflip's status when it
-# failed; 99 when $$to was live already; 100 + bgdrain's status otherwise.
-FLIP = live=$$($(BG_BIN)/bgcolor -t 5 -f $(BG_CONF) 2>/dev/null) || live=; \
-	new=$$($(SUDO) $(BG_BIN)/bgflip$(FLIP_OPTS) $$to) || exit; \
-	[ "$$new" != "$$live" ] || exit 99; \
-	case $$new in blue) old=green ;; *) old=blue ;; esac; \
-	r=$$(sed -n "1{s/[^[:graph:]]//g;s/^\(.\{64\}\).*/\1/;p;}" $(APP)/$$old/REVISION 2>/dev/null); \
-	echo "$$old $${r:--}" >$(APP)/.bg-previous 2>/dev/null; \
-	echo "make $@: $$new is live (was $$old); waiting for $$old to drain" >&2; \
-	$(BG_BIN)/bgdrain -f $(BG_CONF) $$old && exit 100; st=$$?; \
-	[ $$st -ne 3 ] || echo "make $@: $$new is live and serves production: the switch succeeded. $$old still had requests in flight when bgdrain timed out; they finish there on their own. Production is fine." >&2; \
-	exit $$((100 + st))
-FLIP_STATUS = case $$st in \
-	0|99|100) ;; \
-	255) bg_die 5 "the ssh connection to $(HOST) failed; if bgflip ran, make status says what is live" ;; \
-	10[1-9]|11[0-9]|12[0-9]) bg_die $$((st - 100)) "the switch succeeded, but bgdrain exited $$((st - 100))" ;; \
-	6) bg_die 6 "bgflip failed and rolled back: what was live is live again" ;; \
-	7) bg_die 7 "bgflip failed and could not roll back: a human must look (make status)" ;; \
-	*) bg_die $$st "bgflip exited $$st: nothing was switched" ;; \
-	esac
-
-ifeq ($(strip $(HOSTS)),)
-# make deploy: hooks/pre-deploy here; on the server, in one session, the
-# standby, refusals and the being-staged mark taken under the lock
-# (pipeline/deploy-begin.sh); the copy; REVISION and bgstage, which clears
-# the mark once the standby is healthy. A failure after the mark leaves it,
-# so a half-copied standby cannot be switched to; deploying again repairs it.
+# make deploy: hooks/pre-deploy here; the standby, the deploy lock and the
+# being-staged mark (deploy-begin.sh, which holds the lock until this
+# recipe ends); the copy; REVISION, bgstage and the staged note
+# (stage.sh). A failure after the mark leaves it, so a half-copied standby
+# cannot be switched to; deploying again repairs it.
 deploy:
-	@$(PIPE); \
-	[ -d $(call shq,$(APP_SRC)) ] || bg_die 2 "APP_SRC=$(APP_SRC) is not a directory"; \
-	$(DEPLOY_PRE) \
-	rev=$(if $(REVISION),$(call shq,$(REVISION)),$$(bg_revision $(call shq,$(APP_SRC)))); \
-	bg_safe REVISION "$$rev"; \
-	stamp=$$(date -u +%Y-%m-%dT%H:%M:%SZ),$$(id -un | tr -cd A-Za-z0-9_.-)@$$(uname -n | tr -cd A-Za-z0-9_.-); \
-	bg_connect; \
-	st=0; out=$$(bg_script pipeline/deploy-begin.sh $(APP) $(BG_CONF) $(BG_BIN) $(DEPLOY_DRY) $$stamp) || st=$$?; \
-	! bg_ssh_failed $$st || bg_die 5 "lost the connection to $(HOST): nothing was copied"; \
-	[ $$st -eq 0 ] || exit $$st; \
-	color=$${out%% *}; staging=$${out#* }; \
-	bg_say "copying $(APP_SRC)/ to $(HOST):$(APP)/$$color/ $(DEPLOY_WHAT)"; \
-	bg_rsync -rlpt --delete --itemize-changes $(DEPLOY_RSYNC) --filter=$(call shq,merge $(RSYNC_FILTER)) \
-	    $(RSYNC_OPTS) $(call shq,$(APP_SRC)/) "$${at}$(APP)/$$color/" || \
-	    bg_die 5 "copying into $$color failed (rsync exit $$?). Production is untouched; $$color stays marked as being staged, so make switch refuses it; run make deploy again to repair it"; \
-	$(DEPLOY_STAGE)
+	@$(FLEET) $(PIPE); \
+	bg_deploy_init $(call shq,$(APP_SRC)) $(call shq,$(REVISION)); \
+	bg_pre_deploy $(call shq,$(PRE_DEPLOY)) $(DRY) $(call shq,$(APP_SRC)); \
+	bg_begin $(SRV) $(DRY) "$$stamp"; \
+	bg_copy $(call shq,$(APP_SRC)) $(call shq,$(RSYNC_FILTER)) $(DRY) $(RSYNC_OPTS); \
+	bg_server -t stage.sh $(SRV) "$$color" "$$rev" "$$stamp" $(DRY) \
+	    $(if $(INSTALL),$(if $(call yes,$(INSTALL)),1,0),auto) $(if $(call yes,$(MIGRATE)),1,0) || exit; \
+	bg_end $(DRY)
 
-ifeq ($(call yes,$(DRY_RUN)),)
-DEPLOY_DRY = 0
-DEPLOY_PRE = if [ -x $(call shq,$(PRE_DEPLOY)) ]; then \
-	HOST=$(call shq,$(HOST)) APP_SRC=$(call shq,$(APP_SRC)) $(call shq,$(PRE_DEPLOY)) || \
-	bg_die 1 "$(PRE_DEPLOY) failed (exit $$?): nothing was deployed"; fi;
-DEPLOY_STAGE = st=0; \
-	bg_tty "echo $$rev >$(APP)/$$color/REVISION && $(BG_BIN)/bgstage -f $(BG_CONF)$(STAGE_OPTS) $$color >/dev/null" || st=$$?; \
-	case $$st in \
-	0) ;; \
-	3) bg_die 3 "$$color did not answer 200 on its health path in time (bgstage exit 3). Production is untouched; $$color stays marked as being staged, so make switch refuses it; fix it and run make deploy again" ;; \
-	255) bg_die 5 "lost the connection to $(HOST) during bgstage. Production is untouched; $$color stays marked as being staged until a deploy succeeds" ;; \
-	*) bg_die $$st "bgstage failed (exit $$st, see above). Production is untouched; $$color stays marked as being staged, so make switch refuses it; fix it and run make deploy again" ;; \
-	esac; \
-	bg_say "$$color is staged: revision $$rev"; \
-	echo "staging: $${staging:-$(or $(STAGING_URL),(set staging_url in $(BG_CONF) to see it here))}"; \
-	echo "now: make switch"
-else
-# DRY_RUN=1: what rsync would change and what bgstage would run; nothing
-# is written on the server, not even the mark.
-DEPLOY_DRY = 1
-DEPLOY_WHAT = (dry run: what would change)
-DEPLOY_RSYNC = --dry-run
-DEPLOY_PRE = [ ! -x $(call shq,$(PRE_DEPLOY)) ] || bg_say "dry run: would run $(PRE_DEPLOY)";
-DEPLOY_STAGE = bg_on "$(BG_BIN)/bgstage -n -f $(BG_CONF)$(STAGE_OPTS) $$color >/dev/null" || \
-	bg_die $$? "bgstage -n refuses (see above)"; \
-	bg_say "dry run: nothing was changed on $(HOST)"
-endif
-STAGE_OPTS = $(if $(call yes,$(INSTALL)), -i)$(if $(call yes,$(MIGRATE)), -m)
-
-# make switch: bgflip, then bgdrain, on the server (FLIP above).
+# make switch: bgflip, then the old color's drain (switch.sh).
 switch:
-	@$(PIPE); $(SUDO_CHECK) \
-	st=0; bg_tty 'to=; $(FLIP)' || st=$$?; \
-	$(FLIP_STATUS)
+	@$(FLEET) $(PIPE); \
+	bg_server -t switch.sh switch $(SRV) $(call shq,$(SUDO)) $(FORCED)
 
 # make rollback: back to the standby only if it still runs what was live
-# before the last switch (pipeline/rollback-check.sh; FORCE=1 overrides
-# that, and bgflip's health check).
+# before the last switch (rollback-check.sh; FORCE=1 overrides that and
+# bgflip's health check), then the same flip and drain.
 rollback:
-	@$(PIPE); $(SUDO_CHECK) \
-	bg_connect; \
-	st=0; to=$$(bg_script pipeline/rollback-check.sh $(APP) $(BG_CONF) $(BG_BIN) $(if $(call yes,$(FORCE)),1,0)) || st=$$?; \
-	! bg_ssh_failed $$st || bg_die 5 "cannot reach $(HOST): nothing was switched"; \
-	[ $$st -eq 0 ] || exit $$st; \
-	bg_say "rolling back to $$to"; \
-	st=0; bg_tty "to=$$to; "'$(FLIP)' || st=$$?; \
-	$(FLIP_STATUS)
+	@$(FLEET) $(PIPE); \
+	to=$$(bg_server rollback-check.sh $(SRV) $(FORCED)) || exit; \
+	bg_server -t switch.sh rollback $(SRV) $(call shq,$(SUDO)) $(FORCED) "$$to"
 
 status:
-	@$(PIPE); bg_script pipeline/status.sh $(if $(filter row,$(STATUS_FORMAT)),row,status) $(APP) $(BG_CONF) $(BG_BIN)
+	@$(FLEET) $(PIPE); bg_server status.sh $(if $(filter row,$(STATUS_FORMAT)),row,status) $(SRV)
 
 history:
-	@$(PIPE); bg_script pipeline/status.sh history $(APP) $(BG_CONF) $(BG_BIN)
+	@$(FLEET) $(PIPE); bg_server status.sh history $(SRV)
 
 # make init: ship the source, build it there, and run pipeline/init.sh as
 # root with the config and placeholders made here (HOST=local: built and
 # run in place).
 init:
-	@$(PIPE); \
+	@$(FLEET) $(PIPE); \
 	bg_say "sets up $(if $(filter local,$(HOST)),this machine,$(HOST)): needs root there$(if $(SUDO), (through passwordless $(SUDO)))"; \
 	bg_safe REMOTE_SRC $(call shq,$(REMOTE_SRC)); \
 	bg_connect; \
@@ -280,20 +231,6 @@ INIT_RUN = { bg_rsync -rlpt --delete --exclude='*.o' --exclude='*.a' --exclude=/
 	{ bg_on "make -s -j4 -C $(REMOTE_SRC) all" || \
 	    bg_die 1 "building on $(HOST) failed: it needs make and a C compiler (Debian: apt-get install make gcc)"; } && \
 	bg_tty "$(if $(SUDO),$(SUDO) -n )sh $(REMOTE_SRC)/pipeline/init.sh $(REMOTE_SRC) $(REMOTE_SRC)/init"
-endif
-
-else
-# HOSTS="a b c": the same targets on every server, through sub-makes with
-# HOST set to each (pipeline/fleet.sh): deploy and init at once, switch
-# and rollback rolling, PARALLEL servers at a time; status a row each.
-# One REVISION for every server, even when it is a timestamp.
-deploy switch rollback status history init:
-	@$(PIPE); rev=$(if $(REVISION),$(call shq,$(REVISION)),$$(bg_revision $(call shq,$(APP_SRC)))); \
-	bg_safe REVISION "$$rev"; \
-	MAKE=$(call shq,$(MAKE)) PARALLEL=$(call shq,$(PARALLEL)) REVISION=$$rev \
-	ROLLOUT=$(call shq,$(ROLLOUT)) PRE_DEPLOY=$(call shq,$(PRE_DEPLOY)) \
-	DRY_RUN=$(call shq,$(call yes,$(DRY_RUN))) APP_SRC=$(call shq,$(APP_SRC)) \
-	sh pipeline/fleet.sh $@ $(HOSTS)
 endif
 
 # make demo: real nginx and two instances of a small app in a sandbox on

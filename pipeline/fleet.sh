@@ -28,7 +28,8 @@
 #   history       each server's history, one after the other.
 #
 # Environment (set by the Makefile): MAKE, PARALLEL, ROLLOUT, PRE_DEPLOY,
-# DRY_RUN, APP_SRC, REVISION (the same for every server).
+# DRY_RUN (1 or 0), APP_SRC, REVISION (empty: one is made here, the same
+# for every server).
 #
 # Exit: 0 when every server succeeded; else the largest status of a server
 # that failed, as its make target reports it (1 refused, 3 timed out, 5
@@ -38,37 +39,25 @@
 
 target=$1
 shift
-
-say() {
-	printf 'make %s: %s\n' "$target" "$*" >&2
-}
-
-die() {
-	st=$1
-	shift
-	say "$*"
-	exit "$st"
-}
+# shellcheck disable=SC2034 # read by common.sh
+what=$target
+# shellcheck source=/dev/null
+. pipeline/common.sh
 
 # run N HOST TARGET [VAR=VALUE...]: the one-server TARGET on HOST, its
-# output prefixed with HOST and kept in $dir/N.log; its status in $dir/N.st.
-# A failed make says "Error N" for the recipe's own status (make itself
-# exits 2).
+# output prefixed with HOST and kept in $dir/N.log; its status in $dir/N.st:
+# the recipe's own (make exits 2 whenever a recipe fails), which the
+# recipe writes into BG_STATUS_FILE (pipeline/lib.sh).
 run() {
 	n=$1 h=$2 t=$3
 	shift 3
 	{
 		st=0
-		"${MAKE:-make}" --no-print-directory "$t" HOST="$h" HOSTS= \
-		    "$@" </dev/null 2>&1 || st=$?
+		BG_STATUS_FILE=$dir/$n.rst "${MAKE:-make}" --no-print-directory \
+		    "$t" HOST="$h" HOSTS= "$@" </dev/null 2>&1 || st=$?
+		[ "$st" -eq 0 ] || [ ! -s "$dir/$n.rst" ] || st=$(cat "$dir/$n.rst")
 		echo "$st" >"$dir/$n.st"
 	} | tee "$dir/$n.log" | awk -v h="$h" '{ print h " | " $0; fflush() }'
-	st=$(cat "$dir/$n.st")
-	if [ "$st" -ne 0 ]; then
-		e=$(sed -n 's/^make.*\*\*\* .*Error \([0-9]*\)$/\1/p' "$dir/$n.log" |
-		    head -n 1)
-		echo "${e:-$st}" >"$dir/$n.st"
-	fi
 }
 
 # batch TARGET HOST...: run TARGET on every HOST at once; wait for all.
@@ -185,10 +174,11 @@ record() {
 	fi
 }
 
-# rows HOST...: every server's one-server status in its row form, asked
-# at once. For server N: $dir/N.row, the row ("" when it could not be had),
-# and $dir/N.live and N.standby, the revisions its live and standby colors
-# run ("?" when unknown).
+# rows HOST...: every server's one-server status in its row form
+# (pipeline/status.sh: NAME=VALUE words), asked at once. For server N:
+# $dir/N.row, the row ("" when it could not be had), and $dir/N.live and
+# N.standby, the revisions its live and standby colors run ("?" when
+# unknown).
 rows() {
 	for h in "$@"; do
 		count=$((count + 1))
@@ -198,21 +188,24 @@ rows() {
 	wait
 	i=1
 	while [ "$i" -le "$count" ]; do
-		# shellcheck disable=SC2046 # a row is space-separated
-		set -- $(grep -v '^make' "$dir/$i.log" | tail -n 1)
-		if [ "$(cat "$dir/$i.st")" -ne 0 ] || [ $# -ne 9 ]; then
-			set -- '?' '?' '?'
-			: >"$dir/$i.row"
+		: >"$dir/$i.row"
+		[ "$(cat "$dir/$i.st")" -ne 0 ] ||
+		    grep '^live=' "$dir/$i.log" | tail -n 1 >"$dir/$i.row"
+		live=$(field "$i" live)
+		if s=$(other "$live"); then
+			field "$i" "rev_$live" >"$dir/$i.live"
+			field "$i" "rev_$s" >"$dir/$i.standby"
 		else
-			echo "$*" >"$dir/$i.row"
+			echo '?' >"$dir/$i.live"
+			echo '?' >"$dir/$i.standby"
 		fi
-		case $1 in
-		blue) echo "$2" >"$dir/$i.live"; echo "$3" >"$dir/$i.standby" ;;
-		green) echo "$3" >"$dir/$i.live"; echo "$2" >"$dir/$i.standby" ;;
-		*) echo '?' >"$dir/$i.live"; echo '?' >"$dir/$i.standby" ;;
-		esac
 		i=$((i + 1))
 	done
+}
+
+# field N NAME: NAME's value in server N's row, "" when none.
+field() {
+	tr ' ' '\n' <"$dir/$1.row" | sed -n "s/^$2=//p"
 }
 
 # differ WHICH: when the servers' WHICH (live or standby) revisions
@@ -243,15 +236,18 @@ status() {
 	i=1
 	while [ "$i" -le "$count" ]; do
 		h=$(cat "$dir/$i.host")
-		# shellcheck disable=SC2046
-		set -- $(cat "$dir/$i.row")
-		if [ $# -eq 0 ]; then
+		if [ ! -s "$dir/$i.row" ]; then
 			printf '%-24s %s\n' "$h" "cannot tell: $(why "$i")"
 		else
 			note=
-			[ "$9" = - ] || note="$9 being staged"
+			st=$(field "$i" staging)
+			[ "$st" = - ] || note="$st being staged"
 			printf '%-24s %-6s %-14.14s %-14.14s %-9s %-9s %-20s %s\n' \
-			    "$h" "$1" "$2" "$3" "$4/$5" "$6/$7" "$8" "$note"
+			    "$h" "$(field "$i" live)" "$(field "$i" rev_blue)" \
+			    "$(field "$i" rev_green)" \
+			    "$(field "$i" health_blue)/$(field "$i" health_green)" \
+			    "$(field "$i" conns_blue)/$(field "$i" conns_green)" \
+			    "$(field "$i" last)" "$note"
 		fi
 		i=$((i + 1))
 	done
@@ -274,16 +270,15 @@ preflight() {
 	i=1
 	while [ "$i" -le "$count" ]; do
 		h=$(cat "$dir/$i.host")
-		# shellcheck disable=SC2046
-		set -- $(cat "$dir/$i.row")
-		if [ $# -eq 0 ]; then
+		st=$(field "$i" staging)
+		if [ ! -s "$dir/$i.row" ]; then
 			say "$h: cannot tell what it runs: $(why "$i")"
 			bad=5
-		elif [ "$1" = '?' ]; then
+		elif ! other "$(field "$i" live)" >/dev/null; then
 			say "$h: cannot tell which color is live (make status HOST=$h)"
 			[ "$bad" -eq 5 ] || bad=1
-		elif [ "$9" != - ]; then
-			say "$h: $9 is being staged: make deploy did not finish there"
+		elif [ "$st" != - ]; then
+			say "$h: $st is being staged: make deploy did not finish there"
 			[ "$bad" -eq 5 ] || bad=1
 		fi
 		i=$((i + 1))
@@ -316,8 +311,10 @@ main() {
 	after=
 	case $target in
 	deploy)
+		REVISION=${REVISION:-$(revision_of "$APP_SRC")}
+		safe REVISION "$REVISION"
 		if [ -x "$PRE_DEPLOY" ]; then
-			if [ -n "$DRY_RUN" ]; then
+			if [ "$DRY_RUN" = 1 ]; then
 				say "dry run: would run $PRE_DEPLOY"
 			else
 				HOST="$*" APP_SRC=$APP_SRC "$PRE_DEPLOY" ||

@@ -1,68 +1,78 @@
-# pipeline/lib.sh - the plumbing of the Makefile's pipeline targets, sourced
-# by their recipes (POSIX sh). The recipes say what runs where; this file
-# only knows how to reach the server.
+# pipeline/lib.sh - how the Makefile's pipeline recipes reach the server,
+# sourced by them (POSIX sh). What runs there is the step scripts (see
+# pipeline/common.sh), at the server path $lib (make's BG_LIB).
 #
 # The recipe sets, before sourcing: target (make's $@), host (HOST),
-# ssh_opts (SSH_OPTS), and the paths it will put into server command lines:
-# app (APP), conf (BG_CONF), bin (BG_BIN).
+# ssh_opts (SSH_OPTS), lib (BG_LIB), app (APP) and conf (BG_CONF), for
+# messages and the copy.
 #
 # One ssh connection per make run: bg_connect opens a master connection
 # whose socket lives in a private mktemp -d directory; every later ssh and
 # rsync of the recipe goes through it; an EXIT trap closes it (ssh -O exit)
 # and removes the directory, on success, failure and Ctrl-C alike. A target
 # that needs only one session (switch, status, history) skips the master.
-# HOST=local runs the same command lines with sh -c, and rsync copies
-# locally.
+# HOST=local runs the same scripts with sh, and rsync copies locally.
+# When BG_STATUS_FILE is set (pipeline/fleet.sh sets it for its sub-makes),
+# the recipe's exit status is written there.
+#
+#   bg_server [-i|-t] SCRIPT ARG...   sh BG_LIB/SCRIPT ARG... on the server;
+#                        stdin /dev/null, or ours (-i), or a terminal when
+#                        we have one (-t); ssh failing is exit 5
+#   bg_deploy_init SRC REVISION   checks SRC; sets rev and stamp
+#   bg_pre_deploy HOOK DRY SRC    runs hooks/pre-deploy here
+#   bg_begin ARG...      deploy-begin.sh, its stdin a pipe held until
+#                        bg_end; sets color, ids, staging from its line
+#   bg_copy SRC FILTER DRY OPT... rsync SRC/ into APP/$color/
+#   bg_end DRY           releases the deploy lock, says what is next
 
-# shellcheck shell=sh disable=SC2154,SC2034 # the recipe sets, and uses, these
-# bg_say TEXT: a message from the target, on stderr.
-bg_say() {
-	printf 'make %s: %s\n' "$target" "$*" >&2
-}
+# shellcheck shell=sh disable=SC2154,SC2034 # the recipe sets these, and uses what this sets
+what=$target
+# shellcheck source=/dev/null
+. pipeline/common.sh
 
-# bg_die CODE TEXT
-bg_die() {
-	bg_code=$1
-	shift
-	bg_say "$*"
-	exit "$bg_code"
-}
-
-# bg_safe NAME VALUE: VALUE goes into command lines run by the server's
-# shell, so it is limited to characters that need no quoting there.
-bg_safe() {
-	case $2 in
-	'' | -* | *[!A-Za-z0-9_./@%+=:,~-]*)
-		bg_die 2 "$1=$2: use only letters, digits and _./@%+=:,~- (not starting with -)"
-		;;
-	esac
+# q WORD: WORD quoted for a shell.
+q() {
+	printf "'%s'" "$(printf '%s' "$1" | sed "s/'/'\\\\''/g")"
 }
 
 # bg_tmp: a private scratch directory (0700), removed on exit.
 bg_tmp() {
 	[ -n "${ctl:-}" ] && return 0
 	ctl=$(mktemp -d "${TMPDIR:-/tmp}/bg-make.XXXXXX") ||
-	    bg_die 5 "cannot create a scratch directory in ${TMPDIR:-/tmp}"
+	    die 5 "cannot create a scratch directory in ${TMPDIR:-/tmp}"
 	# An ssh control socket path must fit in sun_path (108 bytes).
 	if [ "${#ctl}" -gt 80 ]; then
 		rmdir "$ctl"
 		ctl=$(mktemp -d /tmp/bg-make.XXXXXX) ||
-		    bg_die 5 "cannot create a scratch directory in /tmp"
+		    die 5 "cannot create a scratch directory in /tmp"
 	fi
-	trap bg_cleanup EXIT
-	trap 'exit 130' INT
-	trap 'exit 143' TERM
-	trap 'exit 129' HUP
 }
 
-bg_cleanup() {
-	if [ -S "$ctl/ssh" ]; then
+bg_exit() {
+	bg_st=$?
+	[ -z "${BG_STATUS_FILE:-}" ] || echo "$bg_st" >"$BG_STATUS_FILE"
+	# deploy-begin.sh's session ends on its own once its stdin does
+	# (bounded: the connection may hang), before the master closes
+	if [ -n "${bg_holder:-}" ]; then
+		exec 8>&-
+		bg_n=50
+		while [ "$bg_n" -gt 0 ] && kill -0 "$bg_holder" 2>/dev/null; do
+			sleep 0.1
+			bg_n=$((bg_n - 1))
+		done
+	fi
+	if [ -S "${ctl:-/nonexistent}/ssh" ]; then
 		# shellcheck disable=SC2086 # SSH_OPTS is a list of options
 		ssh $ssh_opts -o ControlPath="$ctl/ssh" -O exit "$host" \
 		    >/dev/null 2>&1
 	fi
-	rm -rf "$ctl"
+	[ -z "${ctl:-}" ] || rm -rf "$ctl"
+	exit "$bg_st"
 }
+trap bg_exit EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+trap 'exit 129' HUP
 
 # bg_connect: open the one connection to the server. Its stdio is not
 # make's: a background master holding make's stdout or stderr open would
@@ -75,12 +85,12 @@ bg_connect() {
 	    -o ControlMaster=yes -o ControlPersist=no -fN "$host" \
 	    </dev/null >/dev/null 2>"$ctl/ssh.err"; then
 		sed 's/^/ssh: /' "$ctl/ssh.err" >&2
-		bg_die 5 "cannot connect to $host with ssh: nothing was changed there"
+		die 5 "cannot connect to $host with ssh: nothing was changed there"
 	fi
 }
 
 # bg_ssh [ssh options] CMD: CMD runs on the server, through the master
-# when there is one; stdin is not read.
+# when there is one.
 bg_ssh() {
 	if [ -S "${ctl:-/nonexistent}/ssh" ]; then
 		# shellcheck disable=SC2086
@@ -91,17 +101,119 @@ bg_ssh() {
 	fi
 }
 
-# bg_on CMD: run the command line CMD on the server (stdin: /dev/null).
-bg_on() {
+bg_server() {
+	bg_in=n
+	case $1 in -i | -t) bg_in=${1#-}; shift ;; esac
+	bg_s=$1
+	shift
+	bg_nolib="make $target: no $lib/$bg_s on $host: make init (or the bg package) installs the server scripts there; or set BG_LIB"
 	if [ "$host" = local ]; then
-		sh -c "$1" </dev/null
+		[ -r "$lib/$bg_s" ] || die 5 "${bg_nolib#"make $target: "}"
+		if [ "$bg_in" = n ]; then
+			sh "$lib/$bg_s" "$@" </dev/null
+		else
+			sh "$lib/$bg_s" "$@"
+		fi
+		return
+	fi
+	bg_cmd="if [ ! -r $(q "$lib/$bg_s") ]; then echo $(q "$bg_nolib") >&2; exit 5; fi; sh $(q "$lib/$bg_s")"
+	for bg_a in "$@"; do
+		bg_cmd="$bg_cmd $(q "$bg_a")"
+	done
+	[ "$bg_in" != t ] || { [ -t 0 ] && [ -t 2 ]; } || bg_in=n
+	bg_st=0
+	case $bg_in in
+	n) bg_ssh -n "$bg_cmd" || bg_st=$? ;;
+	t) bg_ssh -t "$bg_cmd" || bg_st=$? ;;
+	*) bg_ssh "$bg_cmd" || bg_st=$? ;;
+	esac
+	[ "$bg_st" -ne 255 ] ||
+	    die 5 "the ssh connection to $host failed (see above) during $bg_s; make status says where things stand there"
+	return "$bg_st"
+}
+
+bg_deploy_init() {
+	[ -d "$1" ] || die 2 "APP_SRC=$1 is not a directory"
+	rev=${2:-$(revision_of "$1")}
+	safe REVISION "$rev"
+	stamp=$(date -u +%Y-%m-%dT%H:%M:%SZ),$(id -un | tr -cd A-Za-z0-9_.-)@$(uname -n | tr -cd A-Za-z0-9_.-),$$
+}
+
+bg_pre_deploy() {
+	[ -x "$1" ] || return 0
+	if [ "$2" = 1 ]; then
+		say "dry run: would run $1"
 	else
-		bg_ssh -n "$1"
+		HOST=$host APP_SRC=$3 "$1" ||
+		    die 1 "$1 failed (exit $?): nothing was deployed"
 	fi
 }
 
-# bg_tty CMD: like bg_on, with a terminal on the server when we have one,
-# so the tools show progress and Ctrl-C reaches them.
+bg_begin() {
+	bg_connect
+	mkfifo "$ctl/hold" "$ctl/begin" || die 5 "cannot create a pipe in $ctl"
+	{
+		trap - EXIT INT TERM HUP
+		bg_server -i deploy-begin.sh "$@"
+	} <"$ctl/hold" >"$ctl/begin" &
+	bg_holder=$!
+	exec 8>"$ctl/hold" 7<"$ctl/begin"
+	if ! read -r color ids staging <&7; then
+		exec 7<&- 8>&-
+		bg_st=0
+		wait "$bg_holder" || bg_st=$?
+		[ "$bg_st" -ne 0 ] || die 5 "deploy-begin.sh said nothing: nothing was copied"
+		exit "$bg_st"
+	fi
+	exec 7<&-
+}
+
+bg_copy() {
+	bg_src=$1 bg_filter=$2 bg_dry=$3
+	shift 3
+	set -- -rlpt --delete --checksum --itemize-changes \
+	    --filter="merge $bg_filter" "$@" "$bg_src/"
+	[ "$bg_dry" != 1 ] || set -- --dry-run "$@"
+	if [ "$bg_dry" = 1 ]; then
+		say "copying $bg_src/ to $host:$app/$color/ (dry run: what would change)"
+	else
+		say "copying $bg_src/ to $host:$app/$color/"
+	fi
+	# As root there, the copy runs as APP's owner ($ids).
+	bg_drop=
+	[ "$ids" = - ] ||
+	    bg_drop="setpriv --reuid=${ids%:*} --regid=${ids#*:} --init-groups"
+	bg_st=0
+	if [ "$host" = local ]; then
+		$bg_drop rsync "$@" "$app/$color/" || bg_st=$?
+	else
+		[ -z "$bg_drop" ] || set -- --rsync-path="$bg_drop rsync" "$@"
+		rsync -e "ssh $ssh_opts -o ControlPath=$ctl/ssh" "$@" \
+		    "$host:$app/$color/" || bg_st=$?
+	fi
+	[ "$bg_st" -eq 0 ] ||
+	    die 5 "copying into $color failed (rsync exit $bg_st). Production is untouched; $color stays marked as being staged, so make switch refuses it; run make deploy again to repair it"
+}
+
+bg_end() {
+	exec 8>&-
+	bg_st=0
+	wait "$bg_holder" || bg_st=$?
+	[ "$bg_st" -eq 0 ] || exit "$bg_st"
+	if [ "$1" = 1 ]; then
+		say "dry run: nothing was changed on $host"
+		return 0
+	fi
+	echo "staging: ${staging:-(set staging_url in $conf to see it here)}"
+	echo "now: make switch"
+}
+
+# make init's recipe (pipeline/init.sh's side) speaks these names.
+bg_say() { say "$@"; }
+bg_die() { die "$@"; }
+bg_safe() { safe "$@"; }
+bg_ssh_failed() { [ "$host" != local ] && [ "$1" -eq 255 ]; }
+bg_on() { if [ "$host" = local ]; then sh -c "$1" </dev/null; else bg_ssh -n "$1"; fi; }
 bg_tty() {
 	if [ "$host" = local ]; then
 		sh -c "$1"
@@ -111,63 +223,15 @@ bg_tty() {
 		bg_ssh -n "$1"
 	fi
 }
-
-# bg_script FILE ARGS...: run the sh script FILE on the server with ARGS
-# (each one bg_safe), feeding it on stdin: the server needs no copy of it.
-bg_script() {
-	bg_f=$1
-	shift
-	if [ "$host" = local ]; then
-		cat pipeline/remote.sh "$bg_f" | sh -s -- "$@"
-	else
-		cat pipeline/remote.sh "$bg_f" | bg_ssh "sh -s -- $*"
-	fi
-}
-
-# bg_rsync ARGS...: rsync through the connection; the destination is
-# written "$at/path", where at is "HOST:" or empty for HOST=local.
 bg_rsync() {
 	if [ "$host" = local ]; then
 		rsync "$@"
-	elif [ -S "${ctl:-/nonexistent}/ssh" ]; then
+	else
 		rsync -e "ssh $ssh_opts -o ControlPath=$ctl/ssh" "$@"
-	else
-		rsync -e "ssh $ssh_opts -o ConnectTimeout=10" "$@"
 	fi
 }
 
-# bg_ssh_failed STATUS: true when STATUS is ssh's own failure, not the
-# remote command's.
-bg_ssh_failed() {
-	[ "$host" != local ] && [ "$1" -eq 255 ]
-}
-
-# bg_revision DIR: what goes into APP/COLOR/REVISION: the git commit of DIR
-# (with -dirty when DIR has uncommitted changes), else a UTC timestamp.
-bg_revision() {
-	if git -C "$1" rev-parse --is-inside-work-tree >/dev/null 2>&1 &&
-	    bg_r=$(git -C "$1" rev-parse --verify -q HEAD 2>/dev/null); then
-		if [ -n "$(git -C "$1" status --porcelain -- . 2>/dev/null)" ]; then
-			bg_r=$bg_r-dirty
-		fi
-	else
-		bg_r=$(date -u +%Y-%m-%dT%H:%M:%SZ)
-	fi
-	printf '%s\n' "$bg_r"
-}
-
-# bg_other COLOR
-bg_other() {
-	case $1 in
-	blue) echo green ;;
-	green) echo blue ;;
-	*) return 1 ;;
-	esac
-}
-
-bg_safe HOST "$host"
-bg_safe APP "$app"
-bg_safe BG_CONF "$conf"
-bg_safe BG_BIN "$bin"
+safe HOST "$host"
+safe BG_LIB "$lib"
 at=
 [ "$host" = local ] || at=$host:

@@ -1,5 +1,5 @@
 # pipeline/rollback-check.sh APP CONF BIN FORCE - the server side of
-# "make rollback" before the flip (make feeds this file to sh -s).
+# "make rollback" before the flip (sh rollback-check.sh ...).
 #
 # A rollback makes the standby live again, and is only what it says when
 # the standby still runs what was live before the last switch. That
@@ -7,74 +7,59 @@
 # lines): the line before the last one recorded FROM's revision when FROM
 # went live, and FROM stayed live, untouched, until the last switch. When
 # the history has no such line (the first switch), make switch's own note
-# APP/.bg-previous ("COLOR REVISION", taken before its flip) says it.
-# Refuses (exit 1, saying why) when that revision is unknown, when the
-# standby has another one now (it was deployed to since), or when the
-# history does not end at the live color. FORCE=1 turns each refusal into
-# a note. Health is bgflip's to check. Prints the color to make live.
+# APP/.bg-previous ("COLOR REVISION", taken right after its flip) says it.
+# Refuses when that revision is unknown, when the standby has another one
+# now (it was deployed to since), or when the history does not end at the
+# live color. FORCE=1 turns each refusal into a note. Health is bgflip's
+# to check. Run as root, it runs as APP's owner.
+#
+# Prints the color to make live on stdout. Exit status:
+#   0  go ahead (printed)
+#   1  refused, saying why
+#   4  config: APP is not the config's app
+#   else bgcolor's status (nginx could not be asked)
 
-# shellcheck shell=sh
+# shellcheck shell=sh disable=SC2034,SC2154 # what: common.sh's; c_KEY: set by conf
 
-# shellcheck disable=SC2034 # read by say() in pipeline/remote.sh
 what=rollback
+app=$1 conf=$2 bin=$3 force=$4
+# shellcheck source=/dev/null
+. "${0%/*}/common.sh"
 
 refuse() {
-	if [ "$force" = 1 ]; then
-		say "FORCE=1: going on although $*"
-		return 0
-	fi
-	say "refused: $*; to roll back anyway: make rollback FORCE=1"
-	exit 1
+	[ "$force" = 1 ] || die 1 "refused: $*; to roll back anyway: make rollback FORCE=1"
+	say "FORCE=1: going on although $*"
 }
 
-main() {
-	app=$1 conf=$2 bin=$3 force=$4
-
-	[ -r "$conf" ] || { say "cannot read $conf: make init writes it"; exit 4; }
-	live=$("$bin/bgcolor" -t 5 -f "$conf") || exit
-	case $live in
-	blue) other=green ;;
-	*) other=blue ;;
-	esac
-	conf_load
-	log=${c_log:-/var/log/bg.log}
-	if [ "${c_app:-/srv/app}" != "$app" ]; then
-		say "APP is $app but $conf says app = ${c_app:-/srv/app}: run with APP=${c_app:-/srv/app}"
-		exit 4
-	fi
-	have=$(revision "$other")
-	# shellcheck disable=SC2046 # fields are split on purpose
-	set -- $(tail -n 1 "$log" 2>/dev/null)
-	if [ $# -lt 3 ]; then
-		refuse "the history $log holds no switch yet, so there is nothing to go back to"
-		echo "$other"
-		return 0
-	fi
-	if [ "$3" != "$live" ] || [ "$2" != "$other" ]; then
-		refuse "the last switch in $log went from $2 to $3, but $live is live now (switched some other way?)"
-		echo "$other"
-		return 0
-	fi
+check_app
+drop_to_owner "$@"
+conf log
+live=$("$bin/bgcolor" -t 5 -f "$conf" </dev/null) || exit
+to=$(other "$live")
+have=$(revision "$to")
+# shellcheck disable=SC2046 # fields are split on purpose
+set -- $(tail -n 1 "$c_log" 2>/dev/null)
+if [ $# -lt 3 ]; then
+	refuse "the history $c_log holds no switch yet, so there is nothing to go back to"
+elif [ "$3" != "$live" ] || [ "$2" != "$to" ]; then
+	refuse "the last switch in $c_log went from $2 to $3, but $live is live now (switched some other way?)"
+else
 	want=
-	prev=
-	[ "$(wc -l <"$log")" -lt 2 ] || prev=$(tail -n 2 "$log" | head -n 1)
-	# shellcheck disable=SC2046,SC2086
-	set -- $prev
-	if [ $# -ge 3 ] && [ "$3" = "$other" ]; then
+	# shellcheck disable=SC2046
+	set -- $(tail -n 2 "$c_log" | sed '$d')
+	if [ $# -ge 3 ] && [ "$3" = "$to" ]; then
 		want=${5:--}
 	else
 		# shellcheck disable=SC2046
 		set -- $(cat "$app/.bg-previous" 2>/dev/null)
-		[ "${1:-}" = "$other" ] && want=${2:--}
+		[ "${1:-}" != "$to" ] || want=${2:--}
 	fi
 	if [ -z "$want" ] || [ "$want" = - ]; then
-		refuse "no record says which revision $other ran before the last switch (it has $have now)"
+		refuse "no record says which revision $to ran before the last switch (it has $have now)"
 	elif [ "$want" != "$have" ]; then
-		refuse "$other now has revision $have, but it ran $want before the last switch: it was deployed to since (to go back, deploy the old version and switch)"
+		refuse "$to now has revision $have, but it ran $want before the last switch: it was deployed to since (to go back, deploy the old version and switch)"
 	else
-		say "$other still runs $have, which was live before the last switch"
+		say "$to still runs $have, which was live before the last switch"
 	fi
-	echo "$other"
-}
-
-main "$@" </dev/null
+fi
+echo "$to"

@@ -63,6 +63,7 @@ EOF
 		echo "app=$FLEET_APP"
 		echo "bg_conf=$FLEET_CONF"
 		echo "bg_bin=$BG_ROOT/tools"
+		echo "bg_lib=$BG_ROOT/pipeline"
 		echo "pre_deploy=$T/pre-deploy"
 	} >"$T/ansible/inventory"
 }

@@ -303,7 +303,8 @@ EOF
 @test "bgcolor: -h prints usage on stdout, a bad flag or operand is exit 2" {
 	run --separate-stderr bgcolor -h
 	assert_success
-	assert_output "usage: bgcolor [-s] [-f conf] [-t secs] [-u url]"
+	assert_output "usage: bgcolor [-s] [-f conf] [-t secs] [-u url]
+       bgcolor [-f conf] -k key[,key...]"
 	[ -z "$stderr" ]
 	run --separate-stderr bgcolor --help
 	assert_success
@@ -313,6 +314,55 @@ EOF
 		echo "$args: $status $stderr"
 		[ "$status" -eq 2 ]
 		[ -z "$output" ]
-		[[ $stderr == *"usage: bgcolor [-s] [-f conf] [-t secs] [-u url]" ]]
+		[[ $stderr == *"usage: bgcolor [-s] [-f conf] [-t secs] [-u url]"* ]]
+	done
+}
+
+@test "bgcolor: -k prints config values, defaults applied, in the order asked, without asking nginx" {
+	write_conf "$T/bg.conf" "url=http://127.0.0.1:1/bg" "app=$T/app" \
+	    "linger=2.5" "blue=unix:$T/b.sock" "staging_url="
+	run --separate-stderr bgcolor -f "$T/bg.conf" -k linger,app -k timeout \
+	    -k log,staging_url,blue,mode,lock
+	assert_success
+	[ -z "$stderr" ]
+	assert_output "2.5
+$T/app
+30
+/var/log/bg.log
+
+unix:$T/b.sock
+reload
+/var/lib/bg/lock"
+	write_conf "$T/bg.conf" "url=http://127.0.0.1:1/bg" "linger=off" "timeout=0.25"
+	run bgcolor -f "$T/bg.conf" -k linger,timeout,app
+	assert_success
+	assert_output "off
+0.25
+/srv/app"
+	# no url needed for other keys; BG_CONF works as for the color
+	write_conf "$T/bg.conf" "app=$T/app"
+	BG_CONF=$T/bg.conf run bgcolor -k app
+	assert_success
+	assert_output "$T/app"
+}
+
+@test "bgcolor: -k with an unknown key or a bad value is exit 4; with -s, -t or -u exit 2" {
+	write_conf "$T/bg.conf" "url=http://127.0.0.1:1/bg" "linger=soon"
+	run --separate-stderr bgcolor -f "$T/bg.conf" -k app,nope
+	assert_failure 4
+	assert_output ""
+	[[ $stderr == *'bgcolor: unknown config key "nope"'* ]]
+	run --separate-stderr bgcolor -f "$T/bg.conf" -k app,linger
+	assert_failure 4
+	assert_output ""
+	[[ $stderr == *"bg.conf:2"* ]]
+	# an unasked key with a bad value is still a key it knows
+	run bgcolor -f "$T/bg.conf" -k app
+	assert_success
+	for f in -s "-t 1" "-u http://127.0.0.1:1/bg"; do
+		# shellcheck disable=SC2086 # split into arguments on purpose
+		run --separate-stderr bgcolor -f "$T/bg.conf" -k app $f
+		assert_failure 2
+		[[ $stderr == *"-k does not go with"* ]]
 	done
 }

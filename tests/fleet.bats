@@ -27,7 +27,8 @@ fmk() {
 	mkdir -p "$T/tmp"
 	TMPDIR=$T/tmp make -C "${MK_DIR:-$BG_ROOT}" --no-print-directory \
 	    HOSTS="$FLEET_HOSTS" SSH_OPTS="$SSH_OPTS" APP="$FLEET_APP" \
-	    BG_CONF="$FLEET_CONF" BG_BIN="$BG_ROOT/tools" APP_SRC="$T/src" \
+	    BG_CONF="$FLEET_CONF" BG_BIN="$BG_ROOT/tools" BG_LIB="$BG_ROOT/pipeline" \
+	    APP_SRC="$T/src" \
 	    PRE_DEPLOY="$T/no-pre-deploy" ROLLOUT="$T/rollout" "$@"
 }
 
@@ -188,7 +189,7 @@ EOF
 	echo "$output"
 	[ "$status" -ne 0 ]
 	[[ $output == *"Error 5"* ]]
-	[[ $output == *"root@127.0.0.9: cannot tell what it runs: ssh: connect to host 127.0.0.9 port"*"refused"* ]]
+	[[ $output == *"root@127.0.0.9: cannot tell what it runs: the ssh connection to root@127.0.0.9 failed"* ]]
 	[[ $output == *"nothing was switched"* ]]
 	[ "$(prod 1)" = "blue v1" ]
 	[ "$(prod 2)" = "blue v1" ]

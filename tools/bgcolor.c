@@ -1,8 +1,13 @@
 /* bgcolor - which color is live: GET nginx's /bg route and print it.
  * Anything but a 200 whose body is exactly a color is an error, said in one
  * line, because a deploy that guesses the live color wrongly overwrites the
- * running production instance. */
+ * running production instance.
+ *
+ * -k KEY (repeatable, or a comma list) prints config values instead, checked
+ * by the one config parser with defaults applied, one per line in the order
+ * asked: the pipeline's shell never parses bg.conf itself. */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "bg.h"
@@ -10,7 +15,26 @@
 #define SECS_MAX	3600	/* -t: longer is a typo, not a wish */
 #define SHOW		40	/* body bytes quoted in a message */
 
-static const char usage[] = "bgcolor [-s] [-f conf] [-t secs] [-u url]";
+#define KEYS_MAX	32	/* -k: values asked for at once */
+
+static const char usage[] =
+    "bgcolor [-s] [-f conf] [-t secs] [-u url]\n"
+    "       bgcolor [-f conf] -k key[,key...]";
+
+/* Seconds as the config takes them: "30", "2.5", "0.25". */
+static const char *
+secs_str(long long ms, char *buf, size_t len)
+{
+	if (ms % 1000 == 0)
+		snprintf(buf, len, "%lld", ms / 1000);
+	else if (ms % 100 == 0)
+		snprintf(buf, len, "%lld.%lld", ms / 1000, ms % 1000 / 100);
+	else if (ms % 10 == 0)
+		snprintf(buf, len, "%lld.%02lld", ms / 1000, ms % 1000 / 10);
+	else
+		snprintf(buf, len, "%lld.%03lld", ms / 1000, ms % 1000);
+	return buf;
+}
 
 /* The URL as the operator would write it, for messages. */
 static const char *
@@ -42,6 +66,92 @@ body_str(const struct bg_reply *r, char *buf, size_t len)
 	return buf;
 }
 
+/* Add the keys of the comma list s to keys[*nk]; -1 naming an unknown one. */
+static int
+keys_add(const char *s, int *keys, int *nk)
+{
+	char ex[80];
+	const char *e;
+	size_t n;
+	int k;
+
+	for (;;) {
+		e = strchr(s, ',');
+		n = e != NULL ? (size_t)(e - s) : strlen(s);
+		for (k = 0; k < K_NKEYS; k++)
+			if (strlen(bg_conf_keys[k]) == n &&
+			    strncmp(bg_conf_keys[k], s, n) == 0)
+				break;
+		if (k == K_NKEYS) {
+			bg_warn("unknown config key %s",
+			    bg_excerpt(s, n, 32, ex, sizeof ex));
+			return -1;
+		}
+		if (*nk == KEYS_MAX) {
+			bg_warn("more than %d keys asked for", KEYS_MAX);
+			return -1;
+		}
+		keys[(*nk)++] = k;
+		if (e == NULL)
+			return 0;
+		s = e + 1;
+	}
+}
+
+/* The value of key k as the config would write it; "" when unset. */
+static const char *
+keyval(const struct bg_conf *c, int k, char *buf, size_t len)
+{
+	static const char *const modes[] = { "reload", "socket", "port" };
+	const char *p;
+
+	switch (k) {
+	case K_MODE:		return modes[c->mode];
+	case K_URL:
+		return c->set & BGK(K_URL) ? url_str(&c->url, buf, len) : "";
+	case K_HOST_HEADER:	return c->host_header;
+	case K_BLUE:
+	case K_GREEN:
+		return c->set & BGK(k) ? bg_addr_fmt(&c->addr[k == K_BLUE ?
+		    BG_BLUE : BG_GREEN], buf, len) : "";
+	case K_LIVE_ADDR:
+	case K_STAGING_ADDR:
+		return c->set & BGK(k) ? bg_addr_fmt(k == K_LIVE_ADDR ?
+		    &c->live_addr : &c->staging_addr, buf, len) : "";
+	case K_HEALTH:		return c->health;
+	case K_TIMEOUT:		return secs_str(c->timeout_ms, buf, len);
+	case K_LINGER:
+		return c->linger_ms == BG_LINGER_OFF ? "off" :
+		    secs_str(c->linger_ms, buf, len);
+	case K_STAGING_URL:	return c->staging_url;
+	case K_NFT_TABLE:	return c->nft_table;
+	}
+	p = bg_conf_pathval(c, k);	/* hooks, app, lock, ... */
+	return p != NULL ? p : "";
+}
+
+/* -k: print the values of keys[0..nk), one a line; never asks nginx. */
+static int
+print_keys(const char *fopt, const int *keys, int nk)
+{
+	struct bg_conf c;
+	const char *path;
+	char buf[1500];
+	unsigned long used = 0;
+	int i;
+
+	for (i = 0; i < nk; i++)
+		used |= BGK(keys[i]);
+	path = bg_conf_path(fopt);
+	bg_conf_load(path, used, &c);
+	for (i = 0; i < nk; i++)
+		if (printf("%s\n", keyval(&c, keys[i], buf, sizeof buf)) < 0)
+			break;
+	if (fflush(stdout) != 0 || ferror(stdout))
+		bg_diesys(BG_SYS, "cannot write the values");
+	return BG_OK;
+}
+
 int
 main(int argc, char **argv)
 {
@@ -51,14 +161,18 @@ main(int argc, char **argv)
 	const char *fopt = NULL, *uopt = NULL, *host = NULL, *path;
 	char where[1500], body[SHOW * 4 + 64], ex[200];
 	long long ms = 2000, deadline;
-	int ch, standby = 0, rc, color;
+	int ch, standby = 0, rc, color, keys[KEYS_MAX], nk = 0, timed = 0;
 
 	bg_setprog(argv[0]);
 	bg_help(argc, argv, usage);
-	while ((ch = getopt(argc, argv, ":f:st:u:")) != -1) {
+	while ((ch = getopt(argc, argv, ":f:k:st:u:")) != -1) {
 		switch (ch) {
 		case 'f':
 			fopt = optarg;
+			break;
+		case 'k':
+			if (keys_add(optarg, keys, &nk) < 0)
+				exit(BG_CONFIG);
 			break;
 		case 's':
 			standby = 1;
@@ -70,6 +184,7 @@ main(int argc, char **argv)
 				    "0 < secs <= %d, like 2 or 0.5",
 				    bg_excerpt(optarg, strlen(optarg), 40, ex,
 				    sizeof ex), SECS_MAX);
+			timed = 1;
 			break;
 		case 'u':
 			uopt = optarg;
@@ -84,6 +199,13 @@ main(int argc, char **argv)
 	}
 	if (optind != argc)
 		bg_usage(usage);
+	if (nk > 0) {
+		if (standby || timed || uopt != NULL) {
+			bg_warn("-k does not go with -s, -t or -u");
+			bg_usage(usage);
+		}
+		return print_keys(fopt, keys, nk);
+	}
 	deadline = bg_now_ms() + ms;
 
 	if (uopt != NULL) {

@@ -36,7 +36,7 @@ make_src "$T/src" v3
 # mk ARGS: make for these servers, quiet; fails loudly.
 mk() {
 	make -s --no-print-directory SSH_OPTS="$SSH_OPTS" APP="$FLEET_APP" \
-	    BG_CONF="$FLEET_CONF" BG_BIN="$BG_ROOT/tools" APP_SRC="$T/src" \
+	    BG_CONF="$FLEET_CONF" BG_BIN="$BG_ROOT/tools" BG_LIB="$BG_ROOT/pipeline" APP_SRC="$T/src" \
 	    PRE_DEPLOY=/nonexistent ROLLOUT="$T/rollout" REVISION=bench "$@" \
 	    >"$T/mk.out" 2>&1 || { cat "$T/mk.out" >&2; exit 1; }
 }
@@ -60,14 +60,15 @@ echo "| what | median ms | min to max ms |"
 echo "| --- | ---: | --- |"
 mk deploy HOST="$one"
 times "no-change deploy, 1 server" deploy HOST="$one"
-times "switch, 1 server" switch HOST="$one"
+# FORCE=1: switching back and forth, nothing new staged in between
+times "switch, 1 server" switch HOST="$one" FORCE=1
 # back to blue live there too: a rolling switch needs every standby to
 # hold the same revision
-[ $((RUNS % 2)) -eq 0 ] || mk switch HOST="$one"
+[ $((RUNS % 2)) -eq 0 ] || mk switch HOST="$one" FORCE=1
 mk deploy HOSTS="$FLEET_HOSTS"
 times "no-change deploy, 3 servers at once" deploy HOSTS="$FLEET_HOSTS"
-times "switch, 3 servers rolling (PARALLEL=1)" switch HOSTS="$FLEET_HOSTS"
-times "switch, 3 servers PARALLEL=3" switch HOSTS="$FLEET_HOSTS" PARALLEL=3
+times "switch, 3 servers rolling (PARALLEL=1)" switch HOSTS="$FLEET_HOSTS" FORCE=1
+times "switch, 3 servers PARALLEL=3" switch HOSTS="$FLEET_HOSTS" PARALLEL=3 FORCE=1
 t0=${EPOCHREALTIME/./}
 # shellcheck disable=SC2086 # options
 ssh $SSH_OPTS "$one" true

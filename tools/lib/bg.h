@@ -136,6 +136,8 @@ int bg_conf_parse(const char *buf, size_t n, const char *fname,
 const char *bg_conf_path(const char *opt);
 /* Read and parse path; dies 4 on a bad config, an unreadable one, too big. */
 void bg_conf_load(const char *path, unsigned long used, struct bg_conf *c);
+/* The value of path key k (hooks, app, lock, ...), NULL for other keys. */
+const char *bg_conf_pathval(const struct bg_conf *c, int k);
 /* Die 4 naming the first key of keys that the config does not set. */
 void bg_conf_need(const struct bg_conf *c, unsigned long keys, const char *path);
 

@@ -140,6 +140,12 @@ pathfield(struct bg_conf *c, int k)
 	return NULL;
 }
 
+const char *
+bg_conf_pathval(const struct bg_conf *c, int k)
+{
+	return pathfield((struct bg_conf *)c, k);
+}
+
 /* Check and store the value v[0..n) of key k. NULL when good, else what
  * was expected (a fixed string: never the value itself). */
 static const char *
