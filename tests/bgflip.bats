@@ -385,11 +385,14 @@ BG_TMP=.bg.tmp
 	[ "$status" -eq 4 ]
 	SUDO_UID=1000 run bgflip
 	[ "$status" -eq 4 ]	# BG_CONF names another config
+	# group-writable counts unless the group is root's
 	chmod 0664 "$BG_CONF"
+	chgrp nogroup "$BG_CONF"
 	run bgflip
 	echo "$output"
 	[ "$status" -eq 4 ]
 	[[ $output == *"writable by group or others"* ]]
+	chgrp root "$BG_CONF"
 	chmod 0644 "$BG_CONF"
 	chown nobody "$BG_CONF"
 	run bgflip
@@ -402,9 +405,11 @@ BG_TMP=.bg.tmp
 	[ "$status" -eq 4 ]
 	[[ $output == *"which others can write"* ]]
 	chmod 0775 "$T/run"
+	chgrp nogroup "$T/run"
 	run bgflip
 	echo "$output"
 	[ "$status" -eq 4 ]	# the lock's directory, group-writable
+	chgrp root "$T/run"
 	chmod 0755 "$T/run"
 	chmod 0777 "$SITE"
 	run bgflip
@@ -538,8 +543,8 @@ BG_TMP=.bg.tmp
 }
 
 # kill_each STEP...: SIGKILL bgflip at each SYSCALL:N; after each, the disk
-# is wholly one color, and the next bgflip finishes or undoes the flip and
-# does its own.
+# is wholly one color, and the next bgflip finishes or undoes the flip (and
+# stops there), or, when nothing was recorded yet, does its own.
 kill_each() {
 	local step sys n d confs
 
@@ -593,7 +598,7 @@ kill_each() {
 	echo "$output"
 	[ "$status" -eq 0 ]
 	[[ $output == *"would finish it"* ]]
-	[ "${lines[-1]}" = blue ]
+	[ "${lines[-1]}" = green ]	# and stop there: no COLOR was given
 	[ "$(snapshot)" = "$before" ]
 	run bgflip green
 	echo "$output"
