@@ -640,3 +640,70 @@ kill_each() {
 	grep -Eq ' switches=([1-9][0-9]*) ' "$T/load.out"
 	history_ok
 }
+
+@test "bgflip: a recorded flip to a color being staged is undone, never finished" {
+	scene reload
+	line="2026-01-01T00:00:00Z blue green carol v2"
+	cp "$SITE/green.conf" "$SITE/live.conf"	# killed before the HUP
+	printf 'bgflip reload blue green\n%s\n' "$line" >"$T/run/lock.flip"
+	touch "$T/app/.bg-staging.green"	# and a deploy began on green
+	run bgflip
+	echo "$output"
+	assert_success
+	assert_output --partial "undoing it: green is being staged"
+	assert_line blue
+	cmp "$SITE/live.conf" "$SITE/blue.conf"
+	[ "$(served_color)" = blue ]
+	[ ! -e "$T/run/lock.flip" ]
+	[ ! -s "$T/log/bg.log" ]
+}
+
+@test "bgflip: after finishing an interrupted flip, no COLOR stops there; a COLOR goes on" {
+	scene reload
+	line="2026-01-01T00:00:00Z blue green carol v2"
+	cp "$SITE/green.conf" "$SITE/live.conf"
+	printf 'bgflip reload blue green\n%s\n' "$line" >"$T/run/lock.flip"
+	# make switch re-run after a crash: the switch it asked for stands
+	run bgflip
+	echo "$output"
+	assert_success
+	assert_output --partial "finishing it"
+	[ "${lines[-1]}" = green ]
+	answers green
+	[ "$(cat "$T/log/bg.log")" = "$line" ]
+	# with a COLOR it finishes, then does what it was asked
+	line2="2026-01-01T00:00:01Z green blue carol v1"
+	printf 'bgflip reload green blue\n%s\n' "$line2" >"$T/run/lock.flip"
+	run bgflip green
+	echo "$output"
+	assert_success
+	assert_output --partial "finishing it"
+	[ "${lines[-1]}" = green ]
+	answers green
+	run cut -d' ' -f2-4 "$T/log/bg.log"
+	assert_output "$(printf 'blue green carol\ngreen blue carol\nblue green root')"
+	[ "$(wc -l <"$T/log/bg.log")" -eq 3 ]
+	[ ! -e "$T/run/lock.flip" ]
+}
+
+@test "bgflip: killed while rolling back, the crash record is still there" {
+	scene reload
+	# a reload that fails after nginx -t passed: rolled back; killed at
+	# the rollback's HUP, before nginx is confirmed to serve blue again
+	sed -i "0,/^\tlisten /s//\tlisten $BLUE_ADDR;\n\tlisten /" \
+	    "$SITE/green.conf"
+	run strace -o "$T/strace" -e trace=pidfd_send_signal,unlink \
+	    -e inject=pidfd_send_signal:signal=KILL:when=2 bgflip
+	echo "$output"
+	cat "$T/strace"
+	grep -q '+++ killed by SIGKILL' "$T/strace"
+	[ "$(grep -c '^pidfd_send_signal' "$T/strace")" -eq 2 ]
+	cmp "$SITE/live.conf" "$SITE/blue.conf"
+	[ -e "$T/run/lock.flip" ]	# the rollback is not confirmed yet
+	run bgflip -w 10 blue
+	echo "$output"
+	assert_success
+	assert_output --partial "interrupted flip from blue to green"
+	[ ! -e "$T/run/lock.flip" ]
+	answers blue
+}

@@ -194,9 +194,11 @@ run_hook(const char *path, char *const envp[], const char *cwd,
 }
 
 /* Remove COLOR's being-staged mark from APP, which the deploy user owns:
- * through an O_NOFOLLOW descriptor of APP, and as root only after dropping
- * to APP's owner (SPEC "Trust" rule 3), so neither a symlink planted for
- * APP nor one inside it makes root unlink anything. 0 or -1 (errno). */
+ * by unlinkat through an O_NOFOLLOW descriptor of APP and, as root, only
+ * after dropping to APP's owner (SPEC "Trust" rule 3); a root-owned APP
+ * must be trusted all the way up. So no symlink or renamed directory of
+ * the deploy user's makes root unlink anything. 0; -1 (errno) or -2
+ * (unsafe, said why). */
 static int
 clear_mark(const struct bg_conf *c, int color)
 {
@@ -207,10 +209,22 @@ clear_mark(const struct bg_conf *c, int color)
 
 	snprintf(name, sizeof name, ".bg-staging.%s", bg_color_name(color));
 	dfd = open(c->app, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (dfd < 0 && (errno == ELOOP || errno == ENOTDIR)) {
+		bg_warn("app %s is not a directory (a symlink?): refusing to "
+		    "remove the mark in it as root", c->app);
+		return -2;
+	}
 	if (dfd < 0)
 		return -1;
 	if (fstat(dfd, &st) < 0)
 		goto fail;
+	if (geteuid() == 0 && st.st_uid == 0) {
+		/* root's APP: only where nobody else could have led us */
+		close(dfd);
+		if ((dfd = bg_trusted_open("app", c->app, O_RDONLY |
+		    O_DIRECTORY)) < 0)
+			return -2;
+	}
 	if (geteuid() != 0 || st.st_uid == 0) {
 		if (unlinkat(dfd, name, 0) < 0 && errno != ENOENT)
 			goto fail;
@@ -422,7 +436,9 @@ main(int argc, char **argv)
 		wait_healthy(&c, color, wait_ms);
 		if (bg_mark_path(&c, color, mark, sizeof mark) == NULL)
 			bg_die(BG_CONFIG, "%s: app path too long", confpath);
-		if (clear_mark(&c, color) < 0)
+		if ((rc = clear_mark(&c, color)) == -2)
+			exit(BG_CONFIG);
+		if (rc < 0)
 			bg_diesys(BG_SYS, "%s is healthy, but cannot remove "
 			    "its being-staged mark %s", name, mark);
 	}
