@@ -10,6 +10,7 @@
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -29,10 +30,12 @@ int
 main(int argc, char **argv)
 {
 	unsigned long long n = 0;
+	unsigned long secs;
 	long long end;
 	int dfd;
 
-	if (argc != 5) {
+	if (argc != 5 || bg_parse_ulong(argv[4], strlen(argv[4]), 3600,
+	    &secs) < 0) {
 		fprintf(stderr, "usage: renamex DIR A B SECS\n");
 		return 2;
 	}
@@ -40,7 +43,7 @@ main(int argc, char **argv)
 		perror(argv[1]);
 		return 1;
 	}
-	end = bg_now_ms() + atoll(argv[4]) * 1000;
+	end = bg_now_ms() + (long long)secs * 1000;
 	while (bg_now_ms() < end) {
 		if (swap(dfd, argv[2], argv[3]) < 0) {
 			perror("renameat2");

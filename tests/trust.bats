@@ -32,13 +32,13 @@ teardown() {
 	bg_teardown
 }
 
-SUDO_FLIP=
+SUDO_FLIP=()
 
 # a reload scene with APP the deploy user's, as make init leaves it
 deploy_scene() {
 	scene reload || return 1
 	chown -R "$TU:$TU" "$T/app"
-	SUDO_FLIP="sudo -n $BG_ROOT/tools/bgflip"
+	SUDO_FLIP=(sudo -n "$BG_ROOT/tools/bgflip")
 	mkdir -m 0700 "$T/u"	# where the deploy user keeps its output
 	chown "$TU:$TU" "$T/u"
 }
@@ -62,7 +62,7 @@ root_state() {
 
 @test "trust: the documented sudoers line lets the deploy user flip, nothing else" {
 	deploy_scene
-	run as_deploy $SUDO_FLIP
+	run as_deploy "${SUDO_FLIP[@]}"
 	echo "$output"
 	assert_success
 	assert_line green
@@ -70,7 +70,7 @@ root_state() {
 	run cut -d' ' -f2- "$T/log/bg.log"
 	assert_output "blue green $TU v2"
 	# -f is refused under sudo, and nothing else runs as root
-	run as_deploy $SUDO_FLIP -f "$BG_CONF"
+	run as_deploy "${SUDO_FLIP[@]}" -f "$BG_CONF"
 	assert_failure 4
 	assert_output --partial "under sudo the config is /etc/bg.conf"
 	run as_deploy sudo -n /usr/bin/id -u
@@ -85,7 +85,7 @@ root_state() {
 	as_user ln -s "$SITE" "$T/sticky/site"
 	conf_set green_conf "$T/sticky/site/green.conf"
 	before=$(root_state)
-	run as_deploy $SUDO_FLIP
+	run as_deploy "${SUDO_FLIP[@]}"
 	echo "$output"
 	assert_failure 4
 	assert_output --partial "green_conf $T/sticky/site/green.conf is unsafe: $T/sticky/site is a symlink owned by uid $TU_UID"
@@ -94,7 +94,7 @@ root_state() {
 	# the same link made by root is root's choice: followed
 	rm "$T/sticky/site"
 	ln -s "$SITE" "$T/sticky/site"
-	run as_deploy $SUDO_FLIP
+	run as_deploy "${SUDO_FLIP[@]}"
 	echo "$output"
 	assert_success
 	[ "$(served_color)" = green ]
@@ -116,7 +116,7 @@ root_state() {
 	while bg_alive "$racer" && [ "$tries" -lt 40 ]; do
 		tries=$((tries + 1))
 		st=0
-		as_deploy $SUDO_FLIP >/dev/null 2>"$T/err" || st=$?
+		as_deploy "${SUDO_FLIP[@]}" >/dev/null 2>"$T/err" || st=$?
 		grep -q planted "$SITE/live.conf" && won=$((won + 1))
 		if [ "$st" -eq 4 ] && grep -q "$SITE" "$T/err"; then
 			refused=$((refused + 1))
@@ -143,19 +143,19 @@ root_state() {
 	cp "$NGINX_CONF" "$NGINX_PREFIX/theirs.conf"
 	chown "$TU" "$NGINX_PREFIX/theirs.conf"
 	conf_set nginx_conf "$NGINX_PREFIX/theirs.conf"
-	run as_deploy $SUDO_FLIP
+	run as_deploy "${SUDO_FLIP[@]}"
 	echo "$output"
 	assert_failure 4
 	assert_output --partial "nginx_conf $NGINX_PREFIX/theirs.conf is unsafe: owned by uid $TU_UID"
 	# root's file, in the deploy user's directory: still theirs to swap
 	cp "$NGINX_CONF" "$T/app/nginx.conf"
 	conf_set nginx_conf "$T/app/nginx.conf"
-	run as_deploy $SUDO_FLIP
+	run as_deploy "${SUDO_FLIP[@]}"
 	assert_failure 4
 	assert_output --partial "nginx_conf $T/app/nginx.conf is unsafe: it lies in $T/app, owned by uid $TU_UID"
 	conf_set nginx_conf "$NGINX_CONF"
 	conf_set nginx_prefix "$T/app"
-	run as_deploy $SUDO_FLIP
+	run as_deploy "${SUDO_FLIP[@]}"
 	echo "$output"
 	assert_failure 4
 	assert_output --partial "nginx_prefix $T/app is unsafe: owned by uid $TU_UID"
@@ -244,7 +244,7 @@ root_state() {
 	deploy_scene
 	echo 'bogus_directive on;' >>"$SITE/green.conf"
 	before=$(root_state)
-	run as_deploy bash -c "trap '' CHLD; grep '^SigIgn' /proc/self/status >&2; exec $SUDO_FLIP"
+	run as_deploy bash -c "trap '' CHLD; grep '^SigIgn' /proc/self/status >&2; exec ${SUDO_FLIP[*]}"
 	echo "$output"
 	# the injection: the caller's children start with SIGCHLD (17) ignored
 	ign=$(echo "$output" | sed -n 's/^SigIgn:[[:space:]]*//p')
@@ -280,7 +280,7 @@ root_state() {
 	as_root_ns strace -f -u "$TU" -o "$T/strace" -e trace=rename,kill \
 	    -e inject=rename:delay_exit=3000000:when=1 \
 	    bash -c '
-		'"$SUDO_FLIP"' >"$0/u/out" 2>"$0/u/err" & s=$!
+		'"${SUDO_FLIP[*]}"' >"$0/u/out" 2>"$0/u/err" & s=$!
 		n=0
 		while [ ! -e "$0/run/lock.flip" ] && [ $n -lt 100 ]; do
 			sleep 0.05; n=$((n + 1))
@@ -305,7 +305,7 @@ root_state() {
 	deploy_scene
 	as_root_ns strace -f -u "$TU" -o "$T/strace" -P "$T/log/bg.log" \
 	    -e trace=write -e inject=write:error=ENOSPC:when=1 \
-	    bash -c "$SUDO_FLIP >'$T/u/out' 2>'$T/u/err'"
+	    bash -c "${SUDO_FLIP[*]} >'$T/u/out' 2>'$T/u/err'"
 	cat "$T/u/err" "$T/strace"
 	grep -q 'ENOSPC (No space left on device) (INJECTED)' "$T/strace"
 	[ "$(cat "$T/u/out")" = green ]
@@ -323,7 +323,7 @@ root_state() {
 		for via in sudo root; do
 			st=0
 			if [ "$via" = sudo ]; then
-				as_deploy bash -c "ulimit -n $n && exec $SUDO_FLIP" \
+				as_deploy bash -c "ulimit -n $n && exec ${SUDO_FLIP[*]}" \
 				    >"$T/out" 2>"$T/err" || st=$?
 			else
 				bash -c "ulimit -n $n && exec bgflip" \
@@ -351,7 +351,7 @@ root_state() {
 	rm "$T/app/green/REVISION"
 	# as a system without protected_hardlinks would let the deploy user
 	ln "$T/secret" "$T/app/green/REVISION"
-	run as_deploy $SUDO_FLIP
+	run as_deploy "${SUDO_FLIP[@]}"
 	assert_success
 	run cat "$T/log/bg.log"
 	refute_output --partial secret

@@ -84,12 +84,6 @@ check_hooks_dir(const char *dir)
 	struct stat st;
 	int fd;
 
-	if (geteuid() == 0) {
-		if ((fd = bg_trusted_open("hooks directory", dir, O_PATH |
-		    O_DIRECTORY)) < 0)
-			exit(BG_CONFIG);
-		close(fd);
-	}
 	if (stat(dir, &st) < 0)
 		bg_diesys(BG_CONFIG, "hooks directory %s", dir);
 	if (!S_ISDIR(st.st_mode))
@@ -98,6 +92,12 @@ check_hooks_dir(const char *dir)
 		bg_die(BG_CONFIG, "hooks directory %s is writable by group or "
 		    "others: refusing to run hooks from it (chmod go-w %s)",
 		    dir, dir);
+	if (geteuid() == 0) {
+		if ((fd = bg_trusted_open("hooks directory", dir, O_PATH |
+		    O_DIRECTORY)) < 0)
+			exit(BG_CONFIG);
+		close(fd);
+	}
 }
 
 /* 0 ok; BG_CONFIG unsafe; BG_NO missing or not executable (said why). */
@@ -114,16 +114,16 @@ check_hook(const char *path, int pass)
 		return BG_NO;
 	}
 	if (pass == 1) {
-		if (geteuid() == 0 && (fd = bg_trusted_open("hook", path,
-		    O_PATH)) < 0)
-			return BG_CONFIG;
-		if (fd >= 0)
-			close(fd);
 		if (st.st_mode & (S_IWGRP | S_IWOTH)) {
 			bg_warn("hook %s is writable by group or others: "
 			    "refusing to run it (chmod go-w %s)", path, path);
 			return BG_CONFIG;
 		}
+		if (geteuid() == 0 && (fd = bg_trusted_open("hook", path,
+		    O_PATH)) < 0)
+			return BG_CONFIG;
+		if (fd >= 0)
+			close(fd);
 		return BG_OK;
 	}
 	if (!S_ISREG(st.st_mode) || !(st.st_mode & 0111)) {
