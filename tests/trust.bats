@@ -200,6 +200,18 @@ root_state() {
 	assert_output --partial green
 }
 
+@test "trust: bgstage as root refuses a config the deploy user could swap (exit 4)" {
+	deploy_scene
+	printf '#!/bin/sh\n: >"%s/restart-ran"\n' "$T" >"$T/hooks/restart"
+	chmod 0755 "$T/hooks/restart"
+	cp "$BG_CONF" "$T/app/bg.conf"	# root's file, in the deploy user's APP
+	BG_CONF="$T/app/bg.conf" run bgstage green
+	echo "$output"
+	assert_failure 4
+	assert_output --partial "config $T/app/bg.conf is unsafe: it lies in $T/app, owned by uid $TU_UID"
+	[ ! -e "$T/restart-ran" ]
+}
+
 @test "trust: bgstage as root never removes a mark outside the deploy user's APP" {
 	scene reload
 	printf '#!/bin/sh\nexit 0\n' >"$T/hooks/restart"

@@ -9,7 +9,6 @@
  * every signal that could end us (sudo relays the caller's USR1, ALRM...)
  * is held from the lock on, so a signal never leaves a half state; SIGKILL
  * is what the crash record is for. */
-#include <fcntl.h>
 #include <errno.h>
 #include <signal.h>
 #include <stdio.h>
@@ -170,7 +169,7 @@ setup(const char *fopt)
 	static char path[BG_PATH_MAX];
 	const char *env = getenv("BG_CONF");
 	struct stat st;
-	int root = geteuid() == 0, fd;
+	int root = geteuid() == 0;
 
 	if (getenv("SUDO_UID") != NULL && ((fopt != NULL &&
 	    strcmp(fopt, BG_CONF_DEFAULT) != 0) || (fopt == NULL &&
@@ -185,16 +184,12 @@ setup(const char *fopt)
 	umask(022);
 	signal(SIGPIPE, SIG_IGN);
 	/* As root: read the very descriptor that was checked. */
-	if (root && (fd = bg_trusted_open("config", path, O_RDONLY)) < 0)
-		exit(BG_CONFIG);
-	if (!root && (fd = open(path, O_RDONLY | O_NOCTTY | O_NONBLOCK |
-	    O_CLOEXEC)) < 0)
-		bg_diesys(BG_CONFIG, "cannot open config %s", path);
-	bg_conf_load_fd(fd, path, BGK(K_MODE) | BGK(K_URL) | BGK(K_HOST_HEADER) |
-	    BGK(K_BLUE) | BGK(K_GREEN) | BGK(K_HEALTH) | BGK(K_APP) |
-	    BGK(K_LOCK) | BGK(K_LOG) | BGK(K_NGINX) | BGK(K_NGINX_PREFIX) |
-	    BGK(K_NGINX_CONF) | BGK(K_NGINX_PID) | BGK(K_LIVE_CONF) |
-	    BGK(K_BLUE_CONF) | BGK(K_GREEN_CONF) | BGK(K_STATE), &c);
+	bg_conf_load_fd(bg_conf_open(path), path, BGK(K_MODE) | BGK(K_URL) |
+	    BGK(K_HOST_HEADER) | BGK(K_BLUE) | BGK(K_GREEN) | BGK(K_HEALTH) |
+	    BGK(K_APP) | BGK(K_LOCK) | BGK(K_LOG) | BGK(K_NGINX) |
+	    BGK(K_NGINX_PREFIX) | BGK(K_NGINX_CONF) | BGK(K_NGINX_PID) |
+	    BGK(K_LIVE_CONF) | BGK(K_BLUE_CONF) | BGK(K_GREEN_CONF) |
+	    BGK(K_STATE), &c);
 	bg_conf_need(&c, BGK(K_URL) | BGK(K_BLUE) | BGK(K_GREEN) |
 	    (c.mode == BG_MODE_RELOAD ? BGK(K_LIVE_CONF) | BGK(K_BLUE_CONF) |
 	    BGK(K_GREEN_CONF) : 0), path);

@@ -351,9 +351,10 @@ main(int argc, char **argv)
 	bg_catch_signals();
 
 	confpath = bg_conf_path(confpath);
-	bg_conf_load(confpath, BGK(K_URL) | BGK(K_HOST_HEADER) | BGK(K_BLUE) |
-	    BGK(K_GREEN) | BGK(K_HEALTH) | BGK(K_TIMEOUT) | BGK(K_HOOKS) |
-	    BGK(K_APP) | BGK(K_LOCK), &c);
+	/* as root, trusted and read from the checked descriptor */
+	bg_conf_load_fd(bg_conf_open(confpath), confpath, BGK(K_URL) |
+	    BGK(K_HOST_HEADER) | BGK(K_BLUE) | BGK(K_GREEN) | BGK(K_HEALTH) |
+	    BGK(K_TIMEOUT) | BGK(K_HOOKS) | BGK(K_APP) | BGK(K_LOCK), &c);
 	bg_conf_need(&c, BGK(K_URL) | BGK(K_BLUE) | BGK(K_GREEN) |
 	    BGK(K_HOOKS), confpath);
 	if (wait_ms < 0)

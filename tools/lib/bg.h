@@ -301,6 +301,9 @@ int bg_file_readfd(int fd, const char *path, size_t max, char **buf,
  * O_PATH to only check it; O_CLOEXEC|O_NOFOLLOW|O_NONBLOCK added), or -1
  * after saying why on stderr, naming "what" and the path. */
 int bg_trusted_open(const char *what, const char *path, int flags);
+/* The config, for bg_conf_load_fd: as root through bg_trusted_open, else
+ * a plain open. Dies 4 when it cannot be opened or trusted. */
+int bg_conf_open(const char *path);
 /* The same check, descriptor closed: 0 or -1. */
 int bg_safe_path(const char *what, const char *path, int isdir);
 int bg_safe_dir_of(const char *what, const char *path);	/* its directory */

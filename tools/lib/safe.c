@@ -213,6 +213,24 @@ fail:
 }
 
 int
+bg_conf_open(const char *path)
+{
+	int fd;
+
+	if (geteuid() == 0) {
+		if ((fd = bg_trusted_open("config", path, O_RDONLY)) < 0)
+			exit(BG_CONFIG);
+		return fd;
+	}
+	/* O_NONBLOCK: a FIFO planted at the path must not hang us before
+	 * fstat can refuse it. */
+	fd = open(path, O_RDONLY | O_NOCTTY | O_NONBLOCK | O_CLOEXEC);
+	if (fd < 0)
+		bg_diesys(BG_CONFIG, "cannot open config %s", path);
+	return fd;
+}
+
+int
 bg_safe_path(const char *what, const char *path, int isdir)
 {
 	int fd;
