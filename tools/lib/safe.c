@@ -159,15 +159,15 @@ bg_trusted_open(const char *what, const char *path, int flags)
 			if (ln < 0)
 				goto fail;
 			if (ln == 0 || ++links > LINKS_MAX ||
-			    (size_t)ln + strlen(p) + 2 > sizeof rest) {
+			    (size_t)ln + strlen(p) + 1 > sizeof rest) {
 				errno = ELOOP;
 				goto fail;
 			}
 			link[ln] = '\0';
-			/* rest becomes the link's target, then what was left */
-			memmove(rest + ln + 1, p, strlen(p) + 1);
+			/* rest becomes the link's target, then what was left
+			 * (empty, or starting with '/') */
+			memmove(rest + ln, p, strlen(p) + 1);
 			memcpy(rest, link, (size_t)ln);
-			rest[ln] = '/';
 			p = rest;
 			if (link[0] == '/') {
 				close(dfd);
@@ -195,6 +195,11 @@ bg_trusted_open(const char *what, const char *path, int flags)
 		if (fstat(dfd, &st) < 0)
 			goto fail;
 		if (last) {
+			/* "file/" names a directory, as for the kernel */
+			if (*p == '/' && !S_ISDIR(st.st_mode)) {
+				errno = ENOTDIR;
+				goto fail;
+			}
 			if (obj_ok(what, path, isdir, &st) < 0) {
 				close(dfd);
 				return -1;
