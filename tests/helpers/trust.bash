@@ -36,8 +36,11 @@ trust_user_add() {
 
 trust_user_del() {
 	[ -n "${TU:-}" ] || return 0
-	userdel "$TU" 2>/dev/null
-	getent group "$TU" >/dev/null && groupdel "$TU" 2>/dev/null
+	# -f: even if a process of the test's is still on its way out
+	userdel -f "$TU" || echo "trust_user_del: cannot remove user $TU" >&2
+	if getent group "$TU" >/dev/null; then
+		groupdel "$TU" || echo "trust_user_del: cannot remove group $TU" >&2
+	fi
 	return 0
 }
 
