@@ -385,11 +385,14 @@ BG_TMP=.bg.tmp
 	[ "$status" -eq 4 ]
 	SUDO_UID=1000 run bgflip
 	[ "$status" -eq 4 ]	# BG_CONF names another config
+	# group-writable counts unless the group is root's
 	chmod 0664 "$BG_CONF"
+	chgrp nogroup "$BG_CONF"
 	run bgflip
 	echo "$output"
 	[ "$status" -eq 4 ]
 	[[ $output == *"writable by group or others"* ]]
+	chgrp root "$BG_CONF"
 	chmod 0644 "$BG_CONF"
 	chown nobody "$BG_CONF"
 	run bgflip
@@ -402,9 +405,11 @@ BG_TMP=.bg.tmp
 	[ "$status" -eq 4 ]
 	[[ $output == *"which others can write"* ]]
 	chmod 0775 "$T/run"
+	chgrp nogroup "$T/run"
 	run bgflip
 	echo "$output"
 	[ "$status" -eq 4 ]	# the lock's directory, group-writable
+	chgrp root "$T/run"
 	chmod 0755 "$T/run"
 	chmod 0777 "$SITE"
 	run bgflip
@@ -538,8 +543,8 @@ BG_TMP=.bg.tmp
 }
 
 # kill_each STEP...: SIGKILL bgflip at each SYSCALL:N; after each, the disk
-# is wholly one color, and the next bgflip finishes or undoes the flip and
-# does its own.
+# is wholly one color, and the next bgflip finishes or undoes the flip (and
+# stops there), or, when nothing was recorded yet, does its own.
 kill_each() {
 	local step sys n d confs
 
@@ -593,7 +598,7 @@ kill_each() {
 	echo "$output"
 	[ "$status" -eq 0 ]
 	[[ $output == *"would finish it"* ]]
-	[ "${lines[-1]}" = blue ]
+	[ "${lines[-1]}" = green ]	# and stop there: no COLOR was given
 	[ "$(snapshot)" = "$before" ]
 	run bgflip green
 	echo "$output"
@@ -634,4 +639,71 @@ kill_each() {
 	grep -q ' failed=0 ' "$T/load.out"
 	grep -Eq ' switches=([1-9][0-9]*) ' "$T/load.out"
 	history_ok
+}
+
+@test "bgflip: a recorded flip to a color being staged is undone, never finished" {
+	scene reload
+	line="2026-01-01T00:00:00Z blue green carol v2"
+	cp "$SITE/green.conf" "$SITE/live.conf"	# killed before the HUP
+	printf 'bgflip reload blue green\n%s\n' "$line" >"$T/run/lock.flip"
+	touch "$T/app/.bg-staging.green"	# and a deploy began on green
+	run bgflip
+	echo "$output"
+	assert_success
+	assert_output --partial "undoing it: green is being staged"
+	assert_line blue
+	cmp "$SITE/live.conf" "$SITE/blue.conf"
+	[ "$(served_color)" = blue ]
+	[ ! -e "$T/run/lock.flip" ]
+	[ ! -s "$T/log/bg.log" ]
+}
+
+@test "bgflip: after finishing an interrupted flip, no COLOR stops there; a COLOR goes on" {
+	scene reload
+	line="2026-01-01T00:00:00Z blue green carol v2"
+	cp "$SITE/green.conf" "$SITE/live.conf"
+	printf 'bgflip reload blue green\n%s\n' "$line" >"$T/run/lock.flip"
+	# make switch re-run after a crash: the switch it asked for stands
+	run bgflip
+	echo "$output"
+	assert_success
+	assert_output --partial "finishing it"
+	[ "${lines[-1]}" = green ]
+	answers green
+	[ "$(cat "$T/log/bg.log")" = "$line" ]
+	# with a COLOR it finishes, then does what it was asked
+	line2="2026-01-01T00:00:01Z green blue carol v1"
+	printf 'bgflip reload green blue\n%s\n' "$line2" >"$T/run/lock.flip"
+	run bgflip green
+	echo "$output"
+	assert_success
+	assert_output --partial "finishing it"
+	[ "${lines[-1]}" = green ]
+	answers green
+	run cut -d' ' -f2-4 "$T/log/bg.log"
+	assert_output "$(printf 'blue green carol\ngreen blue carol\nblue green root')"
+	[ "$(wc -l <"$T/log/bg.log")" -eq 3 ]
+	[ ! -e "$T/run/lock.flip" ]
+}
+
+@test "bgflip: killed while rolling back, the crash record is still there" {
+	scene reload
+	# a reload that fails after nginx -t passed: rolled back; killed at
+	# the rollback's HUP, before nginx is confirmed to serve blue again
+	sed -i "0,/^\tlisten /s//\tlisten $BLUE_ADDR;\n\tlisten /" \
+	    "$SITE/green.conf"
+	run strace -o "$T/strace" -e trace=pidfd_send_signal,unlink \
+	    -e inject=pidfd_send_signal:signal=KILL:when=2 bgflip
+	echo "$output"
+	cat "$T/strace"
+	grep -q '+++ killed by SIGKILL' "$T/strace"
+	[ "$(grep -c '^pidfd_send_signal' "$T/strace")" -eq 2 ]
+	cmp "$SITE/live.conf" "$SITE/blue.conf"
+	[ -e "$T/run/lock.flip" ]	# the rollback is not confirmed yet
+	run bgflip -w 10 blue
+	echo "$output"
+	assert_success
+	assert_output --partial "interrupted flip from blue to green"
+	[ ! -e "$T/run/lock.flip" ]
+	answers blue
 }

@@ -155,7 +155,45 @@ consistent() {
 	[ "$(served_color)" = green ]
 }
 
-# inject_each ERRNO SYSCALL:N...: fail each listed call of a bgflip with
+@test "faults: a short history write on a full disk is cut back, never left torn" {
+	scene reload
+	on_tmpfs "$T/log" 64k
+	# 6 bytes left in the log's last page, and no page free after it
+	printf '%04089d\n' 0 >"$T/log/bg.log"
+	fill "$T/log"
+	run strace -o "$T/strace" -P "$T/log/bg.log" -e trace=write,ftruncate \
+	    bgflip
+	echo "$output"
+	cat "$T/strace"
+	grep -qE '^write\(.*\) += 6$' "$T/strace"	# the short write happened
+	assert_success	# the flip stands
+	assert_output --partial "history line is missing"
+	[ "$(stat -c %s "$T/log/bg.log")" -eq 4090 ]	# cut back
+	consistent
+	# room again: the next line is whole, on a line of its own
+	rm -f "$T/log/.filler" "$T/log/.filler2"
+	run bgflip
+	assert_success
+	[ "$(stat -c %s "$T/log/bg.log")" -gt 4090 ]
+	run tail -n 1 "$T/log/bg.log"
+	assert_output --regexp '^[0-9-]{10}T[0-9:]{8}Z green blue root v1$'
+	[ "$(head -c 4090 "$T/log/bg.log")" = "$(printf '%04089d' 0)" ]
+}
+
+@test "faults: a torn last history line stays a line of its own" {
+	scene reload
+	printf '2026-01-01T00:00:00Z blue gr' >"$T/log/bg.log"
+	run bgflip
+	assert_success
+	run cat "$T/log/bg.log"
+	echo "$output"
+	[ "${#lines[@]}" -eq 2 ]
+	[ "${lines[0]}" = "2026-01-01T00:00:00Z blue gr" ]
+	[[ ${lines[1]} =~ ^[0-9-]{10}T[0-9:]{8}Z\ blue\ green\ root\ v2$ ]]
+}
+
+# [INJECT_PATH=PATH] inject_each ERRNO SYSCALL:N...: fail each listed call
+# (only those on PATH, when set) of a bgflip with
 # ERRNO; after each, disk and nginx agree, nothing is half done, and the
 # exit status says whether the flip happened (0) or not (5 or 6).
 inject_each() {
@@ -167,8 +205,8 @@ inject_each() {
 		n=${step#*:}
 		before=$(served_color)
 		st=0
-		strace -o /dev/null -e trace="$sys" \
-		    -e inject="$sys:error=$err:when=$n" bgflip \
+		strace -o /dev/null ${INJECT_PATH:+-P "$INJECT_PATH"} \
+		    -e trace="$sys" -e inject="$sys:error=$err:when=$n" bgflip \
 		    >"$T/out" 2>"$T/err" || st=$?
 		echo "$err at $step: exit $st: $(tr '\n' ' ' <"$T/err")"
 		consistent
@@ -186,7 +224,9 @@ inject_each() {
 	# sync and rename; the directory syncs; the history's write
 	inject_each ENOSPC write:1 write:2 write:3
 	inject_each EIO fsync:1 fsync:2 rename:1 fsync:3 rename:2 fsync:4
-	inject_each EIO unlink:1 openat:9
+	inject_each EIO unlink:1
+	# the lock's open (by path: the trust walk opens many before it)
+	INJECT_PATH="$T/run/lock" inject_each EIO openat:1
 	run bgflip -w 5
 	echo "$output"
 	[ "$status" -eq 0 ]

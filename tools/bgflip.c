@@ -5,8 +5,10 @@
  * being staged or unhealthy, check that nginx serves what the disk says,
  * then flip (reload: replace live_conf, nginx -t, SIGHUP; socket: rename
  * STATE/current), verify on fresh connections, roll back when that fails,
- * log. SIGINT, SIGTERM and SIGHUP are held from the lock on, so a signal
- * never leaves a half state; SIGKILL is what the crash record is for. */
+ * log. Every signal disposition starts at its default (bg_setprog), and
+ * every signal that could end us (sudo relays the caller's USR1, ALRM...)
+ * is held from the lock on, so a signal never leaves a half state; SIGKILL
+ * is what the crash record is for. */
 #include <errno.h>
 #include <signal.h>
 #include <stdio.h>
@@ -90,11 +92,9 @@ run(int want, long long wait)
 	if (fd < 0)
 		bg_diesys(BG_SYS, "cannot take lock %s", c.lock);
 	bg_trace("lock");
-	sigemptyset(&hold);
-	sigaddset(&hold, SIGINT);
-	sigaddset(&hold, SIGTERM);
-	sigaddset(&hold, SIGHUP);
-	sigaddset(&hold, SIGQUIT);
+	/* Everything catchable; a fault (SEGV...) still kills us, as it
+	 * must. Held until exit: the flip is done or undone by then. */
+	sigfillset(&hold);
 	sigprocmask(SIG_BLOCK, &hold, NULL);
 
 	if (c.mode == BG_MODE_RELOAD && (rc = bg_nginx_master(&c, &fl.ng)) != 0)
@@ -106,6 +106,15 @@ run(int want, long long wait)
 	if ((rc = bg_flip_recover(&fl, &live)) != 0)
 		return rc;
 	bg_trace("views, crash record checked");
+	/* Finished or undone an interrupted flip and asked for no color:
+	 * that was the job. Going on would flip back what a re-run of
+	 * make switch after a crash asked for. */
+	if (live >= 0 && want < 0) {
+		bg_warn("%s is live; stopping here (to flip: bgflip %s)",
+		    N(live), N(bg_other(live)));
+		printf("%s\n", N(live));
+		return 0;
+	}
 	/* -n: a pending record's outcome is predicted, not on disk yet */
 	pending = live != -3 && fl.dry;
 	if (!pending)
@@ -232,15 +241,14 @@ setup(const char *fopt)
 	clearenv();
 	umask(022);
 	signal(SIGPIPE, SIG_IGN);
-	if (root && bg_safe_path("config", path, 0) < 0)
-		exit(BG_CONFIG);
-	bg_conf_load(path, BGK(K_MODE) | BGK(K_URL) | BGK(K_HOST_HEADER) |
-	    BGK(K_BLUE) | BGK(K_GREEN) | BGK(K_HEALTH) | BGK(K_APP) |
-	    BGK(K_LOCK) | BGK(K_LOG) | BGK(K_NGINX) | BGK(K_NGINX_PREFIX) |
-	    BGK(K_NGINX_CONF) | BGK(K_NGINX_PID) | BGK(K_LIVE_CONF) |
-	    BGK(K_BLUE_CONF) | BGK(K_GREEN_CONF) | BGK(K_STATE) |
-	    BGK(K_LIVE_ADDR) | BGK(K_STAGING_ADDR) | BGK(K_NFT) |
-	    BGK(K_NFT_TABLE), &c);
+	/* As root: read the very descriptor that was checked. */
+	bg_conf_load_fd(bg_conf_open(path), path, BGK(K_MODE) | BGK(K_URL) |
+	    BGK(K_HOST_HEADER) | BGK(K_BLUE) | BGK(K_GREEN) | BGK(K_HEALTH) |
+	    BGK(K_APP) | BGK(K_LOCK) | BGK(K_LOG) | BGK(K_NGINX) |
+	    BGK(K_NGINX_PREFIX) | BGK(K_NGINX_CONF) | BGK(K_NGINX_PID) |
+	    BGK(K_LIVE_CONF) | BGK(K_BLUE_CONF) | BGK(K_GREEN_CONF) |
+	    BGK(K_STATE) | BGK(K_LIVE_ADDR) | BGK(K_STAGING_ADDR) |
+	    BGK(K_NFT) | BGK(K_NFT_TABLE), &c);
 	bg_conf_need(&c, BGK(K_URL) | BGK(K_BLUE) | BGK(K_GREEN) |
 	    (c.mode == BG_MODE_RELOAD ? BGK(K_LIVE_CONF) | BGK(K_BLUE_CONF) |
 	    BGK(K_GREEN_CONF) : 0) | (c.mode == BG_MODE_PORT ?
@@ -270,10 +278,13 @@ setup(const char *fopt)
 	if (!S_ISREG(st.st_mode))
 		bg_die(BG_CONFIG, "live_conf %s is not a regular file (a "
 		    "symlink?): bgflip replaces it by rename", c.live_conf);
+	/* blue_conf and green_conf: checked as they are read (flip.c) */
 	if (root && (bg_safe_path("live_conf", c.live_conf, 0) < 0 ||
-	    bg_safe_path("blue_conf", c.color_conf[BG_BLUE], 0) < 0 ||
-	    bg_safe_path("green_conf", c.color_conf[BG_GREEN], 0) < 0 ||
 	    bg_safe_path("nginx binary", c.nginx, 0) < 0 ||
+	    (c.nginx_conf[0] != '\0' &&
+	    bg_safe_path("nginx_conf", c.nginx_conf, 0) < 0) ||
+	    (c.nginx_prefix[0] != '\0' &&
+	    bg_safe_path("nginx_prefix", c.nginx_prefix, 1) < 0) ||
 	    bg_safe_dir_of("nginx_pid directory", c.nginx_pid) < 0))
 		exit(BG_CONFIG);
 	if (bg_flip_init(&fl, &c) < 0)

@@ -13,9 +13,16 @@
  * - -n takes no lock (it must not create the lock file) and runs nothing.
  * - SIGHUP, SIGINT, SIGTERM: the running hook's process group is stopped,
  *   then bgstage dies of the same signal; the mark stays.
+ * - Run as root (SPEC "Trust"): the hooks directory and each hook pass
+ *   bg_trusted_open (root's all the way up to "/"); the mark in the
+ *   deploy user's APP is removed as APP's owner (a child that drops to
+ *   its uid and gid), by unlinkat through an O_NOFOLLOW descriptor of APP.
  */
 #include <errno.h>
+#include <fcntl.h>
+#include <grp.h>
 #include <signal.h>
+#include <sys/wait.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -69,11 +76,13 @@ hostname(const struct bg_conf *c)
 	return c->host_header[0] != '\0' ? c->host_header : NULL;
 }
 
-/* Writable by group or others: anyone could put code there that we run. */
+/* Writable by group or others: anyone could put code there that we run.
+ * As root, also the trust rules: root's, all the way up. */
 static void
 check_hooks_dir(const char *dir)
 {
 	struct stat st;
+	int fd;
 
 	if (stat(dir, &st) < 0)
 		bg_diesys(BG_CONFIG, "hooks directory %s", dir);
@@ -83,6 +92,12 @@ check_hooks_dir(const char *dir)
 		bg_die(BG_CONFIG, "hooks directory %s is writable by group or "
 		    "others: refusing to run hooks from it (chmod go-w %s)",
 		    dir, dir);
+	if (geteuid() == 0) {
+		if ((fd = bg_trusted_open("hooks directory", dir, O_PATH |
+		    O_DIRECTORY)) < 0)
+			exit(BG_CONFIG);
+		close(fd);
+	}
 }
 
 /* 0 ok; BG_CONFIG unsafe; BG_NO missing or not executable (said why). */
@@ -90,6 +105,7 @@ static int
 check_hook(const char *path, int pass)
 {
 	struct stat st;
+	int fd = -1;
 
 	if (stat(path, &st) < 0) {
 		if (pass == 1)
@@ -103,6 +119,11 @@ check_hook(const char *path, int pass)
 			    "refusing to run it (chmod go-w %s)", path, path);
 			return BG_CONFIG;
 		}
+		if (geteuid() == 0 && (fd = bg_trusted_open("hook", path,
+		    O_PATH)) < 0)
+			return BG_CONFIG;
+		if (fd >= 0)
+			close(fd);
 		return BG_OK;
 	}
 	if (!S_ISREG(st.st_mode) || !(st.st_mode & 0111)) {
@@ -158,6 +179,10 @@ run_hook(const char *path, char *const envp[], const char *cwd,
 		interrupted("stopped hook ", path);
 	if (rc == -2)
 		bg_diesys(BG_CONFIG, "hook %s: cannot enter %s", path, cwd);
+	if (rc < 0 && errno == ECHILD)
+		bg_die(BG_NO, "hook %s: its exit status was lost (No child "
+		    "processes): not counted as a success; %s not staged",
+		    path, color);
 	if (rc < 0)
 		bg_diesys(BG_NO, "hook %s: cannot run it", path);
 	if (rc == BG_TIMEOUT)
@@ -166,6 +191,71 @@ run_hook(const char *path, char *const envp[], const char *cwd,
 	if (ws != 0)
 		bg_die(BG_NO, "hook %s %s; %s not staged", path,
 		    bg_wstatus_str(ws, st, sizeof st), color);
+}
+
+/* Remove COLOR's being-staged mark from APP, which the deploy user owns:
+ * by unlinkat through an O_NOFOLLOW descriptor of APP and, as root, only
+ * after dropping to APP's owner (SPEC "Trust" rule 3); a root-owned APP
+ * must be trusted all the way up. So no symlink or renamed directory of
+ * the deploy user's makes root unlink anything. 0; -1 (errno) or -2
+ * (unsafe, said why). */
+static int
+clear_mark(const struct bg_conf *c, int color)
+{
+	char name[32];
+	struct stat st;
+	int dfd, ws, err = 0;
+	pid_t pid;
+
+	snprintf(name, sizeof name, ".bg-staging.%s", bg_color_name(color));
+	dfd = open(c->app, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (dfd < 0 && (errno == ELOOP || errno == ENOTDIR)) {
+		bg_warn("app %s is not a directory (a symlink?): refusing to "
+		    "remove the mark in it as root", c->app);
+		return -2;
+	}
+	if (dfd < 0)
+		return -1;
+	if (fstat(dfd, &st) < 0)
+		goto fail;
+	if (geteuid() == 0 && st.st_uid == 0) {
+		/* root's APP: only where nobody else could have led us */
+		close(dfd);
+		if ((dfd = bg_trusted_open("app", c->app, O_RDONLY |
+		    O_DIRECTORY)) < 0)
+			return -2;
+	}
+	if (geteuid() != 0 || st.st_uid == 0) {
+		if (unlinkat(dfd, name, 0) < 0 && errno != ENOENT)
+			goto fail;
+		close(dfd);
+		return 0;
+	}
+	fflush(NULL);
+	if ((pid = fork()) < 0)
+		goto fail;
+	if (pid == 0) {
+		if (setgroups(0, NULL) < 0 || setgid(st.st_gid) < 0 ||
+		    setuid(st.st_uid) < 0)
+			_exit(errno & 0xff);
+		if (unlinkat(dfd, name, 0) < 0 && errno != ENOENT)
+			_exit(errno & 0xff);
+		_exit(0);
+	}
+	while (waitpid(pid, &ws, 0) < 0)
+		if (errno != EINTR)
+			goto fail;	/* ECHILD: the status is lost */
+	close(dfd);
+	if (!WIFEXITED(ws) || WEXITSTATUS(ws) != 0) {
+		errno = WIFEXITED(ws) ? WEXITSTATUS(ws) : EINTR;
+		return -1;
+	}
+	return 0;
+fail:
+	err = errno;
+	close(dfd);
+	errno = err;
+	return -1;
 }
 
 /* Polls addr + health until a 200 or the deadline: exit 3 when it passes. */
@@ -261,9 +351,10 @@ main(int argc, char **argv)
 	bg_catch_signals();
 
 	confpath = bg_conf_path(confpath);
-	bg_conf_load(confpath, BGK(K_URL) | BGK(K_HOST_HEADER) | BGK(K_BLUE) |
-	    BGK(K_GREEN) | BGK(K_HEALTH) | BGK(K_TIMEOUT) | BGK(K_HOOKS) |
-	    BGK(K_APP) | BGK(K_LOCK), &c);
+	/* as root, trusted and read from the checked descriptor */
+	bg_conf_load_fd(bg_conf_open(confpath), confpath, BGK(K_URL) |
+	    BGK(K_HOST_HEADER) | BGK(K_BLUE) | BGK(K_GREEN) | BGK(K_HEALTH) |
+	    BGK(K_TIMEOUT) | BGK(K_HOOKS) | BGK(K_APP) | BGK(K_LOCK), &c);
 	bg_conf_need(&c, BGK(K_URL) | BGK(K_BLUE) | BGK(K_GREEN) |
 	    BGK(K_HOOKS), confpath);
 	if (wait_ms < 0)
@@ -346,7 +437,9 @@ main(int argc, char **argv)
 		wait_healthy(&c, color, wait_ms);
 		if (bg_mark_path(&c, color, mark, sizeof mark) == NULL)
 			bg_die(BG_CONFIG, "%s: app path too long", confpath);
-		if (unlink(mark) < 0 && errno != ENOENT)
+		if ((rc = clear_mark(&c, color)) == -2)
+			exit(BG_CONFIG);
+		if (rc < 0)
 			bg_diesys(BG_SYS, "%s is healthy, but cannot remove "
 			    "its being-staged mark %s", name, mark);
 	}

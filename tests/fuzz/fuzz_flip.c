@@ -15,7 +15,9 @@
  * prints it is the input byte for byte; a cleaned field is a terminated
  * run of printable non-space bytes taken in order from the first line, no
  * longer than asked; an excerpt is terminated, fits, is printable, and
- * unescaped is a prefix of the input. */
+ * unescaped is a prefix of the input; a history line bg_history_ok
+ * accepts is five graphic fields, four spaces and at most a final
+ * newline, and every line bg_history_line writes is accepted. */
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -127,6 +129,33 @@ fuzz_field(const char *s, size_t n, size_t len, size_t max)
 	free(out);
 }
 
+static void
+fuzz_history(const char *s, size_t n)
+{
+	char line[256], user[40], rev[80];
+	size_t i, spaces = 0;
+	int from = n % 3 == 2 ? -1 : (int)(n % 2);
+
+	if (bg_history_ok(s, n)) {
+		for (i = 0; i < n; i++) {
+			if (s[i] == ' ')
+				spaces++;
+			else if (s[i] == '\n')
+				check(i == n - 1);
+			else
+				check(s[i] > 0x20 && s[i] < 0x7f);
+		}
+		check(spaces == 4);
+	}
+	bg_field_clean(s, n, user, sizeof user, 32);
+	bg_field_clean(s, n, rev, sizeof rev, 64);
+	if (user[0] == '\0' || rev[0] == '\0')
+		return;
+	if (bg_history_line(line, sizeof line, (time_t)(n % 40000) * 86400,
+	    from, from < 0 ? (int)(n % 2) : 1 - from, user, rev) == 0)
+		check(bg_history_ok(line, strlen(line)));
+}
+
 static int
 unhex(char c)
 {
@@ -206,6 +235,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	fuzz_stat(s, n);
 	fuzz_record(s, n);
 	fuzz_field(s, n, len, max);
+	fuzz_history(s, n);
 	fuzz_excerpt(s, n, len, max);
 	return 0;
 }

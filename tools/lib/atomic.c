@@ -182,10 +182,6 @@ int
 bg_file_read(const char *path, int nofollow, size_t max, char **buf,
     size_t *n)
 {
-	struct stat st;
-	size_t got = 0;
-	ssize_t r;
-	char *p;
 	int fd;
 
 	*buf = NULL;
@@ -199,6 +195,19 @@ bg_file_read(const char *path, int nofollow, size_t max, char **buf,
 			bg_warnsys("cannot open %s", path);
 		return -1;
 	}
+	return bg_file_readfd(fd, path, max, buf, n);
+}
+
+int
+bg_file_readfd(int fd, const char *path, size_t max, char **buf, size_t *n)
+{
+	struct stat st;
+	size_t got = 0;
+	ssize_t r;
+	char *p;
+
+	*buf = NULL;
+	*n = 0;
 	if (fstat(fd, &st) < 0) {
 		bg_warnsys("cannot stat %s", path);
 		goto fail;

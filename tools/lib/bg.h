@@ -22,7 +22,7 @@
 
 /* msg.c: every message is "prog: text" on stderr. */
 extern const char *bg_prog;
-void bg_setprog(const char *argv0);
+void bg_setprog(const char *argv0);	/* first; also bg_signals_default() */
 void bg_warn(const char *fmt, ...);	/* prog: text */
 void bg_warnsys(const char *fmt, ...);	/* prog: text: strerror(errno) */
 _Noreturn void bg_die(int code, const char *fmt, ...);
@@ -138,6 +138,9 @@ const char *bg_conf_path(const char *opt);
 void bg_conf_load(const char *path, unsigned long used, struct bg_conf *c);
 /* The value of path key k (hooks, app, lock, ...), NULL for other keys. */
 const char *bg_conf_pathval(const struct bg_conf *c, int k);
+/* The same from fd, opened and checked by the caller (bg_trusted_open). */
+void bg_conf_load_fd(int fd, const char *path, unsigned long used,
+    struct bg_conf *c);
 /* Die 4 naming the first key of keys that the config does not set. */
 void bg_conf_need(const struct bg_conf *c, unsigned long keys, const char *path);
 
@@ -192,6 +195,12 @@ const char *bg_excerpt(const char *s, size_t n, size_t max, char *buf,
 #include <signal.h>
 extern volatile sig_atomic_t bg_interrupted;
 void bg_catch_signals(void);
+/* run.c (trust): every signal disposition back to its default and the mask
+ * emptied, whatever the caller (or sudo) passed on: a SIGCHLD left ignored
+ * would make the kernel reap our children. bg_setprog() calls it, so every
+ * program starts so. bg_run returns -1 with errno ECHILD when a child's
+ * status was lost anyway: a failure, never a success. */
+void bg_signals_default(void);
 
 /* swap.c (bgswapconf's owner): swap two words in one streaming pass, so
  * that swapping twice gives the input back byte for byte. Default: a run of
@@ -326,13 +335,29 @@ int bg_fsync_dir(const char *dir);
  * *buf. O_NONBLOCK always; nofollow adds O_NOFOLLOW. ENOENT is silent. */
 int bg_file_read(const char *path, int nofollow, size_t max, char **buf,
     size_t *n);
+/* The same from an open descriptor (closed on return); path names it in
+ * messages. */
+int bg_file_readfd(int fd, const char *path, size_t max, char **buf,
+    size_t *n);
 
-/* safe.c: as root, trust a path only if it (file or directory) is owned by
- * root and not writable by group or others, and every directory above it
- * is owned by root and not writable by others unless sticky. 0 or -1
- * (said why on stderr, naming "what"). */
+/* safe.c: the SPEC's trust rules 1 and 2, for whatever root executes or
+ * reads as configuration (config, conf files, nginx, nginx_conf,
+ * nginx_prefix, nft, hooks). bg_trusted_open walks the absolute path from
+ * "/" with openat(O_NOFOLLOW), fstat'ing each descriptor: every directory
+ * on the way owned by root and not writable by others nor by a group other
+ * than root's (sticky is fine), the object the same and a regular file (a
+ * directory when flags has O_DIRECTORY); a symlink is followed only when
+ * it is root's (so it lies in a directory only root changes). Returns the
+ * descriptor of the checked object opened with flags (O_RDONLY to read it,
+ * O_PATH to only check it; O_CLOEXEC|O_NOFOLLOW|O_NONBLOCK added), or -1
+ * after saying why on stderr, naming "what" and the path. */
+int bg_trusted_open(const char *what, const char *path, int flags);
+/* The config, for bg_conf_load_fd: as root through bg_trusted_open, else
+ * a plain open. Dies 4 when it cannot be opened or trusted. */
+int bg_conf_open(const char *path);
+/* The same check, descriptor closed: 0 or -1. */
 int bg_safe_path(const char *what, const char *path, int isdir);
-int bg_safe_dir_of(const char *what, const char *path);
+int bg_safe_dir_of(const char *what, const char *path);	/* its directory */
 
 /* nginx.c: the master from the pid file, its workers, nginx -t. */
 #define BG_WORKERS_MAX 1024
@@ -394,7 +419,13 @@ const char *bg_revision(const struct bg_conf *c, int color, char *buf,
     size_t len);
 int bg_history_line(char *buf, size_t len, time_t t, int from, int to,
     const char *user, const char *rev);
-int bg_history_append(const char *log, const char *line);	/* 0 or -1 */
+/* 1 when s[0..n) (one line, its '\n' optional) is a well-formed history
+ * line: TIME (YYYY-MM-DDTHH:MM:SSZ) FROM (blue, green or -) TO (blue or
+ * green, not FROM) USER (1-32 bytes) REV (1-64 bytes), each printable
+ * ASCII without spaces, one space apart. Readers skip any other line. */
+int bg_history_ok(const char *s, size_t n);
+/* Whole or not at all (a short write is cut back): 0 or -1. */
+int bg_history_append(const char *log, const char *line);
 int bg_history_last(const char *log, const char *line);	/* 1: last line */
 
 /* flip.c: the switch itself, for bgflip. */

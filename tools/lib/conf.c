@@ -359,11 +359,6 @@ bg_conf_path(const char *opt)
 void
 bg_conf_load(const char *path, unsigned long used, struct bg_conf *c)
 {
-	static char buf[BG_CONF_MAX + 1];
-	char err[BG_PATH_MAX + 200];
-	struct stat st;
-	size_t n = 0;
-	ssize_t r;
 	int fd;
 
 	/* O_NONBLOCK: a FIFO planted at the path must not hang us before
@@ -371,6 +366,19 @@ bg_conf_load(const char *path, unsigned long used, struct bg_conf *c)
 	fd = open(path, O_RDONLY | O_NOCTTY | O_NONBLOCK | O_CLOEXEC);
 	if (fd < 0)
 		bg_diesys(BG_CONFIG, "cannot open config %s", path);
+	bg_conf_load_fd(fd, path, used, c);
+}
+
+void
+bg_conf_load_fd(int fd, const char *path, unsigned long used,
+    struct bg_conf *c)
+{
+	static char buf[BG_CONF_MAX + 1];
+	char err[BG_PATH_MAX + 200];
+	struct stat st;
+	size_t n = 0;
+	ssize_t r;
+
 	if (fstat(fd, &st) < 0)
 		bg_diesys(BG_CONFIG, "cannot stat config %s", path);
 	if (!S_ISREG(st.st_mode))

@@ -9,9 +9,11 @@
  * removed only once nginx is verified to serve the new color and the
  * history line is written, so a flip killed anywhere leaves the record. */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "bg.h"
 
@@ -24,6 +26,25 @@ static const char *
 host(const struct bg_flip *f)
 {
 	return f->c->host_header[0] != '\0' ? f->c->host_header : NULL;
+}
+
+/* blue_conf or green_conf into f->conf[i]. As root, from the descriptor
+ * the trust check opened: a file swapped in after a check by path would
+ * be installed as the live conf. */
+static int
+read_color_conf(struct bg_flip *f, int i)
+{
+	char what[16];
+	int fd;
+
+	if (geteuid() != 0)
+		return bg_file_read(f->c->color_conf[i], 0, BG_SITE_MAX,
+		    &f->conf[i], &f->conflen[i]);
+	snprintf(what, sizeof what, "%s_conf", N(i));
+	if ((fd = bg_trusted_open(what, f->c->color_conf[i], O_RDONLY)) < 0)
+		return -1;
+	return bg_file_readfd(fd, f->c->color_conf[i], BG_SITE_MAX,
+	    &f->conf[i], &f->conflen[i]);
 }
 
 int
@@ -40,8 +61,7 @@ bg_flip_init(struct bg_flip *f, const struct bg_conf *c)
 	if (c->mode != BG_MODE_RELOAD)
 		return 0;
 	for (i = 0; i < 2; i++)
-		if (bg_file_read(c->color_conf[i], 0, BG_SITE_MAX, &f->conf[i],
-		    &f->conflen[i]) < 0) {
+		if (read_color_conf(f, i) < 0) {
 			bg_warn("cannot use %s_conf %s", N(i), c->color_conf[i]);
 			return -1;
 		}
@@ -250,9 +270,12 @@ roll_back(struct bg_flip *f, const struct bg_record *rec, int why)
 		    from < 0 ? "the fresh state" : N(from));
 		return BG_HUMAN;
 	}
-	bg_record_remove(f->c);
-	if (from < 0)
+	if (from < 0) {
+		bg_record_remove(f->c);
 		return BG_ROLLED;
+	}
+	/* The record stays until nginx is confirmed to serve from again:
+	 * killed before that, the next bgflip must still know. */
 	if (why == -2 || apply(f, from) != 0) {
 		if (f->c->mode == BG_MODE_RELOAD)
 			bg_warn("rollback failed: live_conf is %s's again, but "
@@ -269,6 +292,7 @@ roll_back(struct bg_flip *f, const struct bg_record *rec, int why)
 			    "does not say it" : "");
 		return BG_HUMAN;
 	}
+	bg_record_remove(f->c);
 	bg_warn("rolled back: %s is live again", N(from));
 	return BG_ROLLED;
 }
@@ -325,9 +349,15 @@ bg_flip_recover(struct bg_flip *f, int *live)
 		    "port" : rec.mode ? "socket" : "reload");
 		return BG_CONFIG;
 	}
-	/* Finish only what would pass the checks again: health here,
-	 * nginx -t in apply(). */
-	ok = bg_flip_healthy(f, rec.to, why, sizeof why);
+	/* Finish only what would pass the checks again: the being-staged
+	 * mark and health here, nginx -t in apply(). A color a deploy is
+	 * rewriting is never made live, not even to finish a flip. */
+	if ((k = bg_marked(f->c, rec.to)) != 0) {
+		ok = 0;
+		snprintf(why, sizeof why, k > 0 ? "%s is being staged" :
+		    "cannot tell whether %s is being staged", N(rec.to));
+	} else
+		ok = bg_flip_healthy(f, rec.to, why, sizeof why);
 	bg_warn("found an interrupted flip from %s to %s; %s it%s%s",
 	    rec.from < 0 ? "nothing" : N(rec.from), N(rec.to),
 	    f->dry ? (ok ? "would finish" : "would undo") :

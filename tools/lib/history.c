@@ -6,6 +6,12 @@
  * ran it, and the new color's APP/COLOR/REVISION ("-" when absent). Every
  * field is printable ASCII without spaces, so a line is split by spaces.
  *
+ * A line is appended whole or not at all: a short write (a full disk) is
+ * cut back to the old size. A line torn anyway (a power cut mid-write, an
+ * older bgflip) gets a newline before the next one, so it stays a line of
+ * its own that readers skip as malformed: a well-formed line is exactly
+ * those five fields, one space apart, ending in a newline (bg_history_ok).
+ *
  * REVISION is written by the deploy user and read by root, so it is opened
  * without following a symlink in the last two components (APP/COLOR and
  * REVISION), must be a regular file with a single link (a hard link to
@@ -99,17 +105,68 @@ bg_history_line(char *buf, size_t len, time_t t, int from, int to,
 }
 
 int
+bg_history_ok(const char *s, size_t n)
+{
+	static const char tmpl[] = "0000-00-00T00:00:00Z";
+	const char *p = s, *end = s + n, *q;
+	int field, c[2] = { -2, -2 };
+	size_t i, len;
+
+	if (n > 0 && s[n - 1] == '\n')
+		end--;
+	for (field = 0; field < 5; field++) {
+		for (q = p; q < end && *q != ' '; q++)
+			if ((unsigned char)*q <= 0x20 || (unsigned char)*q >= 0x7f)
+				return 0;
+		len = (size_t)(q - p);
+		if (len == 0 || (field < 4 && q == end) ||
+		    (field == 4 && q != end))
+			return 0;
+		switch (field) {
+		case 0:
+			if (len != sizeof tmpl - 1)
+				return 0;
+			for (i = 0; i < len; i++)
+				if (tmpl[i] == '0' ? p[i] < '0' || p[i] > '9' :
+				    p[i] != tmpl[i])
+					return 0;
+			break;
+		case 1:
+			if (len == 1 && *p == '-')
+				c[0] = -1;
+			else if ((c[0] = bg_color_parse(p, len)) < 0)
+				return 0;
+			break;
+		case 2:
+			if ((c[1] = bg_color_parse(p, len)) < 0 || c[1] == c[0])
+				return 0;
+			break;
+		case 3:
+			if (len > 32)
+				return 0;
+			break;
+		case 4:
+			if (len > REV_MAX)
+				return 0;
+			break;
+		}
+		p = q + 1;
+	}
+	return 1;
+}
+
+int
 bg_history_append(const char *log, const char *line)
 {
-	char buf[512];
+	char buf[512], last, *p;
 	struct stat st;
 	ssize_t w;
-	int fd, n;
+	int fd, n, k;
 
-	n = snprintf(buf, sizeof buf, "%s\n", line);
+	n = snprintf(buf, sizeof buf, "\n%s\n", line);
 	if (n < 0 || (size_t)n >= sizeof buf)
 		return -1;
-	fd = open(log, O_WRONLY | O_APPEND | O_CREAT | O_NOFOLLOW | O_NOCTTY |
+	fd = open(log, O_RDWR | O_APPEND | O_CREAT | O_NOFOLLOW | O_NOCTTY |
 	    O_NONBLOCK | O_CLOEXEC, 0644);
 	if (fd < 0) {
 		bg_warnsys("cannot open history %s", log);
@@ -120,14 +177,27 @@ bg_history_append(const char *log, const char *line)
 		close(fd);
 		return -1;
 	}
-	/* One write: with O_APPEND the line lands whole, after any other. */
+	/* After a torn last line, a newline first: the fragment stays a
+	 * malformed line of its own instead of swallowing this one. */
+	p = buf + 1;
+	k = n - 1;
+	if (st.st_size > 0 && (pread(fd, &last, 1, st.st_size - 1) != 1 ||
+	    last != '\n')) {
+		p = buf;
+		k = n;
+	}
+	/* One write, under the lock: with O_APPEND it lands whole after the
+	 * old end, or is cut back to it. */
 	do
-		w = write(fd, buf, (size_t)n);
+		w = write(fd, p, (size_t)k);
 	while (w < 0 && errno == EINTR);
-	if (w != n) {
+	if (w != k) {
 		if (w >= 0)
-			errno = EIO;
+			errno = ENOSPC;	/* a short write: the disk is full */
 		bg_warnsys("cannot append to history %s", log);
+		if (w > 0 && ftruncate(fd, st.st_size) < 0)
+			bg_warnsys("cannot cut the torn line off history %s "
+			    "(readers skip it)", log);
 		close(fd);
 		return -1;
 	}

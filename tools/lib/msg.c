@@ -14,6 +14,9 @@ bg_setprog(const char *argv0)
 {
 	const char *p;
 
+	/* First thing every program does: also the place to drop the signal
+	 * dispositions a caller (sudo) passed on (SPEC, Trust rule 4). */
+	bg_signals_default();
 	if (argv0 == NULL || *argv0 == '\0')
 		return;
 	p = strrchr(argv0, '/');

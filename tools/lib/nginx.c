@@ -138,6 +138,11 @@ bg_nginx_master(const struct bg_conf *c, struct bg_nginx *ng)
 		    (int)pid, c->nginx_pid);
 		return BG_SYS;
 	}
+	if (ng->pidfd < 0 && (errno == EMFILE || errno == ENFILE)) {
+		bg_warnsys("cannot hold nginx master %d (pid from %s)",
+		    (int)pid, c->nginx_pid);
+		return BG_SYS;
+	}
 	snprintf(cmd, sizeof cmd, "/proc/%d/exe", (int)pid);
 	k = readlink(cmd, exe, sizeof exe - 1);
 	if (k < 0) {
@@ -153,8 +158,13 @@ bg_nginx_master(const struct bg_conf *c, struct bg_nginx *ng)
 		    "not %s", (int)pid, c->nginx_pid, exe, want);
 		goto fail;
 	}
-	if (proc_read(pid, "cmdline", cmd, sizeof cmd) < 0 ||
-	    strstr(cmd, "master process") == NULL) {
+	if (proc_read(pid, "cmdline", cmd, sizeof cmd) < 0) {
+		/* out of descriptors is not "not nginx": say which */
+		bg_warnsys("cannot read /proc/%d/cmdline (pid from %s)",
+		    (int)pid, c->nginx_pid);
+		goto fail;
+	}
+	if (strstr(cmd, "master process") == NULL) {
 		bg_warn("pid %d from %s is not an nginx master process",
 		    (int)pid, c->nginx_pid);
 		goto fail;
@@ -320,6 +330,11 @@ bg_nginx_test(const struct bg_conf *c)
 	if (rc == BG_TIMEOUT) {
 		bg_warn("%s -t did not finish in %d s", c->nginx,
 		    NGINX_T_MS / 1000);
+		return BG_SYS;
+	}
+	if (rc != 0 && errno == ECHILD) {
+		bg_warn("%s -t: its exit status was lost (No child processes): "
+		    "not counted as a pass", c->nginx);
 		return BG_SYS;
 	}
 	if (rc != 0) {

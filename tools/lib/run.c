@@ -25,6 +25,25 @@ on_signal(int sig)
 }
 
 void
+bg_signals_default(void)
+{
+	struct sigaction sa;
+	sigset_t none;
+	int sig;
+
+	/* A caller (or sudo) may hand us SIGCHLD ignored, which makes the
+	 * kernel reap our children and waitpid fail; or any signal blocked
+	 * or ignored. Start from the defaults, whatever we were given. */
+	memset(&sa, 0, sizeof sa);
+	sa.sa_handler = SIG_DFL;
+	sigemptyset(&sa.sa_mask);
+	for (sig = 1; sig < NSIG; sig++)
+		sigaction(sig, &sa, NULL);	/* fails harmlessly for KILL/STOP */
+	sigemptyset(&none);
+	sigprocmask(SIG_SETMASK, &none, NULL);
+}
+
+void
 bg_catch_signals(void)
 {
 	static const int sigs[] = { SIGHUP, SIGINT, SIGTERM };
@@ -134,7 +153,8 @@ open_pidfd(pid_t pid)
 }
 
 /* Wait for pid until deadline (0: none). 1 reaped (*wstatus set), 0 the
- * deadline passed, -1 bg_interrupted was set (when stop_on_signal). */
+ * deadline passed, -1 bg_interrupted was set (when stop_on_signal), -2 the
+ * status is lost (errno: ECHILD when someone else reaped it). */
 static int
 wait_until(pid_t pid, int pidfd, long long deadline, int stop_on_signal,
     int *wstatus)
@@ -147,9 +167,10 @@ wait_until(pid_t pid, int pidfd, long long deadline, int stop_on_signal,
 		if (r == pid)
 			return 1;
 		if (r < 0 && errno != EINTR) {
-			/* ECHILD: someone else reaped it (SIGCHLD ignored). */
+			/* ECHILD: someone else reaped it (SIGCHLD ignored).
+			 * Its status is lost: never count that as success. */
 			*wstatus = 0;
-			return 1;
+			return -2;
 		}
 		if (stop_on_signal && bg_interrupted)
 			return -1;
@@ -175,7 +196,7 @@ static void
 kill_group(pid_t pid, int pidfd, int *wstatus)
 {
 	kill(-pid, SIGTERM);
-	if (wait_until(pid, pidfd, bg_now_ms() + GRACE_MS, 0, wstatus) == 1) {
+	if (wait_until(pid, pidfd, bg_now_ms() + GRACE_MS, 0, wstatus) != 0) {
 		kill(-pid, SIGKILL);	/* stragglers; ESRCH is fine */
 		return;
 	}
@@ -232,6 +253,15 @@ bg_run(char *const argv[], char *const envp[], const char *cwd, int outfd,
 	}
 
 	r = wait_until(pid, pidfd, deadline, 1, &st);
+	if (r == -2) {
+		int e = errno;
+
+		kill(-pid, SIGKILL);	/* whatever it left behind */
+		if (pidfd >= 0)
+			close(pidfd);
+		errno = e;
+		return -1;
+	}
 	if (r != 1)
 		kill_group(pid, pidfd, &st);
 	if (pidfd >= 0)
