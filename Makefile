@@ -16,7 +16,7 @@ TESTBIN = $(TESTSRC:.c=)
 MAN1    = $(PROGS:%=docs/%.1)
 MAN7    = docs/bg.7
 
-all: $(TOOLS) nginx/green.conf
+all: $(TOOLS) nginx/green.conf nginx/socket.conf nginx/port.conf
 
 $(LIB): $(LIBOBJ)
 	rm -f $@
@@ -37,13 +37,18 @@ nginx/green.conf: nginx/blue.conf tools/bgswapconf
 	tools/bgswapconf nginx/blue.conf > $@.tmp; st=$$?; \
 	    if [ $$st -gt 1 ]; then rm -f $@.tmp; exit $$st; fi; mv $@.tmp $@
 
+# Socket and port mode: the same source, other instance addresses and /bg
+# from STATE/current/color (nginx/fill -d). nginx/fill fills them all in.
+nginx/socket.conf nginx/port.conf: nginx/blue.conf nginx/fill
+	sh nginx/fill -d $(basename $(notdir $@)) nginx/blue.conf > $@.tmp && mv $@.tmp $@
+
 tests: $(TESTBIN)
 
 check: all tests
 	tests/run
 
 clean:
-	rm -f $(TOOLS) $(LIB) $(LIBOBJ) $(TESTBIN) nginx/green.conf
+	rm -f $(TOOLS) $(LIB) $(LIBOBJ) $(TESTBIN) nginx/green.conf nginx/socket.conf nginx/port.conf
 
 install: all
 	mkdir -p $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(MANPREFIX)/man1 $(DESTDIR)$(MANPREFIX)/man7
