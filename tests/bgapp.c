@@ -17,7 +17,9 @@
  * open, then echoes every message and answers pings; frames over WS_MSG_MAX
  * bytes get close 1009. /sse[?every=MS]: text/event-stream, chunked, an
  * event "color" with data "COLOR VERSION" at once and every MS (default
- * 1000). On SIGTERM a WebSocket gets close 1001 (going away) and the app
+ * 1000); with plain=1 in the query, or to an HTTP/1.0 request, the stream
+ * is not chunked but ends with the connection (what nginx buffers unless
+ * told not to). On SIGTERM a WebSocket gets close 1001 (going away) and the app
  * waits up to 5 s for the client's close; an event stream ends cleanly
  * (the last chunk). */
 #include <sys/epoll.h>
@@ -57,7 +59,7 @@ enum { S_READ, S_BODY, S_SLEEP, S_WRITE,
 enum { K_HTTP, K_WS, K_SSE };
 
 struct conn {
-	int fd, state, keep, head, kind, sleeping;
+	int fd, state, keep, head, kind, sleeping, plain;
 	unsigned ev;
 	long every;			/* SSE: ms between events */
 	unsigned long served, body_left;
@@ -98,6 +100,8 @@ drop(struct conn *c, int rst)
 	struct linger l = { 1, 0 };
 	struct conn **p;
 
+	if (c->fd < 0)
+		return;	/* dropped already, further up the same call chain */
 	for (p = &sleepers; c->sleeping && *p; p = &(*p)->next_sleep)
 		if (*p == c) {
 			*p = c->next_sleep;
@@ -107,6 +111,7 @@ drop(struct conn *c, int rst)
 	if (rst)
 		setsockopt(c->fd, SOL_SOCKET, SO_LINGER, &l, sizeof l);
 	close(c->fd);
+	c->fd = -1;
 	if (c->prev)
 		c->prev->next = c->next;
 	else
@@ -252,6 +257,8 @@ take_head(struct conn *c, size_t end)
 			c->kind = K_SSE;
 			c->every = query_ms(sp + 1, (size_t)(sp2 - sp - 1),
 			    "every=");
+			c->plain = !v11 || query_ms(sp + 1,
+			    (size_t)(sp2 - sp - 1), "plain=") > 0;
 			if (c->every < 10)
 				c->every = c->every == 0 ? 1000 : 10;
 		} else if (is_path(sp + 1, "/up")) {
@@ -299,6 +306,8 @@ stream_flush(struct conn *c)
 {
 	ssize_t n;
 
+	if (c->fd < 0)
+		return -1;
 	while (c->outoff < c->outlen) {
 		n = send(c->fd, c->out + c->outoff, c->outlen - c->outoff,
 		    MSG_NOSIGNAL);
@@ -369,6 +378,10 @@ sse_event(struct conn *c)
 
 	n = snprintf(ev + 8, sizeof ev - 8, "event: color\ndata: %.*s\n\n",
 	    (int)strlen(answer) - 1, answer);
+	if (c->plain) {
+		queue(c, ev + 8, (size_t)n);
+		return;
+	}
 	/* the chunk-size line in front, the CRLF after */
 	snprintf(ev, 9, "%06x\r", n);
 	ev[7] = '\n';
@@ -388,7 +401,8 @@ sse_end(struct conn *c)
 			break;
 		}
 	c->sleeping = 0;
-	queue(c, "0\r\n\r\n", 5);
+	if (!c->plain)
+		queue(c, "0\r\n\r\n", 5);
 	c->state = S_SSEEND;
 	stream_flush(c);
 }
@@ -412,8 +426,9 @@ start_stream(struct conn *c)
 		c->state = S_WS;
 	} else {
 		n = snprintf(h, sizeof h, "HTTP/1.1 200 OK\r\nContent-Type: "
-		    "text/event-stream\r\nCache-Control: no-cache\r\n"
-		    "Transfer-Encoding: chunked\r\n\r\n");
+		    "text/event-stream\r\nCache-Control: no-cache\r\n%s\r\n",
+		    c->plain ? "Connection: close\r\n" :
+		    "Transfer-Encoding: chunked\r\n");
 		queue(c, h, (size_t)n);
 		sse_event(c);
 		c->state = S_SSE;
@@ -430,7 +445,7 @@ ws_input(struct conn *c)
 	size_t len, hl, i;
 	int op;
 
-	while (c->state == S_WS && c->inlen >= 2) {
+	while (c->fd >= 0 && c->state == S_WS && c->inlen >= 2) {
 		op = in[0] & 0x0f;
 		len = in[1] & 0x7f;
 		hl = 6;
@@ -504,7 +519,7 @@ stream_event(struct conn *c)
 			continue;
 		}
 		ws_input(c);
-		if (c->state != S_WS && c->state != S_WSCLOSE)
+		if (c->fd < 0)
 			return;
 	}
 }

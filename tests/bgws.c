@@ -5,6 +5,8 @@
  * first WebSocket message and in every event; that is where a connection
  * "is". A WebSocket sends one text message "echo" once open, then stays
  * quiet (so an idle timeout can cut it); -p MS pings instead every MS.
+ * -r asks for plain streams (/sse?plain=1: not chunked by the app, ended by
+ * closing; nginx chunks them for us), which a buffering proxy holds back.
  *
  * Output, one line on stdout:
  *   bgws ws_open= ws_clean= ws_eof= ws_reset= sse_open= sse_clean= sse_eof=
@@ -44,7 +46,7 @@
 #define IN_MAX    8192
 #define RETRY_MS  100
 
-static const char usage[] = "bgws [-x] [-D realtime_ms] [-d secs] "
+static const char usage[] = "bgws [-rx] [-D realtime_ms] [-d secs] "
     "[-e every_ms] [-P procs] [-p ping_ms] [-s sse] [-u COLOR] [-w ws] URL";
 
 enum { C_WAIT, C_CONN, C_HEAD, C_OPEN };
@@ -70,7 +72,7 @@ static struct conn *conns;
 static int nconns, ep, target = -1;
 static long long st[ST_N], ping_ms, every_ms;
 static long long late_at;		/* realtime ms, 0: none */
-static int ended_once, exit_early;
+static int ended_once, exit_early, plain;
 static struct addrinfo *ai;
 static char host[300], base[1024];
 static volatile sig_atomic_t stop;
@@ -194,9 +196,9 @@ send_request(struct conn *c)
 		    "Sec-WebSocket-Key: %s\r\nSec-WebSocket-Version: 13\r\n"
 		    "\r\n", base, host, c->key);
 	} else
-		n = snprintf(req, sizeof req, "GET %s/sse?every=%lld HTTP/1.1"
+		n = snprintf(req, sizeof req, "GET %s/sse?every=%lld%s HTTP/1.1"
 		    "\r\nHost: %s\r\nAccept: text/event-stream\r\n\r\n", base,
-		    every_ms, host);
+		    every_ms, plain ? "&plain=1" : "", host);
 	if (send_all(c, req, (size_t)n) < 0) {
 		ended(c, -1);
 		return;
@@ -457,7 +459,11 @@ main(int argc, char **argv)
 	bg_setprog(argv[0]);
 	bg_help(argc, argv, usage);
 	every_ms = 1000;
-	while ((ch = getopt(argc, argv, "D:d:e:P:p:s:u:w:x")) != -1) {
+	while ((ch = getopt(argc, argv, "D:d:e:P:p:rs:u:w:x")) != -1) {
+		if (ch == 'r') {
+			plain = 1;
+			continue;
+		}
 		if (ch == 'u') {
 			if ((target = bg_color_arg(optarg)) < 0)
 				bg_usage(usage);
