@@ -141,7 +141,7 @@ long_lived() {
 }
 
 @test "apps: TLS with HTTP/2, HTTP redirects to HTTPS, /bg only for loopback, a switch works" {
-	local tp out
+	local tp
 
 	openssl req -x509 -newkey rsa:2048 -nodes -subj /CN=localhost \
 	    -days 2 -keyout "$T/key.pem" -out "$T/cert.pem" 2>/dev/null
@@ -176,6 +176,7 @@ long_lived() {
 }
 
 @test "apps: BG_ALLOW opens /bg to a listed address" {
+	# shellcheck disable=SC2034 # read by helpers/scene
 	SCENE_FILL=(BG_ALLOW=127.0.0.2)
 	scene socket
 	run curl -sS --interface 127.0.0.2 "$PROD_URL/bg"
@@ -279,13 +280,14 @@ restart green"
 across() {
 	local mode=$1 loadflags=$2 linger=1 round to t0 rev=3
 
-	SCENE_CONF_EXTRA=(linger=$linger timeout=20)
+	# shellcheck disable=SC2034 # read by helpers/scene
+	SCENE_CONF_EXTRA=("linger=$linger" timeout=20)
 	site "$mode"
 	make_src "$T/src" v3
 	run mk deploy
 	echo "$output"
 	assert_success
-	bgload $loadflags -c 10 -d 120 "$PROD_URL/" >"$T/load.out" \
+	bgload "$loadflags" -c 10 -d 120 "$PROD_URL/" >"$T/load.out" \
 	    2>"$T/load.err" 3>&- &
 	LOAD=$!
 	bg_track "$LOAD" bgload
