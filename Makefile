@@ -120,6 +120,18 @@ UPSTREAMS_CONF ?= $(if $(LIVE_CONF),$(dir $(LIVE_CONF))bg-upstreams.conf)
 LISTEN      ?= 80
 STAGING_LISTEN ?= 127.0.0.1:8081
 SERVER_NAME ?= _
+# what a real app needs from the templates (nginx/fill says more): TLS with
+# HTTP/2 on TLS_LISTEN when both TLS_CERT and TLS_KEY are set (plain HTTP
+# then redirects there), how long a quiet WebSocket or stream stays open,
+# certbot's webroot, who besides loopback may ask /bg, and the directory of
+# the app's own nginx files (*.conf, never written by bg)
+TLS_CERT    ?=
+TLS_KEY     ?=
+TLS_LISTEN  ?= 443
+IDLE_TIMEOUT ?= 3600s
+ACME_ROOT   ?= /var/www/letsencrypt
+BG_ALLOW    ?=
+APP_NGINX   ?= /etc/bg/nginx.d
 HOOKS       ?= $(APP)/hooks
 
 # The config keys make init writes, as VARIABLE=key. Only variables given
@@ -141,6 +153,7 @@ INIT_CONF = $(call shq,app = $(APP)) $(foreach k,$(BG_KEYS),$(if \
 INIT_VARS = $(foreach v,conf=$(BG_CONF) bin=$(BG_BIN) mandir=$(MAN_DIR) \
 	user=$(DEPLOY_USER) upstreams=$(UPSTREAMS_CONF),$(call shq,$(v))) \
 	$(foreach v,LISTEN STAGING_LISTEN SERVER_NAME BLUE GREEN,$(call shq,$(v)=$($(v)))) \
+	$(foreach v,TLS_CERT TLS_KEY TLS_LISTEN IDLE_TIMEOUT ACME_ROOT BG_ALLOW APP_NGINX,$(call shq,$(v)=$($(v)))) \
 	$(call shq,STATE=$(or $(STATE),/var/lib/bg))
 
 PIPE = set -e; target=$@ host=$(call shq,$(HOST)) ssh_opts=$(call shq,$(SSH_OPTS)) \

@@ -252,7 +252,9 @@ mk() {
 }
 
 @test "make switch: exit 3 when the old color does not drain in time; production is fine" {
-	echo "timeout = 1" >>"$T/bg.conf"
+	# linger = off: no waiting and retiring before the drain, which must
+	# time out here
+	printf 'timeout = 1\nlinger = off\n' >>"$T/bg.conf"
 	curl -s --max-time 10 "$PROD_URL/?sleep=4000" >/dev/null 3>&- &
 	slow=$!
 	n=50
