@@ -36,7 +36,8 @@ trap cleanup EXIT
 trap 'exit 130' INT TERM
 n_scene=0
 
-# new_scene MODE: a fresh scene with TLS on a free port ($TLS_URL), the
+# new_scene MODE [plain]: a fresh scene with TLS on a free port ($TLS_URL;
+# plain: without TLS, so that production answers plain HTTP), the
 # pipeline's hooks and a retire hook.
 new_scene() {
 	[ -n "${T:-}" ] && bg_teardown
@@ -50,6 +51,7 @@ new_scene() {
 	{
 		SCENE_FILL=(TLS_CERT="$T/cert.pem" TLS_KEY="$T/key.pem"
 		    TLS_LISTEN="127.0.0.1:$TLS_PORT")
+		[ "${2:-}" = plain ] && SCENE_FILL=()
 		SCENE_CONF_EXTRA=("linger=$LINGER" timeout=30)
 	}
 	scene "$1" || exit 5
@@ -113,7 +115,7 @@ load_reload() {
 	flip_reload
 	wait "$pid"
 	line=$(grep '^bgload ' "$T/load.out")
-	echo "| $(field sent "$line") | $(field failed "$line") | - | 1 | $(field failed "$line") |"
+	echo "| $(field sent "$line") | $(field failed "$line") | $(field reset "$line") reset | 1 | $(field failed "$line") |"
 }
 
 field() {
@@ -168,10 +170,11 @@ for p in h2 h1; do
 	nginx_reload >/dev/null 2>&1
 	TLS_ROWS+=("| bgflip, reload mode | $p $(h2 bgflip "$p" "$NF")")
 done
-RELOAD_ROWS+=("| reload | HTTP/1.1 keep-alive, plain | $(load_reload)")
-RELOAD_ROWS+=("| reload | h2 over TLS | $(h2 reload h2 1)")
-RELOAD_ROWS+=("| reload | HTTP/1.1 keep-alive over TLS | $(h2 reload h1 1)")
-new_scene reload
+RELOAD_ROWS+=("| reload | h2 over TLS $(h2 reload h2 1)")
+RELOAD_ROWS+=("| reload | HTTP/1.1 keep-alive over TLS $(h2 reload h1 1)")
+new_scene reload plain
+RELOAD_ROWS+=("| reload | HTTP/1.1 keep-alive, plain $(load_reload)")
+new_scene reload plain
 LONG_ROWS+=("$(long_lived reload -C)")
 
 say "socket mode, TLS: steady, bgflip"
@@ -180,10 +183,11 @@ for p in h2 h1; do
 	TLS_ROWS+=("| steady (unix upstreams) | $p $(h2 none "$p" 0)")
 	TLS_ROWS+=("| bgflip, socket mode | $p $(h2 bgflip "$p" "$NF")")
 done
-RELOAD_ROWS+=("| socket | HTTP/1.1 keep-alive, plain | $(load_reload)")
-RELOAD_ROWS+=("| socket | h2 over TLS | $(h2 reload h2 1)")
-RELOAD_ROWS+=("| socket | HTTP/1.1 keep-alive over TLS | $(h2 reload h1 1)")
-new_scene socket
+RELOAD_ROWS+=("| socket | h2 over TLS $(h2 reload h2 1)")
+RELOAD_ROWS+=("| socket | HTTP/1.1 keep-alive over TLS $(h2 reload h1 1)")
+new_scene socket plain
+RELOAD_ROWS+=("| socket | HTTP/1.1 keep-alive, plain $(load_reload)")
+new_scene socket plain
 LONG_ROWS+=("$(long_lived socket -k)")
 
 echo "### Over TLS: failed requests per flip (h2load)"
