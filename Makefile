@@ -382,7 +382,7 @@ fuzz:
 # two files at a time (its analyzer is the slow part).
 LINT_C   = $(LIBSRC) $(PROGS:%=tools/%.c) $(TESTSRC) $(FUZZ_SRC)
 LINT_CPP = $(CPPFLAGS) -Itools/lib
-LINT_SH  = .ci/run tests/run tests/fuzz/run tests/sanitize/run \
+LINT_SH  = .ci/run tests/run tests/fuzz/run tests/sanitize/run nginx/fill \
 	$(wildcard tests/helpers/*.bash tests/bench/*.sh pipeline/*.sh ansible/*.sh demo/run) \
 	$(shell grep -ls '^\#!.*sh' hooks/* tests/hooks/*/* demo/hooks/* 2>/dev/null)
 LINT_BATS = $(wildcard tests/*.bats)
