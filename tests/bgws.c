@@ -547,8 +547,12 @@ main(int argc, char **argv)
 					st[j] = part[j];
 			while (waitpid(kids[i], NULL, 0) < 0 && errno == EINTR)
 				;
+			close(pipes[i][0]);
 		}
+		free(kids);
+		free(pipes);
 	}
+	freeaddrinfo(ai);
 	if (never)
 		st[ST_ALL_ON] = 0;
 	printf("bgws");
