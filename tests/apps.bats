@@ -333,3 +333,36 @@ across() {
 @test "apps: socket mode: 50 WebSockets + 50 streams across switch and rollback, each closed cleanly and moved in linger + 2 s, 0 requests failed" {
 	across socket -k
 }
+
+@test "nginx/fill: refuses what would end a directive, names what is missing, TLS needs both halves" {
+	local f=$BG_ROOT/nginx/fill t=$BG_ROOT/nginx/socket.conf
+
+	run "$f" "$t" LISTEN=80 STAGING_LISTEN=127.0.0.1:8081 SERVER_NAME=x \
+	    STATE=/var/lib/bg
+	assert_success
+	refute_output --partial '@'
+	run "$f" "$t" LISTEN='80; include /etc/shadow' STAGING_LISTEN=1 \
+	    SERVER_NAME=x STATE=/s
+	assert_failure 2
+	assert_output --partial "LISTEN: a value may not hold"
+	run "$f" "$t" LISTEN=80 STAGING_LISTEN=127.0.0.1:8081 SERVER_NAME=x
+	assert_failure 4
+	assert_output --partial "no value for STATE"
+	run "$f" "$t" LISTEN=80 STAGING_LISTEN=127.0.0.1:8081 SERVER_NAME=x \
+	    STATE=/s TLS_CERT=/c
+	assert_failure 2
+	assert_output --partial "set both or neither"
+	run "$f" "$t" LISTEN=80 STAGING_LISTEN=127.0.0.1:8081 SERVER_NAME=x \
+	    STATE=/s IDLE_TIMEOUT=forever
+	assert_failure 2
+	run "$f" "$t" LISTEN=80 STAGING_LISTEN=127.0.0.1:8081 SERVER_NAME=x \
+	    STATE=/s BG_ALLOW='10.0.0.1 deny'
+	assert_failure 2
+	# the reload pair: byte for byte swaps of each other once filled
+	run "$f" "$BG_ROOT/nginx/blue.conf" LISTEN=80 STAGING_LISTEN=1 SERVER_NAME=x
+	assert_success
+	echo "$output" >"$T/b.conf"
+	"$f" "$BG_ROOT/nginx/green.conf" LISTEN=80 STAGING_LISTEN=1 \
+	    SERVER_NAME=x >"$T/g.conf"
+	"$BG_ROOT/tools/bgswapconf" "$T/b.conf" | cmp - "$T/g.conf"
+}
