@@ -188,8 +188,10 @@ FLIP = live=$$($(BG_BIN)/bgcolor -t 5 -f $(BG_CONF) 2>/dev/null) || live=; \
 # reconnect to the live color, and the drain after it can finish.
 # (No single quotes: FLIP runs inside them.)
 FLIP_RETIRE = lg=$$(sed -n "s/^[[:blank:]]*linger[[:blank:]]*=//p" $(BG_CONF) 2>/dev/null | tail -n 1 | tr -d "[:blank:]"); \
-	[ "$$lg" = off ] || $(BG_BIN)/bgdrain -q -f $(BG_CONF) -t $${lg:-10} $$old >/dev/null 2>&1 || [ $$? -ne 3 ] || \
-	$(BG_BIN)/bgstage -r -f $(BG_CONF) $$old >/dev/null || echo "make $@: retiring $$old failed (see above)" >&2;
+	case $${lg:-10} in off) rs=0 ;; 0) $(BG_BIN)/bgdrain -c -q -f $(BG_CONF) $$old >/dev/null 2>&1; rs=$$? ;; \
+	*) $(BG_BIN)/bgdrain -q -f $(BG_CONF) -t $${lg:-10} $$old >/dev/null 2>&1; rs=$$? ;; esac; \
+	[ $$rs -ne 1 ] && [ $$rs -ne 3 ] || $(BG_BIN)/bgstage -r -f $(BG_CONF) $$old >/dev/null || \
+	echo "make $@: retiring $$old failed (see above)" >&2;
 FLIP_STATUS = case $$st in \
 	0|99|100) ;; \
 	255) bg_die 5 "the ssh connection to $(HOST) failed; if bgflip ran, make status says what is live" ;; \
