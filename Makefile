@@ -51,6 +51,18 @@ UPSTREAMS_CONF ?= $(if $(LIVE_CONF),$(dir $(LIVE_CONF))bg-upstreams.conf)
 LISTEN      ?= 80
 STAGING_LISTEN ?= 127.0.0.1:8081
 SERVER_NAME ?= _
+# what a real app needs from the templates (nginx/fill says more): TLS with
+# HTTP/2 on TLS_LISTEN when both TLS_CERT and TLS_KEY are set (plain HTTP
+# then redirects there), how long a quiet WebSocket or stream stays open,
+# certbot's webroot, who besides loopback may ask /bg, and the directory of
+# the app's own nginx files (*.conf, never written by bg)
+TLS_CERT    ?=
+TLS_KEY     ?=
+TLS_LISTEN  ?= 443
+IDLE_TIMEOUT ?= 3600s
+ACME_ROOT   ?= /var/www/letsencrypt
+BG_ALLOW    ?=
+APP_NGINX   ?= /etc/bg/nginx.d
 HOOKS       ?= $(APP)/hooks
 
 # The config keys make init writes, as VARIABLE=key. Only variables given
@@ -72,6 +84,7 @@ INIT_CONF = $(call shq,app = $(APP)) $(foreach k,$(BG_KEYS),$(if \
 INIT_VARS = $(foreach v,conf=$(BG_CONF) bin=$(BG_BIN) mandir=$(MAN_DIR) \
 	user=$(DEPLOY_USER) upstreams=$(UPSTREAMS_CONF),$(call shq,$(v))) \
 	$(foreach v,LISTEN STAGING_LISTEN SERVER_NAME BLUE GREEN,$(call shq,$(v)=$($(v)))) \
+	$(foreach v,TLS_CERT TLS_KEY TLS_LISTEN IDLE_TIMEOUT ACME_ROOT BG_ALLOW APP_NGINX,$(call shq,$(v)=$($(v)))) \
 	$(call shq,STATE=$(or $(STATE),/var/lib/bg))
 
 # --- build ---
@@ -89,7 +102,7 @@ MAN7    = docs/bg.7
 # the server side of the pipeline, run there with sh (pipeline/common.sh)
 SERVER_SH = common.sh deploy-begin.sh stage.sh switch.sh rollback-check.sh status.sh
 
-all: $(TOOLS) nginx/green.conf
+all: $(TOOLS) nginx/green.conf nginx/socket.conf nginx/port.conf
 
 $(LIB): $(LIBOBJ)
 	rm -f $@
@@ -110,13 +123,18 @@ nginx/green.conf: nginx/blue.conf tools/bgswapconf
 	tools/bgswapconf nginx/blue.conf > $@.tmp; st=$$?; \
 	    if [ $$st -gt 1 ]; then rm -f $@.tmp; exit $$st; fi; mv $@.tmp $@
 
+# Socket and port mode: the same source, other instance addresses and /bg
+# from STATE/current/color (nginx/fill -d). nginx/fill fills them all in.
+nginx/socket.conf nginx/port.conf: nginx/blue.conf nginx/fill
+	sh nginx/fill -d $(basename $(notdir $@)) nginx/blue.conf > $@.tmp && mv $@.tmp $@
+
 tests: $(TESTBIN)
 
 check: all tests
 	tests/run
 
 clean:
-	rm -f $(TOOLS) $(LIB) $(LIBOBJ) $(TESTBIN) nginx/green.conf
+	rm -f $(TOOLS) $(LIB) $(LIBOBJ) $(TESTBIN) nginx/green.conf nginx/socket.conf nginx/port.conf
 
 install: all
 	mkdir -p $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(MANPREFIX)/man1 $(DESTDIR)$(MANPREFIX)/man7
@@ -292,7 +310,7 @@ fuzz:
 # two files at a time (its analyzer is the slow part).
 LINT_C   = $(LIBSRC) $(PROGS:%=tools/%.c) $(TESTSRC) $(FUZZ_SRC)
 LINT_CPP = $(CPPFLAGS) -Itools/lib
-LINT_SH  = .ci/run tests/run tests/fuzz/run tests/sanitize/run \
+LINT_SH  = .ci/run tests/run tests/fuzz/run tests/sanitize/run nginx/fill \
 	$(wildcard tests/helpers/*.bash tests/bench/*.sh pipeline/*.sh ansible/*.sh demo/run) \
 	$(shell grep -ls '^\#!.*sh' hooks/* tests/hooks/*/* demo/hooks/* 2>/dev/null)
 LINT_BATS = $(wildcard tests/*.bats)

@@ -97,20 +97,22 @@ parent_dir() {
 	changed=$((changed + 1))
 }
 
-# render TEMPLATE OUT: the template with every @NAME@ from vars filled in;
-# a placeholder left without a value is an error naming its variable.
+# render TEMPLATE OUT: the template filled in by nginx/fill with every
+# placeholder from vars; fill names a placeholder left without a value.
 render() {
-	cp "$1" "$2" || return 1
-	for n in LISTEN STAGING_LISTEN SERVER_NAME STATE BLUE GREEN; do
-		v=$(var "$n" | sed 's/[\\|&]/\\&/g')
-		[ -n "$v" ] || continue
-		sed "s|@$n@|$v|g" "$2" >"$2.tmp" && mv "$2.tmp" "$2" || return 1
+	out=$2
+	set -- "$1"
+	for n in LISTEN STAGING_LISTEN SERVER_NAME STATE BLUE GREEN LIVE_ADDR \
+	    STAGING_ADDR TLS_CERT TLS_KEY TLS_LISTEN IDLE_TIMEOUT ACME_ROOT \
+	    BG_ALLOW APP_NGINX; do
+		set -- "$@" "$n=$(var "$n")"
 	done
-	left=$(grep -o '@[A-Z_]*@' "$2" | sort -u | tr '\n' ' ')
-	if [ -n "$left" ]; then
-		err "$1: no value for $left(set the make variable of that name)"
+	sh "$src/nginx/fill" "$@" >"$out.tmp" 2>"$init/fill.err" || {
+		err "$(sed 's/^nginx\/fill: //' "$init/fill.err")"
+		rm -f "$out.tmp"
 		return 1
-	fi
+	}
+	mv "$out.tmp" "$out"
 }
 
 # nginx_args: -p/-c from the config, for nginx -t.

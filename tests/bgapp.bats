@@ -188,3 +188,67 @@ wait_established() {
 	assert_success
 	assert_output --regexp '^[0-9]+$'
 }
+
+@test "bgapp: /ws answers the RFC 6455 handshake (the RFC's own key) and names its color first" {
+	start_app blue blue v1 "127.0.0.1:$PORT"
+	# curl does the handshake, then waits on the open socket until
+	# --max-time (exit 28): what came back is the 101 and the first frame
+	run curl -sS -i --http1.1 --max-time 1 -H 'Upgrade: websocket' \
+	    -H 'Connection: Upgrade' -H 'Sec-WebSocket-Version: 13' \
+	    -H 'Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==' "$URL/ws"
+	assert_failure 28
+	assert_line --partial "HTTP/1.1 101 Switching Protocols"
+	assert_line --partial "Sec-WebSocket-Accept: s3pPLMBiTxaQ9kYGzzhZRbK+xOo="
+	assert_output --partial "blue v1"
+	# no upgrade: a plain 400
+	run curl -sS -o /dev/null -w '%{http_code}' "$URL/ws"
+	assert_output 400
+}
+
+@test "bgapp: /sse sends events naming its color, chunked or plain" {
+	start_app green green v2 "127.0.0.1:$PORT"
+	run curl -sS -i --max-time 1 "$URL/sse?every=100"
+	assert_failure 28
+	assert_line --partial "Content-Type: text/event-stream"
+	assert_line --partial "Transfer-Encoding: chunked"
+	assert_line "data: green v2"
+	run curl -sS -i --max-time 1 "$URL/sse?every=100&plain=1"
+	assert_failure 28
+	assert_line --partial "Connection: close"
+	refute_line --partial "Transfer-Encoding"
+	[ "$(grep -c '^data: green v2' <<<"$output")" -ge 5 ]
+}
+
+@test "bgapp: SIGTERM closes WebSockets with 1001 and ends event streams cleanly, exit 0" {
+	start_app blue blue v1 "127.0.0.1:$PORT"
+	"$BG_ROOT/tests/bgws" -w 5 -s 5 -e 100 -d 3 "$URL/" >"$T/ws.out" 3>&- &
+	ws=$!
+	bg_track "$ws" bgws
+	wait_established "$PORT" 10
+	run stop_app blue
+	assert_success
+	wait "$ws"
+	run cat "$T/ws.out"
+	echo "$output"
+	assert_output --partial " ws_open=5 ws_clean=5 ws_eof=0 ws_reset=0 sse_open=5 sse_clean=5 sse_eof=0 sse_reset=0 "
+}
+
+@test "bgapp: SIGKILL is what an unclean end looks like to bgws (counted as cut, not clean)" {
+	start_app blue blue v1 "127.0.0.1:$PORT"
+	"$BG_ROOT/tests/bgws" -w 3 -s 3 -e 100 -d 2 "$URL/" >"$T/ws.out" 3>&- &
+	ws=$!
+	bg_track "$ws" bgws
+	wait_established "$PORT" 6
+	kill -KILL "$(cat "$T/app-blue.pid")"
+	wait "$ws"
+	run cat "$T/ws.out"
+	echo "$output"
+	assert_output --partial " ws_clean=0 "
+	assert_output --partial " sse_clean=0 "
+	[[ $output =~ ws_eof=([0-9]+)\ ws_reset=([0-9]+) ]]
+	[ $((BASH_REMATCH[1] + BASH_REMATCH[2])) -eq 3 ]
+	[[ $output =~ sse_eof=([0-9]+)\ sse_reset=([0-9]+) ]]
+	[ $((BASH_REMATCH[1] + BASH_REMATCH[2])) -eq 3 ]
+	[[ $output =~ refused=([0-9]+) ]]
+	[ "${BASH_REMATCH[1]}" -gt 0 ]
+}

@@ -10,7 +10,18 @@
  * one is replaced, a live one refused. Once it listens it prints its address
  * on stdout: the harness waits for that line rather than probing. SIGTERM
  * or SIGINT: the listener closes (its socket file goes), idle connections
- * close, busy ones finish, exit 0 (3 if still busy after 120 s). */
+ * close, busy ones finish, exit 0 (3 if still busy after 120 s).
+ *
+ * Long-lived answers, for what a switch does to them:
+ * /ws (a WebSocket, RFC 6455): sends one text message "COLOR VERSION" on
+ * open, then echoes every message and answers pings; frames over WS_MSG_MAX
+ * bytes get close 1009. /sse[?every=MS]: text/event-stream, chunked, an
+ * event "color" with data "COLOR VERSION" at once and every MS (default
+ * 1000); with plain=1 in the query, or to an HTTP/1.0 request, the stream
+ * is not chunked but ends with the connection (what nginx buffers unless
+ * told not to). On SIGTERM a WebSocket gets close 1001 (going away) and the app
+ * waits up to 5 s for the client's close; an event stream ends cleanly
+ * (the last chunk). */
 #include <sys/epoll.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
@@ -31,27 +42,34 @@
 #include <unistd.h>
 
 #include "bg.h"
+#include "ws.h"
 
 #define IN_MAX    16384		/* request head; more is a 400 */
 #define SLEEP_MAX 600000	/* ms, cap of ?sleep= */
 #define DRAIN_MAX 120000	/* ms after SIGTERM before giving up (exit 3) */
+#define WS_MSG_MAX 512		/* longest WebSocket frame echoed */
+#define WS_CLOSE_MS 5000	/* after our close frame, for the client's */
 
 static const char usage[] =
     "bgapp --listen ADDR --color COLOR --version VER [--down-file PATH] "
     "[--reset-every N] [--sock-mode OCTAL] | bgapp --free-port";
 
-enum { S_READ, S_BODY, S_SLEEP, S_WRITE };
+enum { S_READ, S_BODY, S_SLEEP, S_WRITE,
+	S_WS, S_WSCLOSE, S_SSE, S_SSEEND };	/* long-lived answers */
+enum { K_HTTP, K_WS, K_SSE };
 
 struct conn {
-	int fd, state, keep, head;
+	int fd, state, keep, head, kind, sleeping, plain;
 	unsigned ev;
+	long every;			/* SSE: ms between events */
 	unsigned long served, body_left;
 	long long wake;			/* ms to sleep, then deadline */
 	const char *status, *body;
 	struct conn *next_sleep;	/* sleepers */
 	struct conn *prev, *next;	/* all conns, or spare */
 	size_t inlen, outlen, outoff;
-	char out[512];
+	char out[2048];
+	char wskey[WS_KEY_MAX + 1];
 	char in[IN_MAX];
 };
 
@@ -82,7 +100,9 @@ drop(struct conn *c, int rst)
 	struct linger l = { 1, 0 };
 	struct conn **p;
 
-	for (p = &sleepers; c->state == S_SLEEP && *p; p = &(*p)->next_sleep)
+	if (c->fd < 0)
+		return;	/* dropped already, further up the same call chain */
+	for (p = &sleepers; c->sleeping && *p; p = &(*p)->next_sleep)
 		if (*p == c) {
 			*p = c->next_sleep;
 			break;
@@ -91,6 +111,7 @@ drop(struct conn *c, int rst)
 	if (rst)
 		setsockopt(c->fd, SOL_SOCKET, SO_LINGER, &l, sizeof l);
 	close(c->fd);
+	c->fd = -1;
 	if (c->prev)
 		c->prev->next = c->next;
 	else
@@ -147,19 +168,31 @@ respond(struct conn *c)
 	flush_out(c);
 }
 
-/* ?sleep=MS anywhere in the query of target[0..n) */
+/* ?NAME=MS (name with its '=') anywhere in the query of target[0..n) */
 static long
-sleep_ms(const char *target, size_t n)
+query_ms(const char *target, size_t n, const char *name)
 {
 	const char *q = memchr(target, '?', n), *end = target + n;
+	size_t nl = strlen(name);
 	unsigned long ms;
 
 	for (; q != NULL; q = memchr(q + 1, '&', (size_t)(end - q - 1)))
-		if (end - q > 7 && strncmp(q + 1, "sleep=", 6) == 0 &&
-		    bg_parse_ulong(q + 7, strcspn(q + 7, "&"), SLEEP_MAX,
-		    &ms) == 0)
+		if ((size_t)(end - q) > nl + 1 &&
+		    strncmp(q + 1, name, nl) == 0 &&
+		    bg_parse_ulong(q + 1 + nl, strcspn(q + 1 + nl, "&"),
+		    SLEEP_MAX, &ms) == 0)
 			return (long)ms;
 	return 0;
+}
+
+/* path is exactly p (then end of target or '?') */
+static int
+is_path(const char *target, const char *p)
+{
+	size_t n = strlen(p);
+
+	return strncmp(target, p, n) == 0 &&
+	    (target[n] == '\0' || target[n] == '?');
 }
 
 /* The head of one request is c->in[0..end): read what matters, drop it. */
@@ -167,7 +200,7 @@ static void
 take_head(struct conn *c, size_t end)
 {
 	char *sp, *sp2, *l, *v;
-	int v11, conn_close = 0, conn_keep = 0, bad = 0;
+	int v11, conn_close = 0, conn_keep = 0, bad = 0, upgrade = 0;
 	struct stat st;
 
 	c->in[end - 2] = '\0';
@@ -175,6 +208,8 @@ take_head(struct conn *c, size_t end)
 	c->body = answer;
 	c->body_left = 0;
 	c->wake = 0;
+	c->kind = K_HTTP;
+	c->wskey[0] = '\0';
 	sp = strchr(c->in, ' ');
 	sp2 = sp ? strchr(sp + 1, ' ') : NULL;
 	if (sp2 == NULL || strncmp(sp2 + 1, "HTTP/1.", 7) != 0)
@@ -192,6 +227,12 @@ take_head(struct conn *c, size_t end)
 		else if (strncasecmp(l, "connection:", 11) == 0) {
 			conn_close = strncasecmp(v, "close", 5) == 0;
 			conn_keep = strncasecmp(v, "keep-alive", 10) == 0;
+		} else if (strncasecmp(l, "upgrade:", 8) == 0)
+			upgrade = strncasecmp(v, "websocket", 9) == 0;
+		else if (strncasecmp(l, "sec-websocket-key:", 18) == 0 &&
+		    strcspn(v, " \t\r") <= WS_KEY_MAX) {
+			memcpy(c->wskey, v, strcspn(v, " \t\r"));
+			c->wskey[strcspn(v, " \t\r")] = '\0';
 		}
 	}
 	if (bad) {
@@ -203,9 +244,24 @@ take_head(struct conn *c, size_t end)
 		*sp2 = '\0';
 		c->keep = v11 ? !conn_close : conn_keep;
 		c->head = sp - c->in == 4 && strncmp(c->in, "HEAD", 4) == 0;
-		c->wake = sleep_ms(sp + 1, (size_t)(sp2 - sp - 1));
-		if (strncmp(sp + 1, "/up", 3) == 0 &&
-		    (sp[4] == '\0' || sp[4] == '?')) {
+		c->wake = query_ms(sp + 1, (size_t)(sp2 - sp - 1), "sleep=");
+		if (is_path(sp + 1, "/ws") && !draining) {
+			if (upgrade && c->wskey[0] != '\0' && v11)
+				c->kind = K_WS;
+			else {
+				c->status = "400 Bad Request";
+				c->body = "a WebSocket upgrade, please\n";
+				c->keep = 0;
+			}
+		} else if (is_path(sp + 1, "/sse") && !draining) {
+			c->kind = K_SSE;
+			c->every = query_ms(sp + 1, (size_t)(sp2 - sp - 1),
+			    "every=");
+			c->plain = !v11 || query_ms(sp + 1,
+			    (size_t)(sp2 - sp - 1), "plain=") > 0;
+			if (c->every < 10)
+				c->every = c->every == 0 ? 1000 : 10;
+		} else if (is_path(sp + 1, "/up")) {
 			c->body = "ok\n";
 			if (down_file && stat(down_file, &st) == 0) {
 				c->status = "503 Service Unavailable";
@@ -215,6 +271,257 @@ take_head(struct conn *c, size_t end)
 	}
 	memmove(c->in, c->in + end, c->inlen - end);
 	c->inlen -= end;
+}
+
+static void
+sleep_until(struct conn *c, long long when)
+{
+	c->wake = when;
+	if (!c->sleeping) {
+		c->next_sleep = sleepers;
+		sleepers = c;
+		c->sleeping = 1;
+	}
+}
+
+/* Queue bytes on a long-lived connection; 0 when they do not fit. */
+static int
+queue(struct conn *c, const void *p, size_t n)
+{
+	if (n > sizeof c->out - c->outlen) {
+		memmove(c->out, c->out + c->outoff, c->outlen - c->outoff);
+		c->outlen -= c->outoff;
+		c->outoff = 0;
+		if (n > sizeof c->out - c->outlen)
+			return 0;
+	}
+	memcpy(c->out + c->outlen, p, n);
+	c->outlen += n;
+	return 1;
+}
+
+/* Send what is queued on a long-lived connection: -1 once it is gone. */
+static int
+stream_flush(struct conn *c)
+{
+	ssize_t n;
+
+	if (c->fd < 0)
+		return -1;
+	while (c->outoff < c->outlen) {
+		n = send(c->fd, c->out + c->outoff, c->outlen - c->outoff,
+		    MSG_NOSIGNAL);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0 && errno == EAGAIN) {
+			set_events(c, EPOLLIN | EPOLLOUT);
+			return 0;
+		}
+		if (n < 0) {
+			drop(c, 0);
+			return -1;
+		}
+		c->outoff += (size_t)n;
+	}
+	c->outoff = c->outlen = 0;
+	if (c->state == S_SSEEND) {
+		drop(c, 0);
+		return -1;
+	}
+	/* our close frame is out: FIN, then read until the client's EOF,
+	 * so that closing never finds unread bytes (that would be a RST) */
+	if (c->state == S_WSCLOSE)
+		shutdown(c->fd, SHUT_WR);
+	set_events(c, EPOLLIN);
+	return 0;
+}
+
+/* A server frame (never masked): FIN + op, payload p[0..n). */
+static int
+ws_frame(struct conn *c, int op, const void *p, size_t n)
+{
+	unsigned char h[4];
+	size_t hl = 2;
+
+	h[0] = (unsigned char)(0x80 | op);
+	if (n < 126)
+		h[1] = (unsigned char)n;
+	else {
+		h[1] = 126;
+		h[2] = (unsigned char)(n >> 8);
+		h[3] = (unsigned char)n;
+		hl = 4;
+	}
+	return queue(c, h, hl) && queue(c, p, n);
+}
+
+/* Close with CODE and wait (WS_CLOSE_MS at most) for the client's EOF. */
+static void
+ws_close(struct conn *c, int code)
+{
+	unsigned char b[2] = { (unsigned char)(code >> 8),
+	    (unsigned char)code };
+
+	if (c->state == S_WSCLOSE)
+		return;
+	ws_frame(c, 8, b, 2);
+	c->state = S_WSCLOSE;
+	sleep_until(c, bg_now_ms() + WS_CLOSE_MS);
+	stream_flush(c);
+}
+
+static void
+sse_event(struct conn *c)
+{
+	char ev[300];
+	int n;
+
+	n = snprintf(ev + 8, sizeof ev - 8, "event: color\ndata: %.*s\n\n",
+	    (int)strlen(answer) - 1, answer);
+	if (c->plain) {
+		queue(c, ev + 8, (size_t)n);
+		return;
+	}
+	/* the chunk-size line in front, the CRLF after */
+	snprintf(ev, 9, "%06x\r", n);
+	ev[7] = '\n';
+	memcpy(ev + 8 + n, "\r\n", 2);
+	queue(c, ev + 0, (size_t)n + 10);	/* full: the event is skipped */
+}
+
+/* End an event stream cleanly: the last chunk, then close. */
+static void
+sse_end(struct conn *c)
+{
+	struct conn **p;
+
+	for (p = &sleepers; c->sleeping && *p; p = &(*p)->next_sleep)
+		if (*p == c) {
+			*p = c->next_sleep;
+			break;
+		}
+	c->sleeping = 0;
+	if (!c->plain)
+		queue(c, "0\r\n\r\n", 5);
+	c->state = S_SSEEND;
+	stream_flush(c);
+}
+
+/* The answer to /ws or /sse: the connection becomes long-lived. */
+static void
+start_stream(struct conn *c)
+{
+	char acc[WS_ACCEPT_LEN + 1], h[256];
+	int n;
+
+	c->served++;
+	c->outoff = c->outlen = 0;
+	if (c->kind == K_WS) {
+		ws_accept(c->wskey, strlen(c->wskey), acc);
+		n = snprintf(h, sizeof h, "HTTP/1.1 101 Switching Protocols\r\n"
+		    "Upgrade: websocket\r\nConnection: Upgrade\r\n"
+		    "Sec-WebSocket-Accept: %s\r\n\r\n", acc);
+		queue(c, h, (size_t)n);
+		ws_frame(c, 1, answer, strlen(answer) - 1);
+		c->state = S_WS;
+	} else {
+		n = snprintf(h, sizeof h, "HTTP/1.1 200 OK\r\nContent-Type: "
+		    "text/event-stream\r\nCache-Control: no-cache\r\n%s\r\n",
+		    c->plain ? "Connection: close\r\n" :
+		    "Transfer-Encoding: chunked\r\n");
+		queue(c, h, (size_t)n);
+		sse_event(c);
+		c->state = S_SSE;
+		sleep_until(c, bg_now_ms() + c->every);
+	}
+	stream_flush(c);
+}
+
+/* Frames the client sent: echo data, answer ping and close. */
+static void
+ws_input(struct conn *c)
+{
+	unsigned char *in = (unsigned char *)c->in, *pl;
+	size_t len, hl, i;
+	int op;
+
+	while (c->fd >= 0 && c->state == S_WS && c->inlen >= 2) {
+		op = in[0] & 0x0f;
+		len = in[1] & 0x7f;
+		hl = 6;
+		if (len == 126) {
+			if (c->inlen < 4)
+				break;
+			len = (size_t)in[2] << 8 | in[3];
+			hl = 8;
+		}
+		if (!(in[1] & 0x80)) {
+			ws_close(c, 1002);	/* a client must mask */
+			break;
+		}
+		if (len > WS_MSG_MAX || len == 127) {
+			ws_close(c, 1009);
+			break;
+		}
+		if (c->inlen < hl + len)
+			break;
+		pl = in + hl;
+		for (i = 0; i < len; i++)
+			pl[i] ^= in[hl - 4 + i % 4];
+		if (op == 0 || op == 1 || op == 2) {
+			if (!queue(c, (unsigned char []){ in[0] & 0x8f,
+			    (unsigned char)(len < 126 ? len : 126) }, 2) ||
+			    (len >= 126 && !queue(c, in + 2, 2)) ||
+			    !queue(c, pl, len)) {
+				ws_close(c, 1011);
+				break;
+			}
+		} else if (op == 9)
+			ws_frame(c, 10, pl, len);
+		else if (op == 8) {
+			/* echo the code, then wait for the client's EOF */
+			ws_frame(c, 8, pl, len >= 2 ? 2 : 0);
+			c->state = S_WSCLOSE;
+			sleep_until(c, bg_now_ms() + WS_CLOSE_MS);
+		} else if (op != 10) {
+			ws_close(c, 1002);
+			break;
+		}
+		memmove(c->in, c->in + hl + len, c->inlen - hl - len);
+		c->inlen -= hl + len;
+	}
+	if (c->state == S_WSCLOSE)
+		c->inlen = 0;
+	stream_flush(c);
+}
+
+/* Readable or writable long-lived connection. */
+static void
+stream_event(struct conn *c)
+{
+	ssize_t n;
+
+	if (c->outoff < c->outlen && stream_flush(c) < 0)
+		return;
+	for (;;) {
+		n = read(c->fd, c->in + c->inlen, IN_MAX - c->inlen);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0 && errno == EAGAIN)
+			return;
+		if (n <= 0) {
+			drop(c, 0);
+			return;
+		}
+		c->inlen += (size_t)n;
+		if (c->state != S_WS) {
+			c->inlen = 0;	/* nothing to say after the head */
+			continue;
+		}
+		ws_input(c);
+		if (c->fd < 0)
+			return;
+	}
 }
 
 /* Work through what is buffered: heads, bodies, pipelined requests. */
@@ -255,11 +562,11 @@ process(struct conn *c)
 	c->body_left -= take;
 	if (c->body_left > 0) {
 		set_events(c, EPOLLIN);
+	} else if (c->kind != K_HTTP) {
+		start_stream(c);
 	} else if (c->wake > 0) {
-		c->wake += bg_now_ms();
 		c->state = S_SLEEP;
-		c->next_sleep = sleepers;
-		sleepers = c;
+		sleep_until(c, bg_now_ms() + c->wake);
 		/* only to notice a client that leaves: no need to wait */
 		set_events(c, EPOLLRDHUP);
 	} else
@@ -273,6 +580,10 @@ on_event(struct conn *c)
 
 	if (c->state == S_SLEEP) {
 		drop(c, 0);
+		return;
+	}
+	if (c->state >= S_WS) {
+		stream_event(c);
 		return;
 	}
 	if (c->state == S_WRITE) {
@@ -417,6 +728,10 @@ start_drain(void)
 		next = c->next;
 		if (c->state == S_READ && c->inlen == 0)
 			drop(c, 0);
+		else if (c->state == S_WS)
+			ws_close(c, 1001);
+		else if (c->state == S_SSE)
+			sse_end(c);
 	}
 }
 
@@ -515,7 +830,15 @@ main(int argc, char **argv)
 				continue;
 			}
 			*p = c->next_sleep;
-			respond(c);
+			c->sleeping = 0;
+			if (c->state == S_SSE) {
+				sse_event(c);
+				sleep_until(c, c->wake + c->every);
+				stream_flush(c);
+			} else if (c->state == S_WSCLOSE)
+				drop(c, 0);
+			else
+				respond(c);
 		}
 	}
 	return BG_OK;

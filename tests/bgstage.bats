@@ -360,7 +360,7 @@ wait'
 	assert_failure 2
 	run bgstage -h
 	assert_success
-	assert_output "usage: bgstage [-Fimn] [-f conf] [-t secs] [COLOR]"
+	assert_output "usage: bgstage [-Fimnr] [-f conf] [-t secs] [COLOR]"
 	[ ! -e "$LOG" ]
 }
 

@@ -17,6 +17,12 @@
  *   bg_trusted_open (root's all the way up to "/"); the mark in the
  *   deploy user's APP is removed as APP's owner (a child that drops to
  *   its uid and gid), by unlinkat through an O_NOFOLLOW descriptor of APP.
+ * - -r (retire) runs only the retire hook, also while COLOR has
+ *   connections, never on the live color; it refuses while linger = off
+ *   (the operator chose to leave long-lived connections alone) unless -F,
+ *   refuses a color being staged (a deploy is rewriting its files: a
+ *   restart would run them half-copied), and leaves the being-staged mark
+ *   alone. -r with -i or -m is a usage error.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -37,9 +43,11 @@
 #define REQ_MS       1000	/* longest single health request */
 #define HOOK_PATH    "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 
-static const char usage[] = "bgstage [-Fimn] [-f conf] [-t secs] [COLOR]";
+static const char usage[] = "bgstage [-Fimnr] [-f conf] [-t secs] [COLOR]";
 
-static const char *const hook_names[3] = { "install", "migrate", "restart" };
+#define NHOOKS 4
+static const char *const hook_names[NHOOKS] = { "install", "migrate",
+	"restart", "retire" };
 
 /* Die of the signal that interrupted us, after saying what it stopped. */
 static _Noreturn void
@@ -317,25 +325,26 @@ main(int argc, char **argv)
 	struct bg_conf c;
 	struct stat st;
 	const char *confpath = NULL, *name;
-	char hooks[3][BG_PATH_MAX + 16], appdir[BG_PATH_MAX + 8];
+	char hooks[NHOOKS][BG_PATH_MAX + 16], appdir[BG_PATH_MAX + 8];
 	char ebuf[4][BG_PATH_MAX + 32], addr[BG_PATH_MAX], t[32];
 	char mark[BG_PATH_MAX + 32];
 	char *envp[5];
 	long long wait_ms = -1;
 	long inflight;
 	pid_t holder;
-	int ch, i, rc, color = -1, live, force = 0, dry = 0, fd;
-	int want[3] = { 0, 0, 1 };
+	int ch, i, rc, color = -1, live, force = 0, dry = 0, fd, retire = 0;
+	int want[NHOOKS] = { 0, 0, 1, 0 };
 
 	bg_setprog(argv[0]);
 	bg_help(argc, argv, usage);
-	while ((ch = getopt(argc, argv, "Ff:imnt:")) != -1) {
+	while ((ch = getopt(argc, argv, "Ff:imnrt:")) != -1) {
 		switch (ch) {
 		case 'F': force = 1; break;
 		case 'f': confpath = optarg; break;
 		case 'i': want[0] = 1; break;
 		case 'm': want[1] = 1; break;
 		case 'n': dry = 1; break;
+		case 'r': retire = 1; break;
 		case 't':
 			if (bg_parse_secs(optarg, strlen(optarg), 86400,
 			    &wait_ms) < 0) {
@@ -347,6 +356,14 @@ main(int argc, char **argv)
 			bg_usage(usage);
 		}
 	}
+	if (retire && (want[0] || want[1])) {
+		bg_warn("-r runs only the retire hook: not with -i or -m");
+		bg_usage(usage);
+	}
+	if (retire) {
+		want[2] = 0;
+		want[3] = 1;
+	}
 	color = bg_color_operand(argc, argv, usage);
 	bg_catch_signals();
 
@@ -354,20 +371,25 @@ main(int argc, char **argv)
 	/* as root, trusted and read from the checked descriptor */
 	bg_conf_load_fd(bg_conf_open(confpath), confpath, BGK(K_URL) |
 	    BGK(K_HOST_HEADER) | BGK(K_BLUE) | BGK(K_GREEN) | BGK(K_HEALTH) |
-	    BGK(K_TIMEOUT) | BGK(K_HOOKS) | BGK(K_APP) | BGK(K_LOCK), &c);
+	    BGK(K_TIMEOUT) | BGK(K_HOOKS) | BGK(K_APP) | BGK(K_LOCK) |
+	    (retire ? BGK(K_LINGER) : 0), &c);
 	bg_conf_need(&c, BGK(K_URL) | BGK(K_BLUE) | BGK(K_GREEN) |
 	    BGK(K_HOOKS), confpath);
 	if (wait_ms < 0)
 		wait_ms = c.timeout_ms;
 
+	if (retire && c.linger_ms == BG_LINGER_OFF && !force)
+		bg_die(BG_NO, "%s says linger = off: long-lived connections stay "
+		    "until they end, and retiring would close them; to retire "
+		    "anyway: bgstage -rF", confpath);
 	check_hooks_dir(c.hooks);
-	for (i = 0; i < 3; i++)
+	for (i = 0; i < NHOOKS; i++)
 		snprintf(hooks[i], sizeof hooks[i], "%s/%s", c.hooks,
 		    hook_names[i]);
-	for (rc = BG_OK, i = 0; i < 3; i++)
+	for (rc = BG_OK, i = 0; i < NHOOKS; i++)
 		if (want[i] && check_hook(hooks[i], 1) != BG_OK)
 			rc = BG_CONFIG;
-	for (i = 0; rc == BG_OK && i < 3; i++)
+	for (i = 0; rc == BG_OK && i < NHOOKS; i++)
 		if (want[i])
 			rc = check_hook(hooks[i], 2);
 	if (rc != BG_OK)
@@ -391,9 +413,15 @@ main(int argc, char **argv)
 		color = bg_other(live);
 	name = bg_color_name(color);
 	if (color == live)
-		bg_die(BG_NO, "%s is live: refusing to stage it (the standby "
-		    "is %s)", name, bg_color_name(bg_other(live)));
-	if (!force) {
+		bg_die(BG_NO, "%s is live: refusing to %s it (the standby "
+		    "is %s)", name, retire ? "retire" : "stage",
+		    bg_color_name(bg_other(live)));
+	if (retire && (rc = bg_marked(&c, color)) != 0)
+		bg_die(rc < 0 ? BG_SYS : BG_NO, "%s is being staged by a "
+		    "deploy%s: not retiring it (its files may be half "
+		    "copied)", name, rc < 0 ? " (or its mark cannot be read)" :
+		    "");
+	if (!force && !retire) {
 		if ((inflight = bg_inflight(&c.addr[color])) < 0)
 			bg_diesys(BG_SYS, "cannot count %s's connections", name);
 		if (inflight > 0)
@@ -415,7 +443,7 @@ main(int argc, char **argv)
 		envp[i] = ebuf[i];
 	envp[4] = NULL;
 
-	for (i = 0; i < 3; i++) {
+	for (i = 0; i < NHOOKS; i++) {
 		if (!want[i])
 			continue;
 		if (dry)
@@ -431,15 +459,18 @@ main(int argc, char **argv)
 		    secs_str(wait_ms, t, sizeof t), c.addr[color].is_unix ?
 		    "" : "http://", addr, c.addr[color].is_unix ? ":" : "",
 		    c.health);
-		if (bg_mark_path(&c, color, mark, sizeof mark) != NULL)
+		if (!retire &&
+		    bg_mark_path(&c, color, mark, sizeof mark) != NULL)
 			bg_warn("would remove the mark %s", mark);
 	} else {
 		wait_healthy(&c, color, wait_ms);
-		if (bg_mark_path(&c, color, mark, sizeof mark) == NULL)
+		/* retire: a mark there would be a deploy's, not ours */
+		if (!retire && bg_mark_path(&c, color, mark, sizeof mark) ==
+		    NULL)
 			bg_die(BG_CONFIG, "%s: app path too long", confpath);
-		if ((rc = clear_mark(&c, color)) == -2)
+		if (!retire && (rc = clear_mark(&c, color)) == -2)
 			exit(BG_CONFIG);
-		if (rc < 0)
+		if (!retire && rc < 0)
 			bg_diesys(BG_SYS, "%s is healthy, but cannot remove "
 			    "its being-staged mark %s", name, mark);
 	}

@@ -58,15 +58,20 @@ scene_worker_group() {
 	id -gn nobody
 }
 
+# scene_render TEMPLATE OUT: nginx/fill, as make init runs it, with the
+# scene's addresses, the app's own nginx files in $T/app-nginx (empty
+# unless a test puts a *.conf there) and SCENE_FILL=(NAME=VALUE ...), e.g.
+# TLS_CERT=... TLS_KEY=... TLS_LISTEN=127.0.0.1:PORT IDLE_TIMEOUT=3s.
 scene_render() {
 	local src=$1 dst=$2
 
-	sed -e "s|@LISTEN@|${SCENE_ADDR:-127.0.0.1}:$SCENE_PROD|g" \
-	    -e "s|@STAGING_LISTEN@|${SCENE_ADDR:-127.0.0.1}:$SCENE_STAGING|g" \
-	    -e "s|@SERVER_NAME@|localhost|g" \
-	    -e "s|@STATE@|$T/state|g" \
-	    -e "s|@BLUE@|$BLUE_ADDR|g" \
-	    -e "s|@GREEN@|$GREEN_ADDR|g" "$src" >"$dst"
+	"$BG_ROOT/nginx/fill" "$src" \
+	    LISTEN="${SCENE_ADDR:-127.0.0.1}:$SCENE_PROD" \
+	    STAGING_LISTEN="${SCENE_ADDR:-127.0.0.1}:$SCENE_STAGING" \
+	    SERVER_NAME=localhost STATE="$T/state" \
+	    BLUE="$BLUE_ADDR" GREEN="$GREEN_ADDR" \
+	    APP_NGINX="$T/app-nginx" ACME_ROOT="$T/acme" \
+	    ${SCENE_FILL[@]+"${SCENE_FILL[@]}"} >"$dst"
 }
 
 # scene_port VAR: a free port into VAR, none of those handed out before in
@@ -93,7 +98,7 @@ scene() {
 	site="$T/nginx-site"
 	export SITE=$site
 	d=("$T/app" "$T/app/blue" "$T/app/green" "$T/run" "$T/log" \
-	    "$T/state" "$T/hooks" "$site")
+	    "$T/state" "$T/hooks" "$site" "$T/app-nginx" "$T/acme")
 	mkdir -p "${d[@]}" && chmod 0755 "${d[@]}" || return 1
 	echo v1 >"$T/app/blue/REVISION"
 	echo v2 >"$T/app/green/REVISION"
@@ -108,8 +113,8 @@ scene() {
 		start_app green green v2 "$GREEN_ADDR" \
 		    --down-file "$T/down-green" || return 1
 		scene_render "$BG_ROOT/nginx/upstreams.conf" "$site/upstreams.conf"
-		scene_render "$BG_ROOT/nginx/blue.conf" "$site/blue.conf"
-		"$BG_ROOT/tools/bgswapconf" "$site/blue.conf" >"$site/green.conf" ||
+		scene_render "$BG_ROOT/nginx/blue.conf" "$site/blue.conf" &&
+		    scene_render "$BG_ROOT/nginx/green.conf" "$site/green.conf" ||
 		    return 1
 		cp "$site/blue.conf" "$site/live.conf"
 		printf 'include %s;\ninclude %s;\n' "$site/upstreams.conf" \
