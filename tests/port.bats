@@ -263,8 +263,9 @@ t_nft_missing() {
 	echo "$output"
 	assert_failure 4
 	assert_output --partial "nft $T/nft is not an executable file"
-	# executable but not root's to trust: group-writable
+	# executable but not root's to trust: writable by a group not root's
 	chmod 0775 "$T/nft"
+	chgrp nogroup "$T/nft"
 	run bgflip
 	echo "$output"
 	assert_failure 4
