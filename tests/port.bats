@@ -277,6 +277,50 @@ t_nft_missing() {
 	in_netns t_nft_missing
 }
 
+t_nft_env() {
+	port_live
+	# the caller's environment stays with the caller: nft gets PATH alone
+	FOO=bar NFT_DEBUG=all run strace -f -v -s 300 -o "$T/strace.out" \
+	    -e trace=execve bgflip
+	echo "$output"
+	assert_success
+	grep '/nft"' "$T/strace.out"
+	[ "$(grep -c 'execve("/usr/sbin/nft", \[' "$T/strace.out")" -ge 3 ]
+	grep -q "execve(\"/usr/sbin/nft\", \[\"/usr/sbin/nft\", \"-f\", \"$T/state/.bg.nft\"\], \[\"PATH=/usr/sbin:/usr/bin:/sbin:/bin\"\]) = 0" "$T/strace.out"
+	! grep 'execve("/usr/sbin/nft"' "$T/strace.out" | grep -v \
+	    '\], \["PATH=/usr/sbin:/usr/bin:/sbin:/bin"\]) = 0$'
+	answers green
+}
+
+@test "port: nft runs with a fixed argv and PATH as its whole environment" {
+	in_netns t_nft_env
+}
+
+t_nft_hangs() {
+	port_live
+	# an nft that never finishes the transaction (its pid kept, to see
+	# that the deadline ends it): exit 5 naming it, nothing changed
+	printf '#!/bin/sh\ncase "$1" in -f) echo $$ >%s; exec sleep 300 ;; esac\nexec /usr/sbin/nft "$@"\n' \
+	    "$T/nft-hang.pid" >"$T/nft"
+	chmod 0755 "$T/nft"
+	echo "nft = $T/nft" >>"$T/bg.conf"
+	before=$(snapshot)
+	run timeout -s KILL 60 bgflip
+	echo "$output"
+	hung=$(cat "$T/nft-hang.pid")
+	bg_track "$hung" nft-hang
+	assert_failure 5
+	assert_output --partial "nft $T/nft did not finish in 10 s"
+	! bg_alive "$hung"
+	[ "$(snapshot)" = "$before" ]
+	[ ! -e "$T/run/lock.flip" ]
+	answers blue
+}
+
+@test "port: an nft that hangs is ended by the deadline: exit 5, nothing changed" {
+	in_netns t_nft_hangs
+}
+
 # --- faults -----------------------------------------------------------
 
 t_nft_fails() {
