@@ -218,6 +218,45 @@ t_restore() {
 	in_netns t_restore
 }
 
+t_chains() {
+	port_live
+	# blue moves to another port (a new instance there): bgflip makes the
+	# table follow the config, as socket mode does its views, even when
+	# it flips nothing
+	scene_port nb
+	start_app blue3 blue v3 "127.0.0.1:$nb"
+	sed -i "s/^blue = .*/blue = 127.0.0.1:$nb/" "$T/bg.conf"
+	[ "$(prod_answer)" = "blue v1" ]
+	before=$(snapshot)
+	run bgflip -n blue
+	echo "$output"
+	assert_success
+	assert_output --partial "would rewrite nft table inet bg for blue"
+	[ "$(snapshot)" = "$before" ]
+	run bgflip blue
+	echo "$output"
+	assert_success
+	assert_output --partial "rewriting nft table inet bg for blue"
+	assert_output --partial "already live"
+	[ "$(prod_answer)" = "blue v3" ]
+	[ "$(staging_answer)" = "green v2" ]
+	# a chain edited by hand is written again too
+	nft flush chain inet bg blue
+	nft add rule inet bg blue meta l4proto tcp dnat ip to "$GREEN_ADDR"
+	[ "$(prod_answer)" = "green v2" ]
+	run bgflip blue
+	echo "$output"
+	assert_success
+	assert_output --partial "rewriting nft table inet bg for blue"
+	[ "$(prod_answer)" = "blue v3" ]
+	run bgflip blue
+	refute_output --partial "rewriting"
+}
+
+@test "port: chains that translate elsewhere than the config says are written again" {
+	in_netns t_chains
+}
+
 t_foreign() {
 	port_scene
 	# everything of bg's but the marker comment

@@ -47,21 +47,29 @@ hint(int live, int got)
 }
 
 /* Port mode: a table that is gone (a reboot, nft flush ruleset) is put
- * back as STATE/current says; a table of that name that is not ours is
- * refused. */
+ * back as STATE/current says, and one whose chains translate elsewhere
+ * than the config says is written again, as socket mode's views are; a
+ * table of that name that is not ours is refused. */
 static int
 port_sync(void)
 {
-	int rc, got, cur;
+	int rc, got, cur, stale;
 
-	if ((rc = bg_nft_read(&c, &got)) != 0)
+	if ((rc = bg_nft_read(&c, &got, &stale)) != 0)
 		return rc;
-	if (got != -1 || (cur = bg_current_get(&c)) < 0)
+	if ((got != -1 && !stale) || (cur = bg_current_get(&c)) < 0 ||
+	    (got != -1 && got != cur))
 		return 0;
-	bg_warn("%s nft table inet %s for %s, as %s/current says: it maps "
-	    "nothing (after a reboot, or a flush of the whole ruleset)",
-	    fl.dry ? "would restore" : "restoring", c.nft_table, N(cur),
-	    c.state);
+	if (got == -1)
+		bg_warn("%s nft table inet %s for %s, as %s/current says: it "
+		    "maps nothing (after a reboot, or a flush of the whole "
+		    "ruleset)", fl.dry ? "would restore" : "restoring",
+		    c.nft_table, N(cur), c.state);
+	else
+		bg_warn("%s nft table inet %s for %s: its chains do not "
+		    "translate to blue and green as the config says",
+		    fl.dry ? "would rewrite" : "rewriting", c.nft_table,
+		    N(cur));
 	if (fl.dry)
 		return 0;
 	return bg_nft_apply(&c, cur) < 0 ? BG_SYS : 0;

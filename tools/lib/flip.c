@@ -98,7 +98,7 @@ port_disk(struct bg_flip *f)
 
 	if ((cur = bg_current_get(f->c)) == -2)
 		return -2;
-	if (bg_nft_read(f->c, &got) != 0)
+	if (bg_nft_read(f->c, &got, NULL) != 0)
 		return -3;
 	if (got == cur || cur == -1)
 		return cur;
