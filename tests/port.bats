@@ -207,6 +207,14 @@ t_restore() {
 	port_live
 	# a reboot, or nft flush ruleset: the table is gone, current is not
 	nft delete table inet bg
+	# -n says so and changes nothing
+	before=$(snapshot)
+	run bgflip -n
+	echo "$output"
+	assert_success
+	assert_output --partial "would restore nft table inet bg for blue"
+	assert_line green
+	[ "$(snapshot)" = "$before" ]
 	run bgflip blue
 	echo "$output"
 	assert_success
