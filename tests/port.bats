@@ -180,7 +180,7 @@ t_hand_edit() {
 	echo "$output"
 	assert_failure 1
 	assert_output --partial "sends live_addr to neither color alone"
-	assert_output --partial "rm $T/state/current && bgflip COLOR"
+	assert_output --partial "rm $T/state/current && bgflip blue"
 	[ "$(snapshot)" = "$before" ]
 	run bgflip green
 	assert_failure 1
@@ -194,8 +194,21 @@ t_hand_edit() {
 	nft flush map inet bg colors
 	nft add element inet bg colors "{ $key : goto green, ${STAGING_ADDR%:*} . ${STAGING_ADDR##*:} : goto blue }"
 	run bgflip
+	echo "$output"
 	assert_failure 1
 	assert_output --partial "sends live_addr to green but"
+	# the repair that keeps production where it is, then the flip
+	assert_output --partial "ln -sfn green $T/state/current"
+	[ "$(prod_answer)" = "green v2" ]
+	ln -sfn green "$T/state/current"
+	run bgflip -n
+	assert_success
+	assert_line blue
+	[ "$(prod_answer)" = "green v2" ]
+	run bgflip blue
+	echo "$output"
+	assert_success
+	answers blue
 }
 
 # bats test_tags=sanitize

@@ -119,10 +119,19 @@ run(int want, long long wait)
 	if (live == -3 || (live == -2 && c.mode != BG_MODE_RELOAD))
 		return BG_CONFIG;
 	if (live == -4) {	/* port: the nft table and current disagree */
-		bg_warn("if %s/current is right, make the table say so too: "
-		    "rm %s/current && bgflip COLOR (nft list map inet %s "
-		    "colors shows what it says)", c.state, c.state,
-		    c.nft_table);
+		/* Production goes where the table says: keep it there while
+		 * current catches up, then flip with every check. */
+		if (bg_nft_read(&c, &got, NULL) == 0 && got >= 0 &&
+		    (live = bg_current_get(&c)) >= 0 && live != got)
+			bg_warn("production goes to %s: to keep it there, ln "
+			    "-sfn %s %s/current; then bgflip %s if %s is the "
+			    "one to make live", N(got), N(got), c.state,
+			    N(live), N(live));
+		else if ((live = bg_current_get(&c)) >= 0)
+			bg_warn("to make the table say what %s/current says: "
+			    "rm %s/current && bgflip %s (nft list map inet "
+			    "%s colors shows what the table says)", c.state,
+			    c.state, N(live), c.nft_table);
 		return BG_NO;
 	}
 	if (live == -1 && want < 0) {
