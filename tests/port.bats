@@ -408,6 +408,44 @@ t_nft_fails() {
 	in_netns t_nft_fails
 }
 
+t_nft_atomic() {
+	port_live
+	# The kernel refuses the transaction half way: the map is made
+	# constant (its flush and new elements are refused: EBUSY), after the
+	# flushes of the chains went through in the same batch. A rule of
+	# ours in chain output that the flush would remove shows that
+	# nothing of the batch was kept.
+	l="${LIVE_ADDR%:*} . ${LIVE_ADDR##*:}"
+	s="${STAGING_ADDR%:*} . ${STAGING_ADDR##*:}"
+	nft delete table inet bg
+	nft -f - <<-EOF
+	table inet bg {
+		comment "bg: blue/green ports, written by bgflip; do not edit"
+		chain blue { meta l4proto tcp dnat ip to $BLUE_ADDR ; }
+		chain green { meta l4proto tcp dnat ip to $GREEN_ADDR ; }
+		map colors { type ipv4_addr . inet_service : verdict ; flags constant ; elements = { $l : goto blue , $s : goto green } ; }
+		chain output { type nat hook output priority -100 ; policy accept ; meta l4proto udp accept ; meta l4proto tcp ip daddr . tcp dport vmap @colors ; }
+	}
+	EOF
+	answers blue
+	before=$(snapshot)
+	run bgflip
+	echo "$output"
+	nft list chain inet bg output | grep -q 'udp accept'
+	[ "$(snapshot)" = "$before" ]
+	assert_failure 5
+	# the kernel refused the batch after the chains' flushes
+	assert_output --partial "nft: flush map inet bg colors"
+	assert_output --partial "Device or resource busy"
+	assert_output --partial "nft -f refused the switch"
+	[ ! -e "$T/run/lock.flip" ]
+	answers blue
+}
+
+@test "port: a transaction the kernel refuses half way changes nothing, exit 5" {
+	in_netns t_nft_atomic
+}
+
 t_rollback() {
 	port_live
 	# the read that verifies the table fails (bgflip's 4th nft: a read
