@@ -72,6 +72,7 @@ snapshot() {
 
 t_flip() {
 	port_scene
+	workers=$(nginx_workers)
 	# a fresh state: the first bgflip creates the table, its map and
 	# STATE/current
 	[ "$(nft list tables)" = "" ]
@@ -114,6 +115,7 @@ t_flip() {
 	[[ ${lines[2]} == *" green blue root v1" ]]
 	# nginx was never signalled: the same workers all along
 	[ "$(nginx_workers | wc -l)" -eq 2 ]
+	[ "$(nginx_workers)" = "$workers" ]
 }
 
 # bats test_tags=sanitize
@@ -612,6 +614,7 @@ t_drain() {
 
 t_zero() {
 	port_live
+	workers=$(nginx_workers)
 	bgload -k -c 50 -p 50 -d 120 "$PROD_URL/" >"$T/load.out" \
 	    2>"$T/load.err" 3>&- &
 	load=$!
@@ -647,6 +650,7 @@ t_zero() {
 	[[ $line =~ \ switches=([0-9]+)\  ]] && [ "${BASH_REMATCH[1]}" -ge 50 ]
 	# nginx never reloaded
 	[ "$(nginx_workers | wc -l)" -eq 2 ]
+	[ "$(nginx_workers)" = "$workers" ]
 }
 
 @test "zero downtime: port mode, 50 keep-alive clients half POST, 100 flips: no request lost" {
