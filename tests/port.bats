@@ -331,6 +331,18 @@ t_nft_missing() {
 	echo "$output"
 	assert_failure 4
 	assert_output --partial "nft binary"
+	# root's file, in a directory another group can write (whoever is
+	# in it can put another file in its place)
+	mkdir "$T/bin"
+	cp /usr/sbin/nft "$T/bin/nft"
+	chmod 0755 "$T/bin/nft"
+	chgrp nogroup "$T/bin"
+	chmod 0775 "$T/bin"
+	sed -i "s|^nft = .*|nft = $T/bin/nft|" "$T/bg.conf"
+	run bgflip
+	echo "$output"
+	assert_failure 4
+	assert_output --partial "nft binary $T/bin/nft is unsafe: it lies in $T/bin"
 	[ "$(snapshot)" = "$before" ]
 	answers blue
 }

@@ -47,6 +47,14 @@ ancestors_ok(const char *what, const char *real)
 			    "can write (chmod o-w, or +t)", what, real, buf);
 			return -1;
 		}
+		/* group-writable counts, unless the group is root's */
+		if ((st.st_mode & S_IWGRP) && st.st_gid != 0 &&
+		    !(st.st_mode & S_ISVTX)) {
+			bg_warn("%s %s is unsafe: it lies in %s, which group "
+			    "%u can write (chmod g-w)", what, real, buf,
+			    (unsigned)st.st_gid);
+			return -1;
+		}
 		if (slash == buf)
 			break;
 	}
