@@ -72,6 +72,7 @@ snapshot() {
 
 t_flip() {
 	port_scene
+	workers=$(nginx_workers)
 	# a fresh state: the first bgflip creates the table, its map and
 	# STATE/current
 	[ "$(nft list tables)" = "" ]
@@ -114,6 +115,7 @@ t_flip() {
 	[[ ${lines[2]} == *" green blue root v1" ]]
 	# nginx was never signalled: the same workers all along
 	[ "$(nginx_workers | wc -l)" -eq 2 ]
+	[ "$(nginx_workers)" = "$workers" ]
 }
 
 # bats test_tags=sanitize
@@ -180,7 +182,7 @@ t_hand_edit() {
 	echo "$output"
 	assert_failure 1
 	assert_output --partial "sends live_addr to neither color alone"
-	assert_output --partial "rm $T/state/current && bgflip COLOR"
+	assert_output --partial "rm $T/state/current && bgflip blue"
 	[ "$(snapshot)" = "$before" ]
 	run bgflip green
 	assert_failure 1
@@ -194,8 +196,21 @@ t_hand_edit() {
 	nft flush map inet bg colors
 	nft add element inet bg colors "{ $key : goto green, ${STAGING_ADDR%:*} . ${STAGING_ADDR##*:} : goto blue }"
 	run bgflip
+	echo "$output"
 	assert_failure 1
 	assert_output --partial "sends live_addr to green but"
+	# the repair that keeps production where it is, then the flip
+	assert_output --partial "ln -sfn green $T/state/current"
+	[ "$(prod_answer)" = "green v2" ]
+	ln -sfn green "$T/state/current"
+	run bgflip -n
+	assert_success
+	assert_line blue
+	[ "$(prod_answer)" = "green v2" ]
+	run bgflip blue
+	echo "$output"
+	assert_success
+	answers blue
 }
 
 # bats test_tags=sanitize
@@ -207,6 +222,14 @@ t_restore() {
 	port_live
 	# a reboot, or nft flush ruleset: the table is gone, current is not
 	nft delete table inet bg
+	# -n says so and changes nothing
+	before=$(snapshot)
+	run bgflip -n
+	echo "$output"
+	assert_success
+	assert_output --partial "would restore nft table inet bg for blue"
+	assert_line green
+	[ "$(snapshot)" = "$before" ]
 	run bgflip blue
 	echo "$output"
 	assert_success
@@ -216,6 +239,45 @@ t_restore() {
 
 @test "port: a table gone after a reboot is restored from STATE/current" {
 	in_netns t_restore
+}
+
+t_chains() {
+	port_live
+	# blue moves to another port (a new instance there): bgflip makes the
+	# table follow the config, as socket mode does its views, even when
+	# it flips nothing
+	scene_port nb
+	start_app blue3 blue v3 "127.0.0.1:$nb"
+	sed -i "s/^blue = .*/blue = 127.0.0.1:$nb/" "$T/bg.conf"
+	[ "$(prod_answer)" = "blue v1" ]
+	before=$(snapshot)
+	run bgflip -n blue
+	echo "$output"
+	assert_success
+	assert_output --partial "would rewrite nft table inet bg for blue"
+	[ "$(snapshot)" = "$before" ]
+	run bgflip blue
+	echo "$output"
+	assert_success
+	assert_output --partial "rewriting nft table inet bg for blue"
+	assert_output --partial "already live"
+	[ "$(prod_answer)" = "blue v3" ]
+	[ "$(staging_answer)" = "green v2" ]
+	# a chain edited by hand is written again too
+	nft flush chain inet bg blue
+	nft add rule inet bg blue meta l4proto tcp dnat ip to "$GREEN_ADDR"
+	[ "$(prod_answer)" = "green v2" ]
+	run bgflip blue
+	echo "$output"
+	assert_success
+	assert_output --partial "rewriting nft table inet bg for blue"
+	[ "$(prod_answer)" = "blue v3" ]
+	run bgflip blue
+	refute_output --partial "rewriting"
+}
+
+@test "port: chains that translate elsewhere than the config says are written again" {
+	in_netns t_chains
 }
 
 t_foreign() {
@@ -270,12 +332,68 @@ t_nft_missing() {
 	echo "$output"
 	assert_failure 4
 	assert_output --partial "nft binary"
+	# root's file, in a directory another group can write (whoever is
+	# in it can put another file in its place)
+	mkdir "$T/bin"
+	cp /usr/sbin/nft "$T/bin/nft"
+	chmod 0755 "$T/bin/nft"
+	chgrp nogroup "$T/bin"
+	chmod 0775 "$T/bin"
+	sed -i "s|^nft = .*|nft = $T/bin/nft|" "$T/bg.conf"
+	run bgflip
+	echo "$output"
+	assert_failure 4
+	assert_output --partial "nft binary $T/bin/nft is unsafe: it lies in $T/bin"
 	[ "$(snapshot)" = "$before" ]
 	answers blue
 }
 
 @test "port: nft missing, not executable or not trusted: exit 4 naming it" {
 	in_netns t_nft_missing
+}
+
+t_nft_env() {
+	port_live
+	# the caller's environment stays with the caller: nft gets PATH alone
+	FOO=bar NFT_DEBUG=all run strace -f -v -s 300 -o "$T/strace.out" \
+	    -e trace=execve bgflip
+	echo "$output"
+	assert_success
+	grep '/nft"' "$T/strace.out"
+	[ "$(grep -c 'execve("/usr/sbin/nft", \[' "$T/strace.out")" -ge 3 ]
+	grep -q "execve(\"/usr/sbin/nft\", \[\"/usr/sbin/nft\", \"-f\", \"$T/state/.bg.nft\"\], \[\"PATH=/usr/sbin:/usr/bin:/sbin:/bin\"\]) = 0" "$T/strace.out"
+	! grep 'execve("/usr/sbin/nft"' "$T/strace.out" | grep -v \
+	    '\], \["PATH=/usr/sbin:/usr/bin:/sbin:/bin"\]) = 0$'
+	answers green
+}
+
+@test "port: nft runs with a fixed argv and PATH as its whole environment" {
+	in_netns t_nft_env
+}
+
+t_nft_hangs() {
+	port_live
+	# an nft that never finishes the transaction (its pid kept, to see
+	# that the deadline ends it): exit 5 naming it, nothing changed
+	printf '#!/bin/sh\ncase "$1" in -f) echo $$ >%s; exec sleep 300 ;; esac\nexec /usr/sbin/nft "$@"\n' \
+	    "$T/nft-hang.pid" >"$T/nft"
+	chmod 0755 "$T/nft"
+	echo "nft = $T/nft" >>"$T/bg.conf"
+	before=$(snapshot)
+	run timeout -s KILL 60 bgflip
+	echo "$output"
+	hung=$(cat "$T/nft-hang.pid")
+	bg_track "$hung" nft-hang
+	assert_failure 5
+	assert_output --partial "nft $T/nft did not finish in 10 s"
+	! bg_alive "$hung"
+	[ "$(snapshot)" = "$before" ]
+	[ ! -e "$T/run/lock.flip" ]
+	answers blue
+}
+
+@test "port: an nft that hangs is ended by the deadline: exit 5, nothing changed" {
+	in_netns t_nft_hangs
 }
 
 # --- faults -----------------------------------------------------------
@@ -303,6 +421,44 @@ t_nft_fails() {
 
 @test "port: nft failing mid-transaction leaves everything as it was, exit 5" {
 	in_netns t_nft_fails
+}
+
+t_nft_atomic() {
+	port_live
+	# The kernel refuses the transaction half way: the map is made
+	# constant (its flush and new elements are refused: EBUSY), after the
+	# flushes of the chains went through in the same batch. A rule of
+	# ours in chain output that the flush would remove shows that
+	# nothing of the batch was kept.
+	l="${LIVE_ADDR%:*} . ${LIVE_ADDR##*:}"
+	s="${STAGING_ADDR%:*} . ${STAGING_ADDR##*:}"
+	nft delete table inet bg
+	nft -f - <<-EOF
+	table inet bg {
+		comment "bg: blue/green ports, written by bgflip; do not edit"
+		chain blue { meta l4proto tcp dnat ip to $BLUE_ADDR ; }
+		chain green { meta l4proto tcp dnat ip to $GREEN_ADDR ; }
+		map colors { type ipv4_addr . inet_service : verdict ; flags constant ; elements = { $l : goto blue , $s : goto green } ; }
+		chain output { type nat hook output priority -100 ; policy accept ; meta l4proto udp accept ; meta l4proto tcp ip daddr . tcp dport vmap @colors ; }
+	}
+	EOF
+	answers blue
+	before=$(snapshot)
+	run bgflip
+	echo "$output"
+	nft list chain inet bg output | grep -q 'udp accept'
+	[ "$(snapshot)" = "$before" ]
+	assert_failure 5
+	# the kernel refused the batch after the chains' flushes
+	assert_output --partial "nft: flush map inet bg colors"
+	assert_output --partial "Device or resource busy"
+	assert_output --partial "nft -f refused the switch"
+	[ ! -e "$T/run/lock.flip" ]
+	answers blue
+}
+
+@test "port: a transaction the kernel refuses half way changes nothing, exit 5" {
+	in_netns t_nft_atomic
 }
 
 t_rollback() {
@@ -471,6 +627,7 @@ t_drain() {
 
 t_zero() {
 	port_live
+	workers=$(nginx_workers)
 	bgload -k -c 50 -p 50 -d 120 "$PROD_URL/" >"$T/load.out" \
 	    2>"$T/load.err" 3>&- &
 	load=$!
@@ -506,6 +663,7 @@ t_zero() {
 	[[ $line =~ \ switches=([0-9]+)\  ]] && [ "${BASH_REMATCH[1]}" -ge 50 ]
 	# nginx never reloaded
 	[ "$(nginx_workers | wc -l)" -eq 2 ]
+	[ "$(nginx_workers)" = "$workers" ]
 }
 
 @test "zero downtime: port mode, 50 keep-alive clients half POST, 100 flips: no request lost" {

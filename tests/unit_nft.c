@@ -218,6 +218,39 @@ parse(void)
 	}
 }
 
+static void
+targets(void)
+{
+	static const char moved[] = HEAD MAPV4 "\t}\n\n\tchain blue {\n\t\t"
+	    "meta l4proto 6 dnat ip to 127.0.0.1:8003\n\t}\n\n\tchain green "
+	    "{\n\t\tmeta l4proto 6 dnat ip to 127.0.0.1:8002\n\t}\n}\n";
+	static const char two[] = HEAD MAPV4 "\t}\n\n\tchain blue {\n\t\t"
+	    "counter packets 0 bytes 0\n\t\tmeta l4proto 6 dnat ip to "
+	    "127.0.0.1:8001\n\t}\n\n\tchain green {\n\t\tmeta l4proto 6 "
+	    "dnat ip to 127.0.0.1:8002\n\t}\n}\n";
+	static const char v6[] = HEAD "\tchain blue {\n\t\tmeta l4proto 6 "
+	    "dnat ip6 to [::1]:8001\n\t}\n\n\tchain green {\n\t\tmeta "
+	    "l4proto 6 dnat ip6 to [::1]:8002\n\t}\n}\n";
+	static const char s[] = HEAD MAPV4 CHAINS;
+	struct bg_conf c;
+
+	conf(&c, "127.0.0.1:9001", "127.0.0.1:9002", "127.0.0.1:8001",
+	    "127.0.0.1:8002");
+	ok(bg_nft_targets(s, strlen(s), &c) == 1, "targets: as the config");
+	ok(bg_nft_targets(moved, strlen(moved), &c) == 0,
+	    "targets: blue's port is another");
+	ok(bg_nft_targets(two, strlen(two), &c) == 0,
+	    "targets: a rule added by hand");
+	ok(bg_nft_targets(s, strlen(s) - 120, &c) == 0,
+	    "targets: chain green cut short");
+	conf(&c, "127.0.0.1:9001", "127.0.0.1:9002", "127.0.0.1:18001",
+	    "127.0.0.1:8002");
+	ok(bg_nft_targets(s, strlen(s), &c) == 0,
+	    "targets: 8001 is not 18001");
+	conf(&c, "[::1]:9001", "[::1]:9002", "[::1]:8001", "[::1]:8002");
+	ok(bg_nft_targets(v6, strlen(v6), &c) == 1, "targets: IPv6");
+}
+
 int
 main(void)
 {
@@ -225,6 +258,7 @@ main(void)
 	confcheck();
 	listed();
 	parse();
+	targets();
 	printf("1..%d\n", n);
 	return failed != 0;
 }

@@ -49,21 +49,29 @@ hint(int live, int got)
 }
 
 /* Port mode: a table that is gone (a reboot, nft flush ruleset) is put
- * back as STATE/current says; a table of that name that is not ours is
- * refused. */
+ * back as STATE/current says, and one whose chains translate elsewhere
+ * than the config says is written again, as socket mode's views are; a
+ * table of that name that is not ours is refused. */
 static int
 port_sync(void)
 {
-	int rc, got, cur;
+	int rc, got, cur, stale;
 
-	if ((rc = bg_nft_read(&c, &got)) != 0)
+	if ((rc = bg_nft_read(&c, &got, &stale)) != 0)
 		return rc;
-	if (got != -1 || (cur = bg_current_get(&c)) < 0)
+	if ((got != -1 && !stale) || (cur = bg_current_get(&c)) < 0 ||
+	    (got != -1 && got != cur))
 		return 0;
-	bg_warn("%s nft table inet %s for %s, as %s/current says: it maps "
-	    "nothing (after a reboot, or a flush of the whole ruleset)",
-	    fl.dry ? "would restore" : "restoring", c.nft_table, N(cur),
-	    c.state);
+	if (got == -1)
+		bg_warn("%s nft table inet %s for %s, as %s/current says: it "
+		    "maps nothing (after a reboot, or a flush of the whole "
+		    "ruleset)", fl.dry ? "would restore" : "restoring",
+		    c.nft_table, N(cur), c.state);
+	else
+		bg_warn("%s nft table inet %s for %s: its chains do not "
+		    "translate to blue and green as the config says",
+		    fl.dry ? "would rewrite" : "rewriting", c.nft_table,
+		    N(cur));
 	if (fl.dry)
 		return 0;
 	return bg_nft_apply(&c, cur) < 0 ? BG_SYS : 0;
@@ -122,10 +130,19 @@ run(int want, long long wait)
 	if (live == -3 || (live == -2 && c.mode != BG_MODE_RELOAD))
 		return BG_CONFIG;
 	if (live == -4) {	/* port: the nft table and current disagree */
-		bg_warn("if %s/current is right, make the table say so too: "
-		    "rm %s/current && bgflip COLOR (nft list map inet %s "
-		    "colors shows what it says)", c.state, c.state,
-		    c.nft_table);
+		/* Production goes where the table says: keep it there while
+		 * current catches up, then flip with every check. */
+		if (bg_nft_read(&c, &got, NULL) == 0 && got >= 0 &&
+		    (live = bg_current_get(&c)) >= 0 && live != got)
+			bg_warn("production goes to %s: to keep it there, ln "
+			    "-sfn %s %s/current; then bgflip %s if %s is the "
+			    "one to make live", N(got), N(got), c.state,
+			    N(live), N(live));
+		else if ((live = bg_current_get(&c)) >= 0)
+			bg_warn("to make the table say what %s/current says: "
+			    "rm %s/current && bgflip %s (nft list map inet "
+			    "%s colors shows what the table says)", c.state,
+			    c.state, N(live), c.nft_table);
 		return BG_NO;
 	}
 	if (live == -1 && want < 0) {

@@ -90,6 +90,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		}
 	} else
 		check(color == 99);
+	r = bg_nft_targets(s, n, &c);
+	check(r == 0 || r == 1);
 	if (bg_nft_listed(s, n, "bg"))
 		check(has(s, n, "table inet bg"));
 

@@ -475,9 +475,13 @@ int bg_nft_listed(const char *s, size_t n, const char *table);
  * -2 otherwise (a hand edit). Pure. */
 int bg_nft_parse(const char *s, size_t n, const struct bg_conf *c,
     int *color);
-/* What the table says, as bg_nft_parse (-1 also when there is no table):
+/* Chains blue and green each translate to the config's address alone: 1,
+ * else 0 (the config changed, or a hand edit). Pure. */
+int bg_nft_targets(const char *s, size_t n, const struct bg_conf *c);
+/* What the table says, as bg_nft_parse (-1 also when there is no table),
+ * and *stale (unless NULL): its chains are not as the config says:
  * 0; BG_CONFIG when it is not ours or nft cannot be run; BG_SYS. */
-int bg_nft_read(const struct bg_conf *c, int *color);
+int bg_nft_read(const struct bg_conf *c, int *color, int *stale);
 /* Run the transaction for color: 0, or -1 (said why; nothing changed). */
 int bg_nft_apply(const struct bg_conf *c, int color);
 

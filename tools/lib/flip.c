@@ -119,9 +119,10 @@ port_disk(struct bg_flip *f)
 
 	if ((cur = bg_current_get(f->c)) == -2)
 		return -2;
-	if (bg_nft_read(f->c, &got) != 0)
+	if (bg_nft_read(f->c, &got, NULL) != 0)
 		return -3;
-	if (got == cur || cur == -1)
+	/* -n: a table that is gone is one bgflip would restore */
+	if (got == cur || cur == -1 || (got == -1 && f->dry))
 		return cur;
 	bg_warn("nft table inet %s sends live_addr to %s but %s/current says "
 	    "%s", f->c->nft_table, got == -1 ? "nothing" : got == -2 ?

@@ -299,6 +299,49 @@ bg_nft_parse(const char *s, size_t n, const struct bg_conf *c, int *color)
 	return 1;
 }
 
+/* Chain COLOR holds one rule, a translation to the config's address for
+ * COLOR ("... dnat ip to 127.0.0.1:8001", "... to [::1]:8001"). */
+static int
+target(const char *s, size_t n, const struct bg_conf *c, int color)
+{
+	char head[32], want[80], h[64];
+	const char *l;
+	size_t i = 0, ln, wl, j;
+	int in = 0, rules = 0, ok = 0;
+
+	snprintf(head, sizeof head, "chain %s {", bg_color_name(color));
+	if (canon(c->addr[color].host, h, sizeof h) == AF_INET)
+		snprintf(want, sizeof want, " to %s:%u", h,
+		    c->addr[color].port);
+	else
+		snprintf(want, sizeof want, " to [%s]:%u", h,
+		    c->addr[color].port);
+	wl = strlen(want);
+	while (line(s, n, &i, &l, &ln)) {
+		if (!in) {
+			in = is(l, ln, head);
+			continue;
+		}
+		if (is(l, ln, "}"))
+			return rules == 1 && ok;
+		if (ln == 0)
+			continue;
+		rules++;
+		ok = ln > wl && memcmp(l + ln - wl, want, wl) == 0;
+		for (j = 0; ok && j + 5 <= ln - wl; j++)
+			if (memcmp(l + j, "dnat ", 5) == 0)
+				break;
+		ok = ok && j + 5 <= ln - wl;
+	}
+	return 0;
+}
+
+int
+bg_nft_targets(const char *s, size_t n, const struct bg_conf *c)
+{
+	return target(s, n, c, BG_BLUE) && target(s, n, c, BG_GREEN);
+}
+
 /* Run nft with args after its path; its output (stdout and stderr) into
  * a malloc'd *out. 0 with *ws, or BG_CONFIG (cannot run it: said why),
  * BG_SYS. */
@@ -364,7 +407,7 @@ say(const char *out, size_t n)
 }
 
 int
-bg_nft_read(const struct bg_conf *c, int *color)
+bg_nft_read(const struct bg_conf *c, int *color, int *stale)
 {
 	const char *list[] = { "list", "tables", "inet", NULL };
 	const char *show[] = { "-n", "list", "table", "inet", c->nft_table,
@@ -377,6 +420,8 @@ bg_nft_read(const struct bg_conf *c, int *color)
 		return rc;
 	if (WIFEXITED(ws) && WEXITSTATUS(ws) == 0) {
 		rc = bg_nft_parse(out, n, c, color);
+		if (stale != NULL)
+			*stale = rc && !bg_nft_targets(out, n, c);
 		free(out);
 		if (rc)
 			return 0;
@@ -398,6 +443,8 @@ bg_nft_read(const struct bg_conf *c, int *color)
 		free(out);
 		free(out2);
 		*color = -1;
+		if (stale != NULL)
+			*stale = 0;
 		return 0;
 	}
 	say(out, n);
