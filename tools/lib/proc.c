@@ -78,11 +78,13 @@ skipspaces(const char *s, size_t n, size_t *i)
 		(*i)++;
 }
 
-/* The kernel prints each 32-bit word of the address with %08X as a native
- * integer, so storing the parsed word back in native order yields the
- * address bytes in network order on the machine that wrote the line. */
+/* ADDR:PORT, the address of digits hex digits. The kernel prints each
+ * 32-bit word of the address with %08X as a native integer, so storing the
+ * parsed word back in native order yields the address bytes in network
+ * order on the machine that wrote the line. */
 static int
-tcpaddr(const char *s, size_t n, size_t *i, size_t digits, unsigned char *out)
+endpoint(const char *s, size_t n, size_t *i, size_t digits,
+    unsigned char *addr, unsigned *port)
 {
 	unsigned long w;
 	uint32_t w32;
@@ -92,8 +94,11 @@ tcpaddr(const char *s, size_t n, size_t *i, size_t digits, unsigned char *out)
 		if (hexfix(s, n, i, 8, &w) < 0)
 			return -1;
 		w32 = (uint32_t)w;
-		memcpy(out + 4 * k, &w32, 4);
+		memcpy(addr + 4 * k, &w32, 4);
 	}
+	if (expect(s, n, i, ':') < 0 || hexfix(s, n, i, 4, &w) < 0)
+		return -1;
+	*port = (unsigned)w;
 	return 0;
 }
 
@@ -101,7 +106,7 @@ int
 bg_proc_tcp_line(const char *s, size_t n, struct bg_tcprow *r)
 {
 	unsigned long v;
-	size_t i = 0, digits;
+	size_t digits, i = 0;
 
 	memset(r, 0, sizeof *r);
 	skipspaces(s, n, &i);
@@ -118,16 +123,10 @@ bg_proc_tcp_line(const char *s, size_t n, struct bg_tcprow *r)
 		r->family = AF_INET6;
 	else
 		return -1;
-	if (tcpaddr(s, n, &i, digits, r->addr) < 0 ||
-	    expect(s, n, &i, ':') < 0 || hexfix(s, n, &i, 4, &v) < 0)
-		return -1;
-	r->port = (unsigned)v;
-	if (expect(s, n, &i, ' ') < 0 || hexrun(s, n, i) != digits ||
-	    tcpaddr(s, n, &i, digits, r->raddr) < 0 ||
-	    expect(s, n, &i, ':') < 0 || hexfix(s, n, &i, 4, &v) < 0)
-		return -1;
-	r->rport = (unsigned)v;
-	if (expect(s, n, &i, ' ') < 0 || hexfix(s, n, &i, 2, &v) < 0)
+	if (endpoint(s, n, &i, digits, r->addr, &r->port) < 0 ||
+	    expect(s, n, &i, ' ') < 0 || hexrun(s, n, i) != digits ||
+	    endpoint(s, n, &i, digits, r->raddr, &r->rport) < 0 ||
+	    expect(s, n, &i, ' ') < 0 || hexfix(s, n, &i, 2, &v) < 0)
 		return -1;
 	r->state = (unsigned)v;
 	if (i < n && s[i] != ' ')
