@@ -19,15 +19,6 @@
 
 #include "bg.h"
 
-static long long
-now_us(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
-}
-
 /* 1 when a fresh GET /bg answers color */
 static int
 answers(const struct bg_addr *a, const char *color)
@@ -64,22 +55,22 @@ main(int argc, char *argv[])
 	if (bg_parse_ulong(argv[2], strlen(argv[2]), 65535, &v) < 0 || v == 0)
 		bg_usage(usage);
 	a.port = (unsigned)v;
-	t0 = now_us();
+	t0 = bg_now_us();
 	if (bg_nginx_hup(&ng) < 0)
 		return 2;
 	for (;;) {
-		now = now_us();
+		now = bg_now_us();
 		if (now - t0 > 5000000)
 			return 1;
 		settled = bg_nginx_settled(&ng);
 		if (answers(&a, argv[3])) {
 			if (first < 0)
-				first = now_us() - t0;
+				first = bg_now_us() - t0;
 			if (settled)
 				break;
 		}
 		nanosleep(&ms, NULL);
 	}
-	printf("%lld %lld\n", first, now_us() - t0);
+	printf("%lld %lld\n", first, bg_now_us() - t0);
 	return 0;
 }

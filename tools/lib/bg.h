@@ -50,6 +50,7 @@ int bg_parse_secs(const char *s, size_t n, unsigned long max_s, long long *ms);
 
 /* time.c: CLOCK_MONOTONIC milliseconds; every wait has a deadline on it. */
 long long bg_now_ms(void);
+long long bg_now_us(void);	/* the same clock in microseconds */
 void bg_sleep_ms(long long ms);
 
 /* addr.c: where an instance listens, and the URLs the tools GET. */
