@@ -47,6 +47,10 @@ const char *bg_color_name(int c);		/* "blue" or "green" */
 int bg_parse_ulong(const char *s, size_t n, unsigned long max, unsigned long *out);
 /* seconds as "N" or "N.D" (up to 3 decimals), 0 < value <= max_s; result in ms */
 int bg_parse_secs(const char *s, size_t n, unsigned long max_s, long long *ms);
+/* ms >= 0 as the config writes seconds ("30", "2.5", "0.25"), then unit
+ * ("" or "s"), into buf */
+const char *bg_secs_fmt(long long ms, const char *unit, char *buf,
+    size_t len);
 
 /* time.c: CLOCK_MONOTONIC milliseconds; every wait has a deadline on it. */
 long long bg_now_ms(void);
@@ -70,6 +74,10 @@ int bg_addr_parse(const char *s, size_t n, struct bg_addr *a);
 int bg_url_parse(const char *s, size_t n, struct bg_url *u);
 /* "127.0.0.1:8001", "[::1]:8001", "unix:/run/app.sock" into buf */
 const char *bg_addr_fmt(const struct bg_addr *a, char *buf, size_t len);
+/* The URL as the operator writes it, for messages and bgcolor -k:
+ * "http://127.0.0.1:8001/bg", "unix:/run/app.sock:/bg" into buf */
+const char *bg_url_fmt(const struct bg_addr *a, const char *path, char *buf,
+    size_t len);
 
 /* http.c: a tiny HTTP/1.x GET client. One fresh connection per request,
  * "Connection: close", bounded by a deadline and a reply size cap. */
@@ -91,6 +99,14 @@ int bg_http_parse(const char *buf, size_t n, int eof, int status_only,
  * Returns 0 (reply in r, any status), BG_TIMEOUT or BG_SYS (r->err). */
 int bg_http_get(const struct bg_addr *a, const char *path, const char *host,
     long long deadline, int status_only, struct bg_reply *r);
+
+/* live.c: which color is live, as GET u answers on a fresh connection
+ * (host: the Host header, NULL from u). 0 with *color; BG_TIMEOUT, or
+ * BG_SYS for no answer, not a 200 or not exactly a color, with why
+ * ("http://127.0.0.1:8080/bg answered 404 with ...") for one message. */
+int bg_live_color(const struct bg_url *u, const char *host,
+    long long deadline, int *color, char *why, size_t len);
+#define BG_WHY_MAX 2048		/* room for any why above */
 
 /* conf.c: /etc/bg.conf */
 enum {
@@ -144,6 +160,8 @@ void bg_conf_load_fd(int fd, const char *path, unsigned long used,
     struct bg_conf *c);
 /* Die 4 naming the first key of keys that the config does not set. */
 void bg_conf_need(const struct bg_conf *c, unsigned long keys, const char *path);
+/* The Host header the tools send: host_header, NULL (from the URL) unset. */
+const char *bg_conf_host(const struct bg_conf *c);
 
 /* lock.c: the lock shared by bgstage, bgflip and make deploy (flock(2), so
  * flock(1) in a shell takes the same lock). The holder's pid is written into
@@ -166,6 +184,9 @@ int bg_run(char *const argv[], char *const envp[], const char *cwd, int outfd,
     long long deadline, int *wstatus);
 /* "exited 3", "killed by signal 9" */
 const char *bg_wstatus_str(int wstatus, char *buf, size_t len);
+/* A close-on-exec pidfd holding pid, or -1 with errno (ENOSYS where the
+ * kernel or libc has no pidfd_open: the caller falls back to the pid). */
+int bg_pidfd_open(pid_t pid);
 
 /* proc.c: in-flight connections to an instance (bgdrain, bgstage):
  * server-side ESTABLISHED/CLOSE_WAIT TCP rows on the address's port, or
@@ -436,7 +457,7 @@ struct bg_flip {
 	struct bg_nginx ng;	/* reload: the checked master */
 	char *conf[2];		/* reload: blue_conf and green_conf bytes */
 	size_t conflen[2];
-	char url[BG_PATH_MAX + 320];	/* "nginx at HOST:PORT/bg", for messages */
+	char url[BG_PATH_MAX + 320];	/* "nginx at http://HOST:PORT/bg" */
 	int dry;
 };
 /* Read the color files (reload): 0, or -1 (said why). */

@@ -411,3 +411,9 @@ bg_conf_need(const struct bg_conf *c, unsigned long keys, const char *path)
 			bg_die(BG_CONFIG, "%s: missing required key \"%s\"",
 			    path, bg_conf_keys[k]);
 }
+
+const char *
+bg_conf_host(const struct bg_conf *c)
+{
+	return c->host_header[0] != '\0' ? c->host_header : NULL;
+}

@@ -22,12 +22,6 @@
 #define VERIFY_POLL_MS 2	/* between two looks while verifying */
 #define N(color)  bg_color_name(color)
 
-static const char *
-host(const struct bg_flip *f)
-{
-	return f->c->host_header[0] != '\0' ? f->c->host_header : NULL;
-}
-
 /* blue_conf or green_conf into f->conf[i]. As root, from the descriptor
  * the trust check opened: a file swapped in after a check by path would
  * be installed as the live conf. */
@@ -50,14 +44,14 @@ read_color_conf(struct bg_flip *f, int i)
 int
 bg_flip_init(struct bg_flip *f, const struct bg_conf *c)
 {
-	char where[300];
+	char where[BG_PATH_MAX + 300];
 	int i;
 
 	memset(f, 0, sizeof *f);
 	f->c = c;
 	f->ng.pidfd = -1;
-	snprintf(f->url, sizeof f->url, "nginx at %s%s",
-	    bg_addr_fmt(&c->url.addr, where, sizeof where), c->url.path);
+	snprintf(f->url, sizeof f->url, "nginx at %s",
+	    bg_url_fmt(&c->url.addr, c->url.path, where, sizeof where));
 	if (c->mode != BG_MODE_RELOAD)
 		return 0;
 	for (i = 0; i < 2; i++)
@@ -77,21 +71,11 @@ bg_flip_init(struct bg_flip *f, const struct bg_conf *c)
 int
 bg_flip_served(struct bg_flip *f, long long deadline, char *why, size_t len)
 {
-	struct bg_reply r;
-	char ex[64];
 	int color;
 
-	if (bg_http_get(&f->c->url.addr, f->c->url.path, host(f), deadline, 0,
-	    &r) != 0) {
-		snprintf(why, len, "%s", r.err);
+	if (bg_live_color(&f->c->url, bg_conf_host(f->c), deadline, &color,
+	    why, len) != 0)
 		return -1;
-	}
-	if (r.status != 200 || r.bodylen != r.bodytotal ||
-	    (color = bg_color_body(r.body, r.bodylen)) < 0) {
-		snprintf(why, len, "%.300s answered %d %s", f->url, r.status,
-		    bg_excerpt(r.body, r.bodylen, 20, ex, sizeof ex));
-		return -1;
-	}
 	return color;
 }
 
@@ -100,7 +84,7 @@ bg_flip_healthy(struct bg_flip *f, int color, char *why, size_t len)
 {
 	struct bg_reply r;
 
-	if (bg_http_get(&f->c->addr[color], f->c->health, host(f),
+	if (bg_http_get(&f->c->addr[color], f->c->health, bg_conf_host(f->c),
 	    bg_now_ms() + GET_MS, 1, &r) != 0) {
 		snprintf(why, len, "%s", r.err);
 		return 0;

@@ -280,17 +280,11 @@ bg_http_parse(const char *buf, size_t n, int eof, int status_only,
 	return eof ? 1 : more(r, over);
 }
 
-/* "2s", "1.5s": the budget a wait had, for a message. */
+/* "2s", "1.5s": the budget a wait had, to the tenth, for a message. */
 static const char *
 secs(long long ms, char *buf, size_t len)
 {
-	long long tenths = (ms < 0 ? 0 : ms + 50) / 100;
-
-	if (tenths % 10 == 0)
-		snprintf(buf, len, "%llds", tenths / 10);
-	else
-		snprintf(buf, len, "%lld.%llds", tenths / 10, tenths % 10);
-	return buf;
+	return bg_secs_fmt((ms < 0 ? 0 : ms + 50) / 100 * 100, "s", buf, len);
 }
 
 static int

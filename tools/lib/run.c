@@ -130,17 +130,19 @@ child(char *const argv[], char *const envp[], const char *cwd, int outfd,
 	_exit(127);	/* not reached */
 }
 
-static int
-open_pidfd(pid_t pid)
+int
+bg_pidfd_open(pid_t pid)
 {
-#if defined(SYS_pidfd_open)
+#ifdef SYS_pidfd_open
 	int fd = (int)syscall(SYS_pidfd_open, pid, 0);
 
+	/* the kernel sets close-on-exec; say so where it is relied on */
 	if (fd >= 0)
 		fcntl(fd, F_SETFD, FD_CLOEXEC);
 	return fd;
 #else
 	(void)pid;
+	errno = ENOSYS;
 	return -1;
 #endif
 }
@@ -229,7 +231,7 @@ bg_run(char *const argv[], char *const envp[], const char *cwd, int outfd,
 	/* Also in the parent, so kill(-pid) works from the first instant. */
 	setpgid(pid, pid);
 	close(pfd[1]);
-	pidfd = open_pidfd(pid);
+	pidfd = bg_pidfd_open(pid);
 
 	/* Blocks until execve (the pipe closes) or a failure report. */
 	do
