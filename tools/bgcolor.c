@@ -143,12 +143,8 @@ main(int argc, char **argv)
 		case 'u':
 			uopt = optarg;
 			break;
-		case ':':
-			bg_warn("-%c needs a value", optopt);
-			bg_usage(usage);
-		default:
-			bg_warn("unknown flag -%c", optopt);
-			bg_usage(usage);
+		default:	/* ':' or '?' */
+			bg_badflag(ch, usage);
 		}
 	}
 	if (optind != argc)

@@ -186,7 +186,7 @@ main(int argc, char *argv[])
 			}
 			break;
 		default:
-			bg_usage(usage);
+			bg_badflag(ch, usage);
 		}
 	}
 	color = bg_color_operand(argc, argv, usage);

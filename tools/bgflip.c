@@ -320,7 +320,7 @@ main(int argc, char **argv)
 			}
 			break;
 		default:
-			bg_usage(usage);
+			bg_badflag(ch, usage);
 		}
 	}
 	want = bg_color_operand(argc, argv, usage);

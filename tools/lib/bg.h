@@ -30,6 +30,10 @@ _Noreturn void bg_diesys(int code, const char *fmt, ...);
 /* -h or --help anywhere before "--": print usage to stdout, exit 0. */
 void bg_help(int argc, char **argv, const char *usage);
 _Noreturn void bg_usage(const char *usage);	/* usage to stderr, exit 2 */
+/* getopt's '?' (or ':') in every main: "prog: unknown flag -x" or "prog:
+ * -f needs a value" (a flag usage shows with a value), usage, exit 2.
+ * bg_setprog sets opterr = 0, so getopt itself prints nothing. */
+_Noreturn void bg_badflag(int ch, const char *usage);
 
 /* color.c */
 #define BG_BLUE  0
