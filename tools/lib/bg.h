@@ -34,6 +34,11 @@ _Noreturn void bg_usage(const char *usage);	/* usage to stderr, exit 2 */
  * -f needs a value" (a flag usage shows with a value), usage, exit 2.
  * bg_setprog sets opterr = 0, so getopt itself prints nothing. */
 _Noreturn void bg_badflag(int ch, const char *usage);
+/* s[0..n) as a quoted one-line excerpt safe for a terminal: at most max
+ * input bytes, C escapes for anything not printable ASCII, "..." after the
+ * quote when cut. Always NUL-terminates buf. */
+const char *bg_excerpt(const char *s, size_t n, size_t max, char *buf,
+    size_t len);
 
 /* color.c */
 #define BG_BLUE  0
@@ -94,11 +99,13 @@ struct bg_reply {
 	size_t bodytotal;	/* bytes of body seen */
 	char err[200];		/* what went wrong, for the one-line message */
 };
-/* Parse a reply held in buf[0..n); eof says the peer closed. Returns 1 when
- * complete (status_only: once the headers are in), 0 when more is needed,
- * -1 when malformed (r->err says how). Pure. */
+/* reply.c: parse a reply held in buf[0..n); eof says the peer closed.
+ * Returns 1 when complete (status_only: once the headers are in), 0 when
+ * more is needed, -1 when malformed (r->err says how). Pure. */
 int bg_http_parse(const char *buf, size_t n, int eof, int status_only,
     struct bg_reply *r);
+/* r->err = the formatted text; returns -1 */
+int bg_reply_fail(struct bg_reply *r, const char *fmt, ...);
 /* GET path from a; Host: host (NULL: from a). deadline is bg_now_ms()-based.
  * Returns 0 (reply in r, any status), BG_TIMEOUT or BG_SYS (r->err). */
 int bg_http_get(const struct bg_addr *a, const char *path, const char *host,
@@ -198,12 +205,6 @@ int bg_pidfd_open(pid_t pid);
 long bg_inflight(const struct bg_addr *a);
 
 /* --- sections added by the people who own each lib file go below --- */
-
-/* http.c (bgcolor's owner): s[0..n) as a quoted one-line excerpt safe for a
- * terminal: at most max input bytes, C escapes for anything not printable
- * ASCII, "..." after the quote when cut. Always NUL-terminates buf. */
-const char *bg_excerpt(const char *s, size_t n, size_t max, char *buf,
-    size_t len);
 
 /* run.c (bgstage's owner): interruption, and the chdir failure.
  * bg_catch_signals() makes SIGHUP, SIGINT and SIGTERM set bg_interrupted

@@ -18,7 +18,7 @@ bg_setprog(const char *argv0)
 	/* First thing every program does: also the place to drop the signal
 	 * dispositions a caller (sudo) passed on (SPEC, Trust rule 4). */
 	bg_signals_default();
-	opterr = 0;	/* getopt's own messages name the full path: bg_badflag */
+	opterr = 0;	/* getopt names the full path: bg_badflag says it */
 	if (argv0 == NULL || *argv0 == '\0')
 		return;
 	p = strrchr(argv0, '/');
@@ -124,4 +124,47 @@ bg_badflag(int ch, const char *usage)
 	else
 		bg_warn("unknown flag -%c", optopt);
 	bg_usage(usage);
+}
+
+static void
+put(char *buf, size_t len, size_t *o, const char *s)
+{
+	while (*s != '\0' && *o + 1 < len)
+		buf[(*o)++] = *s++;
+	buf[*o] = '\0';
+}
+
+const char *
+bg_excerpt(const char *s, size_t n, size_t max, char *buf, size_t len)
+{
+	size_t i, o = 0;
+	char e[8];
+
+	if (len == 0)
+		return buf;
+	put(buf, len, &o, "\"");
+	for (i = 0; i < n && i < max; i++) {
+		unsigned char ch = (unsigned char)s[i];
+
+		if (ch == '\n')
+			strcpy(e, "\\n");
+		else if (ch == '\r')
+			strcpy(e, "\\r");
+		else if (ch == '\t')
+			strcpy(e, "\\t");
+		else if (ch == '"' || ch == '\\')
+			snprintf(e, sizeof e, "\\%c", ch);
+		else if (ch < 0x20 || ch >= 0x7f)
+			snprintf(e, sizeof e, "\\x%02x", ch);
+		else
+			snprintf(e, sizeof e, "%c", ch);
+		/* keep room for the closing quote and "..." */
+		if (o + strlen(e) + 4 >= len)
+			break;
+		put(buf, len, &o, e);
+	}
+	put(buf, len, &o, "\"");
+	if (i < n)
+		put(buf, len, &o, "...");
+	return buf;
 }
