@@ -335,8 +335,13 @@ void bg_conf_load_fd(int fd, const char *path, unsigned long used,
 
 /* lock.c: the lock shared by bgstage, bgflip and make deploy (flock(2), so
  * flock(1) in a shell takes the same lock). The holder's pid is written into
- * the file when it can be. Returns the locked fd; -1 busy (*holder = pid or
- * 0), -2 wait timed out, -3 system error (errno). wait_ms < 0: do not wait. */
+ * the file when it can be. Returns the locked fd, or one of these (wait_ms
+ * < 0: do not wait). */
+enum {
+	BG_LOCK_BUSY = -1,	/* held by another (*holder = its pid, or 0) */
+	BG_LOCK_TIMEOUT = -2,	/* still held when wait_ms ran out */
+	BG_LOCK_ERROR = -3	/* a system error (errno) */
+};
 int bg_lock(const char *path, long long wait_ms, pid_t *holder);
 
 /* mark.c: "being staged". make deploy creates APP/.bg-staging.COLOR under the
@@ -474,7 +479,8 @@ int bg_nginx_test(const struct bg_conf *c);
 /* Make both views match the config (dry: only say what would change):
  * 0, BG_CONFIG or BG_SYS (said why). */
 int bg_views_sync(const struct bg_conf *c, int dry);
-/* Where STATE/current points: a color, -1 absent, -2 bad (said why). */
+/* Where STATE/current points: a color, BG_LIVE_NONE (-1) absent,
+ * BG_LIVE_BAD (-2) bad (said why). */
 int bg_current_get(const struct bg_conf *c);
 /* Point STATE/current at color's view (-1: remove it). 0 or -1. */
 int bg_current_set(const struct bg_conf *c, int color);
@@ -521,8 +527,14 @@ int bg_flip_served(struct bg_flip *f, long long deadline, char *why,
     size_t len);
 /* 1 when color's health path answers 200, else 0 (why). */
 int bg_flip_healthy(struct bg_flip *f, int color, char *why, size_t len);
-/* Live on disk: a color; -1 none yet (socket); -2 neither color's file
- * (reload) or a bad current (socket, said why); -3 unreadable (said why). */
+/* Live on disk: a color, or one of these (said why, but NONE). */
+enum {
+	BG_LIVE_NONE = -1,	/* socket, port: none yet (no STATE/current) */
+	BG_LIVE_BAD = -2,	/* reload: live_conf is neither color's file;
+				 * socket, port: a bad STATE/current */
+	BG_LIVE_UNREAD = -3,	/* live_conf or the nft table unreadable */
+	BG_LIVE_SPLIT = -4	/* port: the nft table and current disagree */
+};
 int bg_flip_disk(struct bg_flip *f);
 /* Record, flip, verify, log, unrecord: 0, or 4/5 (nothing changed), 6
  * (rolled back), 7 (rollback failed). */

@@ -94,24 +94,24 @@ bg_flip_healthy(struct bg_flip *f, int color, char *why, size_t len)
 }
 
 /* Port mode: where STATE/current points, when the nft table agrees;
- * -4 (said how) when it does not. A fresh state (no current) takes the
- * table as it is: the first flip rewrites it. */
+ * BG_LIVE_SPLIT (said how) when it does not. A fresh state (no current)
+ * takes the table as it is: the first flip rewrites it. */
 static int
 port_disk(struct bg_flip *f)
 {
 	int cur, got;
 
-	if ((cur = bg_current_get(f->c)) == -2)
-		return -2;
+	if ((cur = bg_current_get(f->c)) == BG_LIVE_BAD)
+		return BG_LIVE_BAD;
 	if (bg_nft_read(f->c, &got) != 0)
-		return -3;
-	if (got == cur || cur == -1)
+		return BG_LIVE_UNREAD;
+	if (got == cur || cur == BG_LIVE_NONE)
 		return cur;
 	bg_warn("nft table inet %s sends live_addr to %s but %s/current says "
 	    "%s", f->c->nft_table, got == -1 ? "nothing" : got == -2 ?
 	    "neither color alone (an edit by hand?)" : N(got), f->c->state,
 	    N(cur));
-	return -4;
+	return BG_LIVE_SPLIT;
 }
 
 int
@@ -119,7 +119,7 @@ bg_flip_disk(struct bg_flip *f)
 {
 	size_t n;
 	char *b;
-	int color = -2;
+	int color = BG_LIVE_BAD;
 
 	if (f->c->mode == BG_MODE_SOCKET)
 		return bg_current_get(f->c);
@@ -127,7 +127,7 @@ bg_flip_disk(struct bg_flip *f)
 		return port_disk(f);
 	if (bg_file_read(f->c->live_conf, 1, BG_SITE_MAX, &b, &n) < 0) {
 		bg_warn("cannot use live_conf %s", f->c->live_conf);
-		return -3;
+		return BG_LIVE_UNREAD;
 	}
 	if (n == f->conflen[BG_BLUE] && memcmp(b, f->conf[BG_BLUE], n) == 0)
 		color = BG_BLUE;
