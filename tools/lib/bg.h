@@ -416,7 +416,8 @@ long bg_count_diag(const struct bg_target *t, int is_unix, long max);
  * know whether any is left; the kernel then formats one batch, not all). */
 
 /* atomic.c: whole files, read with a cap and replaced in one step. Each
- * function says what failed on stderr and returns -1 (errno kept). */
+ * writer says what failed on stderr and returns -1 (errno kept); the
+ * readers leave the message to the caller. */
 #define BG_TMP_NAME ".bg.tmp"	/* the temp name, in the target's directory */
 /* Replace path by buf[0..n): temp, write, owner/mode, fsync, rename, fsync
  * the directory. mode < 0: keep the old file's mode and owner (new: 0644). */
@@ -426,13 +427,16 @@ int bg_atomic_symlink(const char *target, const char *path);
 int bg_remove(const char *path);	/* unlink (ENOENT is fine), fsync dir */
 int bg_fsync_dir(const char *dir);
 /* A regular file of at most max bytes into a malloc'd, NUL-terminated
- * *buf. O_NONBLOCK always; nofollow adds O_NOFOLLOW. ENOENT is silent. */
+ * *buf. O_NONBLOCK always; nofollow adds O_NOFOLLOW. Silent: -1 with errno
+ * (EINVAL not a regular file, EFBIG larger than max), for the caller's
+ * one message through bg_file_why. */
 int bg_file_read(const char *path, int nofollow, size_t max, char **buf,
     size_t *n);
-/* The same from an open descriptor (closed on return); path names it in
- * messages. */
-int bg_file_readfd(int fd, const char *path, size_t max, char **buf,
-    size_t *n);
+/* The same from an open descriptor (closed on return). */
+int bg_file_readfd(int fd, size_t max, char **buf, size_t *n);
+/* Why a bg_file_read failed, from its errno: "not a regular file",
+ * "larger than MAX bytes", strerror. */
+const char *bg_file_why(int err, size_t max, char *buf, size_t len);
 
 /* safe.c: the SPEC's trust rules 1 and 2, for whatever root executes or
  * reads as configuration (config, conf files, nginx, nginx_conf,

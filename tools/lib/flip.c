@@ -28,17 +28,23 @@
 static int
 read_color_conf(struct bg_flip *f, int i)
 {
-	char what[16];
-	int fd;
+	char what[16], why[64];
+	int fd, rc;
 
-	if (geteuid() != 0)
-		return bg_file_read(f->c->color_conf[i], 0, BG_SITE_MAX,
-		    &f->conf[i], &f->conflen[i]);
 	snprintf(what, sizeof what, "%s_conf", N(i));
-	if ((fd = bg_trusted_open(what, f->c->color_conf[i], O_RDONLY)) < 0)
-		return -1;
-	return bg_file_readfd(fd, f->c->color_conf[i], BG_SITE_MAX,
-	    &f->conf[i], &f->conflen[i]);
+	if (geteuid() != 0)
+		rc = bg_file_read(f->c->color_conf[i], 0, BG_SITE_MAX,
+		    &f->conf[i], &f->conflen[i]);
+	else if ((fd = bg_trusted_open(what, f->c->color_conf[i],
+	    O_RDONLY)) < 0)
+		return -1;	/* said why */
+	else
+		rc = bg_file_readfd(fd, BG_SITE_MAX, &f->conf[i],
+		    &f->conflen[i]);
+	if (rc < 0)
+		bg_warn("cannot use %s %s: %s", what, f->c->color_conf[i],
+		    bg_file_why(errno, BG_SITE_MAX, why, sizeof why));
+	return rc;
 }
 
 int
@@ -55,10 +61,8 @@ bg_flip_init(struct bg_flip *f, const struct bg_conf *c)
 	if (c->mode != BG_MODE_RELOAD)
 		return 0;
 	for (i = 0; i < 2; i++)
-		if (read_color_conf(f, i) < 0) {
-			bg_warn("cannot use %s_conf %s", N(i), c->color_conf[i]);
+		if (read_color_conf(f, i) < 0)
 			return -1;
-		}
 	if (f->conflen[0] == f->conflen[1] &&
 	    memcmp(f->conf[0], f->conf[1], f->conflen[0]) == 0) {
 		bg_warn("blue_conf and green_conf are identical: regenerate one "
@@ -118,7 +122,7 @@ int
 bg_flip_disk(struct bg_flip *f)
 {
 	size_t n;
-	char *b;
+	char *b, why[64];
 	int color = BG_LIVE_BAD;
 
 	if (f->c->mode == BG_MODE_SOCKET)
@@ -126,7 +130,8 @@ bg_flip_disk(struct bg_flip *f)
 	if (f->c->mode == BG_MODE_PORT)
 		return port_disk(f);
 	if (bg_file_read(f->c->live_conf, 1, BG_SITE_MAX, &b, &n) < 0) {
-		bg_warn("cannot use live_conf %s", f->c->live_conf);
+		bg_warn("cannot use live_conf %s: %s", f->c->live_conf,
+		    bg_file_why(errno, BG_SITE_MAX, why, sizeof why));
 		return BG_LIVE_UNREAD;
 	}
 	if (n == f->conflen[BG_BLUE] && memcmp(b, f->conf[BG_BLUE], n) == 0)
@@ -153,7 +158,7 @@ set_disk(struct bg_flip *f, int color)
 		if (bg_current_set(f->c, color) == 0)
 			return 0;
 		/* Never leave the two apart: the table follows current. */
-		if ((cur = bg_current_get(f->c)) != -2 && cur != color)
+		if ((cur = bg_current_get(f->c)) != BG_LIVE_BAD && cur != color)
 			bg_nft_apply(f->c, cur);
 		return -1;
 	}

@@ -108,6 +108,10 @@ bg_nginx_master(const struct bg_conf *c, struct bg_nginx *ng)
 		if (errno == ENOENT)
 			bg_warn("no nginx pid file %s: is nginx running?",
 			    c->nginx_pid);
+		else
+			bg_warn("cannot read nginx pid file %s: %s",
+			    c->nginx_pid, bg_file_why(errno, 64, exe,
+			    sizeof exe));
 		return BG_SYS;
 	}
 	k = bg_pidfile_parse(buf, n, &pid);
