@@ -596,7 +596,7 @@ main(int argc, char **argv)
 		case 'p': post_pct = (int)num_arg(optarg, 0, 100); break;
 		case 'T': tlfile = optarg; break;
 		case 't': tmo = num_arg(optarg, 1, 600000); break;
-		default: bg_usage(usage);
+		default: bg_badflag(ch, usage);
 		}
 	}
 	if (argc - optind != 1 || (dur && limit) ||

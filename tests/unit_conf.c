@@ -337,7 +337,7 @@ main(int argc, char **argv)
 			tables = 1;
 			break;
 		default:
-			bg_usage(usage);
+			bg_badflag(ch, usage);
 		}
 	}
 	argc -= optind;
