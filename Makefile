@@ -117,6 +117,9 @@ tools/%: tools/%.c $(LIB) $(HDR)
 tests/%: tests/%.c $(LIB) $(HDR)
 	$(CC) $(CPPFLAGS) $(CFLAGS) -Itools/lib -o $@ $< $(LIB) $(LDFLAGS)
 
+# the unit drivers' shared pass/fail counting
+tests/unit_conf tests/unit_proc: tests/unit.h
+
 # The seed kept nginx-blue.conf by hand and derived the green one with cp and
 # three seds through a placeholder word; bgswapconf does it in one pass.
 nginx/green.conf: nginx/blue.conf tools/bgswapconf
@@ -296,7 +299,7 @@ $(FUZZ)/libbg.a: $(FUZZ_LIBOBJ)
 	rm -f $@
 	$(AR) rcs $@ $(FUZZ_LIBOBJ)
 
-$(FUZZ)/fuzz_%: tests/fuzz/fuzz_%.c $(FUZZ)/libbg.a $(HDR)
+$(FUZZ)/fuzz_%: tests/fuzz/fuzz_%.c tests/fuzz/fuzz.h $(FUZZ)/libbg.a $(HDR)
 	$(FUZZ_CC) $(CPPFLAGS) $(FUZZ_CFLAGS) -fsanitize=fuzzer -Itools/lib -o $@ $< $(FUZZ)/libbg.a
 
 fuzz-build: $(FUZZ_BIN)

@@ -366,3 +366,20 @@ reload
 		[[ $stderr == *"-k does not go with"* ]]
 	done
 }
+
+@test "every tool: a bad flag or a flag without its value says PROG: what, then usage, exit 2" {
+	local t
+	# run by full path: getopt's own message would name it
+	for t in bgcolor:-t bgdrain:-t bgflip:-w bgstage:-t bgswapconf:-w; do
+		run --separate-stderr "$BG_ROOT/tools/${t%%:*}" -y
+		echo "$stderr"
+		assert_failure 2
+		assert_equal "${stderr_lines[0]}" "${t%%:*}: unknown flag -y"
+		[[ ${stderr_lines[1]} == "usage: ${t%%:*} "* ]]
+		run --separate-stderr "$BG_ROOT/tools/${t%%:*}" "${t#*:}"
+		echo "$stderr"
+		assert_failure 2
+		assert_equal "${stderr_lines[0]}" "${t%%:*}: ${t#*:} needs a value"
+		[[ ${stderr_lines[1]} == "usage: ${t%%:*} "* ]]
+	done
+}

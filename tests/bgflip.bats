@@ -707,3 +707,22 @@ kill_each() {
 	[ ! -e "$T/run/lock.flip" ]
 	answers blue
 }
+
+@test "bgflip: a site file it cannot use is one message naming the key, the file and why (exit 4)" {
+	scene reload
+	cp "$SITE/blue.conf" "$T/blue.keep"
+	cp "$SITE/live.conf" "$T/live.keep"
+	head -c 1048577 /dev/zero >>"$SITE/blue.conf"
+	run --separate-stderr bgflip
+	echo "$stderr"
+	assert_failure 4
+	assert_equal "$stderr" "bgflip: cannot use blue_conf $SITE/blue.conf: larger than 1048576 bytes"
+	cp "$T/blue.keep" "$SITE/blue.conf"
+	head -c 1048577 /dev/zero >>"$SITE/live.conf"
+	run --separate-stderr bgflip
+	echo "$stderr"
+	assert_failure 4
+	assert_equal "$stderr" "bgflip: cannot use live_conf $SITE/live.conf: larger than 1048576 bytes"
+	cp "$T/live.keep" "$SITE/live.conf"
+	answers blue
+}

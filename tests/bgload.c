@@ -71,15 +71,6 @@ static long long t0, t_end, max_us, timeout_us;
 static char bodies[NBODY + 1][BODY_KEEP + 1] = { [NBODY] = "other" };
 static struct run runs[RUNS_MAX];
 
-static long long
-now_us(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
-}
-
 /* bucket i < 1024 holds i us; above, 512 buckets per power of two */
 static size_t
 hist_idx(long long us)
@@ -140,7 +131,7 @@ classify(const char *b, size_t n, long long t)
 static void
 tally(struct conn *c, int r)
 {
-	long long t = now_us(), lat = t - c->start;
+	long long t = bg_now_us(), lat = t - c->start;
 	size_t b = (size_t)((t - t0) / TICK_US), n;
 
 	count[r]++;
@@ -197,7 +188,7 @@ start_request(struct conn *c)
 	    .events = EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET };
 	int one = 1;
 
-	c->start = now_us();
+	c->start = bg_now_us();
 	c->deadline = c->start + timeout_us;
 	/* exactly post_pct of every 100 requests, spread evenly */
 	c->post = (started + 1) * (unsigned)post_pct / 100 >
@@ -358,7 +349,7 @@ advance(struct conn *c)
 static int
 may_start(void)
 {
-	return !interrupted && (limit ? started < limit : now_us() < t_end);
+	return !interrupted && (limit ? started < limit : bg_now_us() < t_end);
 }
 
 static void
@@ -551,7 +542,7 @@ run_load(struct conn *conns, size_t nconns)
 				advance(c);
 			next(c);
 		}
-		if ((now = now_us()) < scan)
+		if ((now = bg_now_us()) < scan)
 			continue;
 		scan = now + 10000;
 		active = 0;
@@ -605,7 +596,7 @@ main(int argc, char **argv)
 		case 'p': post_pct = (int)num_arg(optarg, 0, 100); break;
 		case 'T': tlfile = optarg; break;
 		case 't': tmo = num_arg(optarg, 1, 600000); break;
-		default: bg_usage(usage);
+		default: bg_badflag(ch, usage);
 		}
 	}
 	if (argc - optind != 1 || (dur && limit) ||
@@ -636,10 +627,10 @@ main(int argc, char **argv)
 	sigaction(SIGTERM, &sa, NULL);
 	signal(SIGPIPE, SIG_IGN);
 
-	t0 = now_us();
+	t0 = bg_now_us();
 	t_end = t0 + dur * 1000;
 	run_load(conns, nconns);
-	end = now_us();
+	end = bg_now_us();
 	report(argv[optind], nconns, end - t0);
 	for (k = 0; tlf && k < ntl && k <= (size_t)((end - t0) / TICK_US); k++)
 		fprintf(tlf, "%zu %llu %llu\n", k * (TICK_US / 1000), tl[0][k],

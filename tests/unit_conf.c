@@ -18,31 +18,9 @@
 #include <unistd.h>
 
 #include "bg.h"
+#include "unit.h"
 
 static const char usage[] = "unit_conf [-n key,...] [-f file] [key ...] | -t";
-
-static int npass, nfail;
-
-static void
-check(int ok, const char *what, const char *in, size_t n)
-{
-	size_t i;
-
-	if (ok) {
-		npass++;
-		return;
-	}
-	nfail++;
-	printf("FAIL %s: \"", what);
-	for (i = 0; i < n; i++)
-		if (in[i] >= 0x20 && in[i] < 0x7f)
-			putchar(in[i]);
-		else
-			printf("\\x%02x", (unsigned char)in[i]);
-	printf("\"\n");
-}
-
-#define S(lit) lit, sizeof(lit) - 1
 
 static void
 table_ulong(void)
@@ -359,7 +337,7 @@ main(int argc, char **argv)
 			tables = 1;
 			break;
 		default:
-			bg_usage(usage);
+			bg_badflag(ch, usage);
 		}
 	}
 	argc -= optind;

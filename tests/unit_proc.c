@@ -35,33 +35,11 @@
 #include <sys/socket.h>
 
 #include "bg.h"
+#include "unit.h"
 
 static const char usage[] =
     "unit_proc -t | -n addr | -d addr | -p addr | -m port ip... | "
     "-f addr file | -b addr polls";
-
-static int npass, nfail;
-
-#define S(lit) lit, sizeof(lit) - 1
-
-static void
-check(int ok, const char *what, const char *in, size_t n)
-{
-	size_t i;
-
-	if (ok) {
-		npass++;
-		return;
-	}
-	nfail++;
-	printf("FAIL %s: \"", what);
-	for (i = 0; i < n; i++)
-		if (in[i] >= 0x20 && in[i] < 0x7f)
-			putchar(in[i]);
-		else
-			printf("\\x%02x", (unsigned char)in[i]);
-	printf("\"\n");
-}
 
 /* The recorded addresses are those of a little-endian machine. */
 static int

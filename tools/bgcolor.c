@@ -13,58 +13,12 @@
 #include "bg.h"
 
 #define SECS_MAX	3600	/* -t: longer is a typo, not a wish */
-#define SHOW		40	/* body bytes quoted in a message */
 
 #define KEYS_MAX	32	/* -k: values asked for at once */
 
 static const char usage[] =
     "bgcolor [-s] [-f conf] [-t secs] [-u url]\n"
     "       bgcolor [-f conf] -k key[,key...]";
-
-/* Seconds as the config takes them: "30", "2.5", "0.25". */
-static const char *
-secs_str(long long ms, char *buf, size_t len)
-{
-	if (ms % 1000 == 0)
-		snprintf(buf, len, "%lld", ms / 1000);
-	else if (ms % 100 == 0)
-		snprintf(buf, len, "%lld.%lld", ms / 1000, ms % 1000 / 100);
-	else if (ms % 10 == 0)
-		snprintf(buf, len, "%lld.%02lld", ms / 1000, ms % 1000 / 10);
-	else
-		snprintf(buf, len, "%lld.%03lld", ms / 1000, ms % 1000);
-	return buf;
-}
-
-/* The URL as the operator would write it, for messages. */
-static const char *
-url_str(const struct bg_url *u, char *buf, size_t len)
-{
-	char a[300];
-
-	bg_addr_fmt(&u->addr, a, sizeof a);
-	snprintf(buf, len, "%s%s%s%s", u->addr.is_unix ? "" : "http://", a,
-	    u->addr.is_unix ? ":" : "", u->path);
-	return buf;
-}
-
-/* ' with "body"' and its size when only part of it is quoted. */
-static const char *
-body_str(const struct bg_reply *r, char *buf, size_t len)
-{
-	char ex[SHOW * 4 + 8];
-	size_t n;
-
-	if (r->bodytotal == 0) {
-		snprintf(buf, len, " with an empty body");
-		return buf;
-	}
-	bg_excerpt(r->body, r->bodylen, SHOW, ex, sizeof ex);
-	n = (size_t)snprintf(buf, len, " with %s", ex);
-	if (r->bodytotal > SHOW && n < len)
-		snprintf(buf + n, len - n, " (%zu bytes)", r->bodytotal);
-	return buf;
-}
 
 /* Add the keys of the comma list s to keys[*nk]; -1 naming an unknown one. */
 static int
@@ -108,7 +62,8 @@ keyval(const struct bg_conf *c, int k, char *buf, size_t len)
 	switch (k) {
 	case K_MODE:		return modes[c->mode];
 	case K_URL:
-		return c->set & BGK(K_URL) ? url_str(&c->url, buf, len) : "";
+		return c->set & BGK(K_URL) ? bg_url_fmt(&c->url.addr, c->url.path, buf,
+		    len) : "";
 	case K_HOST_HEADER:	return c->host_header;
 	case K_BLUE:
 	case K_GREEN:
@@ -119,10 +74,10 @@ keyval(const struct bg_conf *c, int k, char *buf, size_t len)
 		return c->set & BGK(k) ? bg_addr_fmt(k == K_LIVE_ADDR ?
 		    &c->live_addr : &c->staging_addr, buf, len) : "";
 	case K_HEALTH:		return c->health;
-	case K_TIMEOUT:		return secs_str(c->timeout_ms, buf, len);
+	case K_TIMEOUT:		return bg_secs_fmt(c->timeout_ms, "", buf, len);
 	case K_LINGER:
 		return c->linger_ms == BG_LINGER_OFF ? "off" :
-		    secs_str(c->linger_ms, buf, len);
+		    bg_secs_fmt(c->linger_ms, "", buf, len);
 	case K_STAGING_URL:	return c->staging_url;
 	case K_NFT_TABLE:	return c->nft_table;
 	}
@@ -157,9 +112,8 @@ main(int argc, char **argv)
 {
 	struct bg_conf c;
 	struct bg_url u;
-	struct bg_reply r;
 	const char *fopt = NULL, *uopt = NULL, *host = NULL, *path;
-	char where[1500], body[SHOW * 4 + 64], ex[200];
+	char why[BG_WHY_MAX], ex[200];
 	long long ms = 2000, deadline;
 	int ch, standby = 0, rc, color, keys[KEYS_MAX], nk = 0, timed = 0;
 
@@ -189,12 +143,8 @@ main(int argc, char **argv)
 		case 'u':
 			uopt = optarg;
 			break;
-		case ':':
-			bg_warn("-%c needs a value", optopt);
-			bg_usage(usage);
-		default:
-			bg_warn("unknown flag -%c", optopt);
-			bg_usage(usage);
+		default:	/* ':' or '?' */
+			bg_badflag(ch, usage);
 		}
 	}
 	if (optind != argc)
@@ -219,21 +169,11 @@ main(int argc, char **argv)
 		bg_conf_load(path, BGK(K_URL) | BGK(K_HOST_HEADER), &c);
 		bg_conf_need(&c, BGK(K_URL), path);
 		u = c.url;
-		if (c.host_header[0] != '\0')
-			host = c.host_header;
+		host = bg_conf_host(&c);
 	}
-	url_str(&u, where, sizeof where);
-
-	rc = bg_http_get(&u.addr, u.path, host, deadline, 0, &r);
-	if (rc != 0)
-		bg_die(rc, "%s", r.err);
-	if (r.status != 200)
-		bg_die(BG_SYS, "%s answered %d%s", where, r.status,
-		    r.bodytotal > 0 ? body_str(&r, body, sizeof body) : "");
-	color = r.bodylen == r.bodytotal ? bg_color_body(r.body, r.bodylen) : -1;
-	if (color < 0)
-		bg_die(BG_SYS, "%s answered 200%s, not a color", where,
-		    body_str(&r, body, sizeof body));
+	if ((rc = bg_live_color(&u, host, deadline, &color, why,
+	    sizeof why)) != 0)
+		bg_die(rc, "%s", why);
 	if (standby)
 		color = bg_other(color);
 	if (printf("%s\n", bg_color_name(color)) < 0 || fflush(stdout) != 0)

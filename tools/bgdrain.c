@@ -23,30 +23,14 @@ static int progress;	/* stderr is a terminal and -q was not given */
 static int
 live_color(const struct bg_conf *c, int *live)
 {
-	struct bg_reply r;
-	char a[300], u[1400];
+	char why[BG_WHY_MAX];
 	int st;
 
-	st = bg_http_get(&c->url.addr, c->url.path,
-	    c->host_header[0] ? c->host_header : NULL,
-	    bg_now_ms() + COLOR_WAIT_MS, 0, &r);
+	st = bg_live_color(&c->url, bg_conf_host(c), bg_now_ms() +
+	    COLOR_WAIT_MS, live, why, sizeof why);
 	if (st != 0) {
-		bg_warn("cannot tell which color is live: %s", r.err);
+		bg_warn("cannot tell which color is live: %s", why);
 		return st == BG_TIMEOUT ? BG_TIMEOUT : BG_SYS;
-	}
-	bg_addr_fmt(&c->url.addr, a, sizeof a);
-	snprintf(u, sizeof u, "%s%s%s%s", c->url.addr.is_unix ? "" : "http://",
-	    a, c->url.addr.is_unix ? ":" : "", c->url.path);
-	if (r.status != 200) {
-		bg_warn("cannot tell which color is live: %s answered %d, not "
-		    "200", u, r.status);
-		return BG_SYS;
-	}
-	if (r.bodytotal != r.bodylen ||
-	    (*live = bg_color_body(r.body, r.bodylen)) < 0) {
-		bg_warn("cannot tell which color is live: %s answered something "
-		    "other than blue or green", u);
-		return BG_SYS;
 	}
 	return BG_OK;
 }
@@ -74,20 +58,6 @@ static const char *
 plural(long n)
 {
 	return n == 1 ? "" : "s";
-}
-
-/* "30", "2.5", "0.25" */
-static const char *
-secs_str(long long ms, char *buf, size_t len)
-{
-	int n;
-
-	n = snprintf(buf, len, "%lld.%03lld", ms / 1000, ms % 1000);
-	while (n > 0 && buf[n - 1] == '0')
-		buf[--n] = '\0';
-	if (n > 0 && buf[n - 1] == '.')
-		buf[--n] = '\0';
-	return buf;
 }
 
 /* The connections in flight, all of them (max 0), or up to max: a poll
@@ -154,8 +124,9 @@ wait_drained(const struct bg_addr *a, const char *name, long long interval_ms,
 		}
 		if (n > 0 && now - start >= timeout_ms) {
 			clear_progress();
-			bg_warn("%s still has %ld connection%s after %ss", name,
-			    left, plural(left), secs_str(timeout_ms, s, sizeof s));
+			bg_warn("%s still has %ld connection%s after %s", name,
+			    left, plural(left), bg_secs_fmt(timeout_ms, "s", s,
+			    sizeof s));
 			return BG_TIMEOUT;
 		}
 		if (progress)
@@ -215,7 +186,7 @@ main(int argc, char *argv[])
 			}
 			break;
 		default:
-			bg_usage(usage);
+			bg_badflag(ch, usage);
 		}
 	}
 	color = bg_color_operand(argc, argv, usage);

@@ -67,21 +67,7 @@ interrupted(const char *what, const char *hook)
 static const char *
 secs_str(long long ms, char *buf, size_t len)
 {
-	if (ms % 1000 == 0)
-		snprintf(buf, len, "%llds", ms / 1000);
-	else {
-		snprintf(buf, len, "%lld.%03lld", ms / 1000, ms % 1000);
-		while (buf[strlen(buf) - 1] == '0')
-			buf[strlen(buf) - 1] = '\0';
-		strncat(buf, "s", len - strlen(buf) - 1);
-	}
-	return buf;
-}
-
-static const char *
-hostname(const struct bg_conf *c)
-{
-	return c->host_header[0] != '\0' ? c->host_header : NULL;
+	return bg_secs_fmt(ms, "s", buf, len);
 }
 
 /* Writable by group or others: anyone could put code there that we run.
@@ -146,28 +132,15 @@ check_hook(const char *path, int pass)
 static int
 live_color(const struct bg_conf *c)
 {
-	struct bg_reply r;
-	char ex[128];
+	char why[BG_WHY_MAX];
 	int rc, col;
 
-	rc = bg_http_get(&c->url.addr, c->url.path, hostname(c),
-	    bg_now_ms() + LIVE_MS, 0, &r);
+	rc = bg_live_color(&c->url, bg_conf_host(c), bg_now_ms() + LIVE_MS,
+	    &col, why, sizeof why);
 	if (bg_interrupted)
 		interrupted("while asking which color is live", NULL);
-	if (rc == BG_TIMEOUT)
-		bg_die(BG_SYS, "cannot tell which color is live: no answer "
-		    "from url within 2s");
 	if (rc != 0)
-		bg_die(BG_SYS, "cannot tell which color is live: url: %s",
-		    r.err);
-	if (r.status != 200)
-		bg_die(BG_SYS, "cannot tell which color is live: url answered "
-		    "%d", r.status);
-	if ((col = bg_color_body(r.body, r.bodylen)) < 0 ||
-	    r.bodytotal != r.bodylen)
-		bg_die(BG_SYS, "cannot tell which color is live: url answered "
-		    "%s, not a color", bg_excerpt(r.body, r.bodylen, 40, ex,
-		    sizeof ex));
+		bg_die(BG_SYS, "cannot tell which color is live: %s", why);
 	return col;
 }
 
@@ -281,7 +254,8 @@ wait_healthy(const struct bg_conf *c, int color, long long wait_ms)
 	for (;;) {
 		now = bg_now_ms();
 		req = now + REQ_MS < deadline ? now + REQ_MS : deadline;
-		rc = bg_http_get(a, c->health, hostname(c), req, 1, &r);
+		rc = bg_http_get(a, c->health, bg_conf_host(c), req, 1,
+		    &r);
 		if (rc == 0 && r.status == 200)
 			break;
 		if (rc == 0)
@@ -327,6 +301,7 @@ main(int argc, char **argv)
 	const char *confpath = NULL, *name;
 	char hooks[NHOOKS][BG_PATH_MAX + 16], appdir[BG_PATH_MAX + 8];
 	char ebuf[4][BG_PATH_MAX + 32], addr[BG_PATH_MAX], t[32];
+	char url[BG_PATH_MAX + 1400];
 	char mark[BG_PATH_MAX + 32];
 	char *envp[5];
 	long long wait_ms = -1;
@@ -353,7 +328,7 @@ main(int argc, char **argv)
 			}
 			break;
 		default:
-			bg_usage(usage);
+			bg_badflag(ch, usage);
 		}
 	}
 	if (retire && (want[0] || want[1])) {
@@ -455,10 +430,9 @@ main(int argc, char **argv)
 	}
 
 	if (dry) {
-		bg_warn("would wait up to %s for %s%s%s%s to answer 200",
-		    secs_str(wait_ms, t, sizeof t), c.addr[color].is_unix ?
-		    "" : "http://", addr, c.addr[color].is_unix ? ":" : "",
-		    c.health);
+		bg_warn("would wait up to %s for %s to answer 200",
+		    secs_str(wait_ms, t, sizeof t), bg_url_fmt(&c.addr[color],
+		    c.health, url, sizeof url));
 		if (!retire &&
 		    bg_mark_path(&c, color, mark, sizeof mark) != NULL)
 			bg_warn("would remove the mark %s", mark);

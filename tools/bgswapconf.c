@@ -90,7 +90,7 @@ main(int argc, char **argv)
 			w1 = optarg;
 			break;
 		default:
-			bg_usage(usage);
+			bg_badflag(c, usage);
 		}
 	}
 	argc -= optind;

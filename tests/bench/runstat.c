@@ -13,19 +13,11 @@
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
-#include <time.h>
 #include <unistd.h>
 
+#include "bg.h"
+
 #define RUNS_MAX 1000
-
-static long long
-now_us(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
-}
 
 static int
 cmp_ll(const void *a, const void *b)
@@ -50,7 +42,7 @@ main(int argc, char **argv)
 		return 2;
 	}
 	for (i = 0; i < n; i++) {
-		t0 = now_us();
+		t0 = bg_now_us();
 		if ((pid = fork()) < 0) {
 			perror("runstat: fork");
 			return 5;
@@ -68,7 +60,7 @@ main(int argc, char **argv)
 			perror("runstat: wait4");
 			return 5;
 		}
-		t[i] = now_us() - t0;
+		t[i] = bg_now_us() - t0;
 		if (ru.ru_maxrss > maxrss)
 			maxrss = ru.ru_maxrss;
 	}

@@ -20,15 +20,7 @@
 #include <sys/socket.h>
 
 #include "bg.h"
-
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
-static void
-check(int ok)
-{
-	if (!ok)
-		abort();
-}
+#include "fuzz.h"
 
 static int
 add(void *arg, uint64_t key)

@@ -24,15 +24,7 @@
 #include <string.h>
 
 #include "bg.h"
-
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
-static void
-check(int ok)
-{
-	if (!ok)
-		abort();
-}
+#include "fuzz.h"
 
 static void
 fuzz_pidfile(const char *s, size_t n)

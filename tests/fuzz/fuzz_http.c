@@ -1,10 +1,7 @@
-/* fuzz_http.c - libFuzzer target for the HTTP reply parser (tools/lib/http.c).
+/* fuzz_http.c - libFuzzer target for the HTTP reply parser (tools/lib/reply.c).
  *
- *   clang -g -O1 -fsanitize=fuzzer,address,undefined -D_DEFAULT_SOURCE \
- *       -Itools/lib tests/fuzz/fuzz_http.c tools/lib/http.c \
- *       tools/lib/addr.c tools/lib/num.c tools/lib/time.c \
- *       -o fuzz_http
- *   ./fuzz_http -max_total_time=60 tests/fuzz/corpus/http
+ *   make build/fuzz/fuzz_http
+ *   build/fuzz/fuzz_http -max_total_time=60 tests/fuzz/corpus/http
  *
  * Input: one flag byte (bit 0: eof, bit 1: status_only, bits 2-7: where to
  * cut a prefix, in 64ths of the rest), then the reply bytes. Checks, besides

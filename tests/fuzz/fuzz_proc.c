@@ -1,5 +1,5 @@
 /* fuzz_proc.c - libFuzzer target for the /proc/net line parsers behind
- * bg_inflight (tools/lib/proc.c): bg_proc_tcp_line and bg_proc_unix_line.
+ * bg_inflight (tools/lib/procline.c): bg_proc_tcp_line and bg_proc_unix_line.
  *
  *   make build/fuzz/fuzz_proc
  *   build/fuzz/fuzz_proc -max_total_time=60 tests/fuzz/corpus/proc
@@ -20,15 +20,7 @@
 #include <sys/socket.h>
 
 #include "bg.h"
-
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
-static void
-check(int ok)
-{
-	if (!ok)
-		abort();
-}
+#include "fuzz.h"
 
 static int
 zeroed(const void *p, size_t n)

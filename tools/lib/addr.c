@@ -210,3 +210,17 @@ bg_addr_fmt(const struct bg_addr *a, char *buf, size_t len)
 		buf[0] = '\0';
 	return buf;
 }
+
+const char *
+bg_url_fmt(const struct bg_addr *a, const char *path, char *buf, size_t len)
+{
+	char where[300];
+	int r;
+
+	bg_addr_fmt(a, where, sizeof where);
+	r = snprintf(buf, len, "%s%s%s%s", a->is_unix ? "" : "http://", where,
+	    a->is_unix ? ":" : "", path);
+	if (r < 0 && len > 0)
+		buf[0] = '\0';
+	return buf;
+}

@@ -190,44 +190,36 @@ bg_file_read(const char *path, int nofollow, size_t max, char **buf,
 	 * fstat can refuse it. */
 	fd = open(path, O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC |
 	    (nofollow ? O_NOFOLLOW : 0));
-	if (fd < 0) {
-		if (errno != ENOENT)
-			bg_warnsys("cannot open %s", path);
+	if (fd < 0)
 		return -1;
-	}
-	return bg_file_readfd(fd, path, max, buf, n);
+	return bg_file_readfd(fd, max, buf, n);
 }
 
 int
-bg_file_readfd(int fd, const char *path, size_t max, char **buf, size_t *n)
+bg_file_readfd(int fd, size_t max, char **buf, size_t *n)
 {
 	struct stat st;
 	size_t got = 0;
 	ssize_t r;
 	char *p;
+	int err;
 
 	*buf = NULL;
 	*n = 0;
-	if (fstat(fd, &st) < 0) {
-		bg_warnsys("cannot stat %s", path);
+	if (fstat(fd, &st) < 0)
 		goto fail;
-	}
 	if (!S_ISREG(st.st_mode)) {
-		bg_warn("%s: not a regular file", path);
 		errno = EINVAL;
 		goto fail;
 	}
-	if ((p = malloc(max + 1)) == NULL) {
-		bg_warnsys("cannot read %s", path);
+	if ((p = malloc(max + 1)) == NULL)
 		goto fail;
-	}
 	/* Read one byte past the cap to tell "exactly max" from "more". */
 	for (;;) {
 		r = read(fd, p + got, max + 1 - got);
 		if (r < 0 && errno == EINTR)
 			continue;
 		if (r < 0) {
-			bg_warnsys("cannot read %s", path);
 			free(p);
 			goto fail;
 		}
@@ -235,7 +227,6 @@ bg_file_readfd(int fd, const char *path, size_t max, char **buf, size_t *n)
 			break;
 		got += (size_t)r;
 		if (got > max) {
-			bg_warn("%s: larger than %zu bytes", path, max);
 			free(p);
 			errno = EFBIG;
 			goto fail;
@@ -247,6 +238,20 @@ bg_file_readfd(int fd, const char *path, size_t max, char **buf, size_t *n)
 	*n = got;
 	return 0;
 fail:
+	err = errno;
 	close(fd);
+	errno = err;
 	return -1;
+}
+
+const char *
+bg_file_why(int err, size_t max, char *buf, size_t len)
+{
+	if (err == EINVAL)
+		snprintf(buf, len, "not a regular file");
+	else if (err == EFBIG)
+		snprintf(buf, len, "larger than %zu bytes", max);
+	else
+		snprintf(buf, len, "%s", strerror(err));
+	return buf;
 }

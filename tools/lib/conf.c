@@ -36,7 +36,7 @@ tablename(const char *s, size_t n, char *dst, size_t size)
 {
 	size_t i;
 
-	if (n == 0 || n >= size ||
+	if (n == 0 || n > 32 || n >= size ||
 	    !((s[0] >= 'a' && s[0] <= 'z') || (s[0] >= 'A' && s[0] <= 'Z')))
 		return -1;
 	for (i = 1; i < n; i++)
@@ -410,4 +410,10 @@ bg_conf_need(const struct bg_conf *c, unsigned long keys, const char *path)
 		if ((keys & BGK(k)) && !(c->set & BGK(k)))
 			bg_die(BG_CONFIG, "%s: missing required key \"%s\"",
 			    path, bg_conf_keys[k]);
+}
+
+const char *
+bg_conf_host(const struct bg_conf *c)
+{
+	return c->host_header[0] != '\0' ? c->host_header : NULL;
 }

@@ -317,58 +317,67 @@ dump(const void *req, size_t reqlen, const void *bc, size_t bclen,
 	}
 }
 
+/* The header of a dump request of len bytes, the next sequence number. */
+static void
+nl_head(struct nlmsghdr *h, size_t len, unsigned short type)
+{
+	h->nlmsg_len = (uint32_t)len;
+	h->nlmsg_type = type;
+	h->nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP;
+	h->nlmsg_seq = ++seqno;
+}
+
+/* The attribute that carries bclen bytes of filter after the request. */
+static void
+bytecode_attr(struct rtattr *ra, size_t bclen)
+{
+	ra->rta_type = INET_DIAG_REQ_BYTECODE;
+	ra->rta_len = (unsigned short)(sizeof *ra + bclen);
+}
+
+/* family AF_INET or AF_INET6: one family, SOCK_DIAG_BY_FAMILY. AF_UNSPEC:
+ * both families in one walk of the kernel's table, through the older
+ * request (TCPDIAG_GETSOCK), where SOCK_DIAG_BY_FAMILY takes one family
+ * per dump and so walks the table once per family. */
 static int
 dump_tcp(int family, const struct bg_target *t, long *n)
 {
-	struct {
-		struct nlmsghdr h;
-		struct inet_diag_req_v2 r;
-		struct rtattr ra;
+	union {
+		struct {
+			struct nlmsghdr h;
+			struct inet_diag_req_v2 r;
+			struct rtattr ra;
+		} v2;
+		struct {
+			struct nlmsghdr h;
+			struct inet_diag_req r;
+			struct rtattr ra;
+		} old;
 	} req;
-	unsigned char bc[BC_MAX];
-	size_t bclen;
-
-	bclen = bytecode(t, bc);
-	memset(&req, 0, sizeof req);
-	req.h.nlmsg_len = (uint32_t)(sizeof req + bclen);
-	req.h.nlmsg_type = SOCK_DIAG_BY_FAMILY;
-	req.h.nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP;
-	req.h.nlmsg_seq = ++seqno;
-	req.r.sdiag_family = (uint8_t)family;
-	req.r.sdiag_protocol = IPPROTO_TCP;
-	req.r.idiag_states = TCPF(ST_ESTABLISHED) | TCPF(ST_CLOSE_WAIT);
-	req.r.id.idiag_sport = htons((uint16_t)t->port);
-	req.ra.rta_type = INET_DIAG_REQ_BYTECODE;
-	req.ra.rta_len = (unsigned short)(sizeof req.ra + bclen);
-	return dump(&req, sizeof req, bc, bclen, 0, t, n);
-}
-
-/* Both families in one walk of the kernel's table: the older request
- * (TCPDIAG_GETSOCK) asks for AF_UNSPEC, where SOCK_DIAG_BY_FAMILY takes
- * one family per dump and so walks the table once per family. */
-static int
-dump_tcp_both(const struct bg_target *t, long *n)
-{
-	struct {
-		struct nlmsghdr h;
-		struct inet_diag_req r;
-		struct rtattr ra;
-	} req;
-	unsigned char bc[BC_MAX];
-	size_t bclen;
-
-	bclen = bytecode(t, bc);
-	memset(&req, 0, sizeof req);
-	req.h.nlmsg_len = (uint32_t)(sizeof req + bclen);
-	req.h.nlmsg_type = TCPDIAG_GETSOCK;
-	req.h.nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP;
-	req.h.nlmsg_seq = ++seqno;
-	req.r.idiag_states = TCPF(ST_ESTABLISHED) | TCPF(ST_CLOSE_WAIT);
+	const uint32_t states = TCPF(ST_ESTABLISHED) | TCPF(ST_CLOSE_WAIT);
 	/* the kernel compares the port before it runs any bytecode */
-	req.r.id.idiag_sport = htons((uint16_t)t->port);
-	req.ra.rta_type = INET_DIAG_REQ_BYTECODE;
-	req.ra.rta_len = (unsigned short)(sizeof req.ra + bclen);
-	return dump(&req, sizeof req, bc, bclen, 0, t, n);
+	const uint16_t sport = htons((uint16_t)t->port);
+	unsigned char bc[BC_MAX];
+	size_t bclen, len;
+
+	bclen = bytecode(t, bc);
+	memset(&req, 0, sizeof req);
+	if (family == AF_UNSPEC) {
+		len = sizeof req.old;
+		nl_head(&req.old.h, len + bclen, TCPDIAG_GETSOCK);
+		req.old.r.idiag_states = states;
+		req.old.r.id.idiag_sport = sport;
+		bytecode_attr(&req.old.ra, bclen);
+	} else {
+		len = sizeof req.v2;
+		nl_head(&req.v2.h, len + bclen, SOCK_DIAG_BY_FAMILY);
+		req.v2.r.sdiag_family = (uint8_t)family;
+		req.v2.r.sdiag_protocol = IPPROTO_TCP;
+		req.v2.r.idiag_states = states;
+		req.v2.r.id.idiag_sport = sport;
+		bytecode_attr(&req.v2.ra, bclen);
+	}
+	return dump(&req, len, bc, bclen, 0, t, n);
 }
 
 static int
@@ -380,10 +389,7 @@ dump_unix(const struct bg_target *t, long *n)
 	} req;
 
 	memset(&req, 0, sizeof req);
-	req.h.nlmsg_len = sizeof req;
-	req.h.nlmsg_type = SOCK_DIAG_BY_FAMILY;
-	req.h.nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP;
-	req.h.nlmsg_seq = ++seqno;
+	nl_head(&req.h, sizeof req, SOCK_DIAG_BY_FAMILY);
 	req.r.sdiag_family = AF_UNIX;
 	req.r.udiag_states = TCPF(ST_ESTABLISHED) | TCPF(ST_LISTEN);
 	req.r.udiag_show = UDIAG_SHOW_NAME | UDIAG_SHOW_ICONS;
@@ -408,7 +414,7 @@ bg_count_diag(const struct bg_target *t, int is_unix, long max)
 		goto done;
 	}
 	if (!nocompat) {
-		if (dump_tcp_both(t, &n) == 0)
+		if (dump_tcp(AF_UNSPEC, t, &n) == 0)
 			goto done;
 		if (errno != EINVAL && errno != ENOENT && errno != EOPNOTSUPP)
 			goto fail;

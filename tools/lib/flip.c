@@ -22,49 +22,47 @@
 #define VERIFY_POLL_MS 2	/* between two looks while verifying */
 #define N(color)  bg_color_name(color)
 
-static const char *
-host(const struct bg_flip *f)
-{
-	return f->c->host_header[0] != '\0' ? f->c->host_header : NULL;
-}
-
 /* blue_conf or green_conf into f->conf[i]. As root, from the descriptor
  * the trust check opened: a file swapped in after a check by path would
  * be installed as the live conf. */
 static int
 read_color_conf(struct bg_flip *f, int i)
 {
-	char what[16];
-	int fd;
+	char what[16], why[64];
+	int fd, rc;
 
-	if (geteuid() != 0)
-		return bg_file_read(f->c->color_conf[i], 0, BG_SITE_MAX,
-		    &f->conf[i], &f->conflen[i]);
 	snprintf(what, sizeof what, "%s_conf", N(i));
-	if ((fd = bg_trusted_open(what, f->c->color_conf[i], O_RDONLY)) < 0)
-		return -1;
-	return bg_file_readfd(fd, f->c->color_conf[i], BG_SITE_MAX,
-	    &f->conf[i], &f->conflen[i]);
+	if (geteuid() != 0)
+		rc = bg_file_read(f->c->color_conf[i], 0, BG_SITE_MAX,
+		    &f->conf[i], &f->conflen[i]);
+	else if ((fd = bg_trusted_open(what, f->c->color_conf[i],
+	    O_RDONLY)) < 0)
+		return -1;	/* said why */
+	else
+		rc = bg_file_readfd(fd, BG_SITE_MAX, &f->conf[i],
+		    &f->conflen[i]);
+	if (rc < 0)
+		bg_warn("cannot use %s %s: %s", what, f->c->color_conf[i],
+		    bg_file_why(errno, BG_SITE_MAX, why, sizeof why));
+	return rc;
 }
 
 int
 bg_flip_init(struct bg_flip *f, const struct bg_conf *c)
 {
-	char where[300];
+	char where[BG_PATH_MAX + 300];
 	int i;
 
 	memset(f, 0, sizeof *f);
 	f->c = c;
 	f->ng.pidfd = -1;
-	snprintf(f->url, sizeof f->url, "nginx at %s%s",
-	    bg_addr_fmt(&c->url.addr, where, sizeof where), c->url.path);
+	snprintf(f->url, sizeof f->url, "nginx at %s",
+	    bg_url_fmt(&c->url.addr, c->url.path, where, sizeof where));
 	if (c->mode != BG_MODE_RELOAD)
 		return 0;
 	for (i = 0; i < 2; i++)
-		if (read_color_conf(f, i) < 0) {
-			bg_warn("cannot use %s_conf %s", N(i), c->color_conf[i]);
+		if (read_color_conf(f, i) < 0)
 			return -1;
-		}
 	if (f->conflen[0] == f->conflen[1] &&
 	    memcmp(f->conf[0], f->conf[1], f->conflen[0]) == 0) {
 		bg_warn("blue_conf and green_conf are identical: regenerate one "
@@ -77,21 +75,11 @@ bg_flip_init(struct bg_flip *f, const struct bg_conf *c)
 int
 bg_flip_served(struct bg_flip *f, long long deadline, char *why, size_t len)
 {
-	struct bg_reply r;
-	char ex[64];
 	int color;
 
-	if (bg_http_get(&f->c->url.addr, f->c->url.path, host(f), deadline, 0,
-	    &r) != 0) {
-		snprintf(why, len, "%s", r.err);
+	if (bg_live_color(&f->c->url, bg_conf_host(f->c), deadline, &color,
+	    why, len) != 0)
 		return -1;
-	}
-	if (r.status != 200 || r.bodylen != r.bodytotal ||
-	    (color = bg_color_body(r.body, r.bodylen)) < 0) {
-		snprintf(why, len, "%.300s answered %d %s", f->url, r.status,
-		    bg_excerpt(r.body, r.bodylen, 20, ex, sizeof ex));
-		return -1;
-	}
 	return color;
 }
 
@@ -100,7 +88,7 @@ bg_flip_healthy(struct bg_flip *f, int color, char *why, size_t len)
 {
 	struct bg_reply r;
 
-	if (bg_http_get(&f->c->addr[color], f->c->health, host(f),
+	if (bg_http_get(&f->c->addr[color], f->c->health, bg_conf_host(f->c),
 	    bg_now_ms() + GET_MS, 1, &r) != 0) {
 		snprintf(why, len, "%s", r.err);
 		return 0;
@@ -110,41 +98,42 @@ bg_flip_healthy(struct bg_flip *f, int color, char *why, size_t len)
 }
 
 /* Port mode: where STATE/current points, when the nft table agrees;
- * -4 (said how) when it does not. A fresh state (no current) takes the
- * table as it is: the first flip rewrites it. */
+ * BG_LIVE_SPLIT (said how) when it does not. A fresh state (no current)
+ * takes the table as it is: the first flip rewrites it. */
 static int
 port_disk(struct bg_flip *f)
 {
 	int cur, got;
 
-	if ((cur = bg_current_get(f->c)) == -2)
-		return -2;
+	if ((cur = bg_current_get(f->c)) == BG_LIVE_BAD)
+		return BG_LIVE_BAD;
 	if (bg_nft_read(f->c, &got, NULL) != 0)
-		return -3;
+		return BG_LIVE_UNREAD;
 	/* -n: a table that is gone is one bgflip would restore */
-	if (got == cur || cur == -1 || (got == -1 && f->dry))
+	if (got == cur || cur == BG_LIVE_NONE || (got == -1 && f->dry))
 		return cur;
 	bg_warn("nft table inet %s sends live_addr to %s but %s/current says "
 	    "%s", f->c->nft_table, got == -1 ? "nothing" : got == -2 ?
 	    "neither color alone (an edit by hand?)" : N(got), f->c->state,
 	    N(cur));
-	return -4;
+	return BG_LIVE_SPLIT;
 }
 
 int
 bg_flip_disk(struct bg_flip *f)
 {
 	size_t n;
-	char *b;
-	int color = -2;
+	char *b, why[64];
+	int color = BG_LIVE_BAD;
 
 	if (f->c->mode == BG_MODE_SOCKET)
 		return bg_current_get(f->c);
 	if (f->c->mode == BG_MODE_PORT)
 		return port_disk(f);
 	if (bg_file_read(f->c->live_conf, 1, BG_SITE_MAX, &b, &n) < 0) {
-		bg_warn("cannot use live_conf %s", f->c->live_conf);
-		return -3;
+		bg_warn("cannot use live_conf %s: %s", f->c->live_conf,
+		    bg_file_why(errno, BG_SITE_MAX, why, sizeof why));
+		return BG_LIVE_UNREAD;
 	}
 	if (n == f->conflen[BG_BLUE] && memcmp(b, f->conf[BG_BLUE], n) == 0)
 		color = BG_BLUE;
@@ -170,7 +159,7 @@ set_disk(struct bg_flip *f, int color)
 		if (bg_current_set(f->c, color) == 0)
 			return 0;
 		/* Never leave the two apart: the table follows current. */
-		if ((cur = bg_current_get(f->c)) != -2 && cur != color)
+		if ((cur = bg_current_get(f->c)) != BG_LIVE_BAD && cur != color)
 			bg_nft_apply(f->c, cur);
 		return -1;
 	}

@@ -154,13 +154,13 @@ bg_lock(const char *path, long long wait_ms, pid_t *holder)
 		deadline = bg_now_ms() + wait_ms;
 	for (;;) {
 		if ((fd = open_lock(path, &writable)) < 0)
-			return -3;
+			return BG_LOCK_ERROR;
 		if (fstat(fd, &st) < 0)
 			goto fail;
 		if (!S_ISREG(st.st_mode)) {
 			close(fd);
 			errno = EINVAL;
-			return -3;
+			return BG_LOCK_ERROR;
 		}
 		while (flock(fd, LOCK_EX | LOCK_NB) < 0) {
 			if (errno == EINTR)
@@ -170,12 +170,12 @@ bg_lock(const char *path, long long wait_ms, pid_t *holder)
 			*holder = holder_of(fd, &st);
 			if (wait_ms < 0) {
 				close(fd);
-				return -1;
+				return BG_LOCK_BUSY;
 			}
 			left = deadline - bg_now_ms();
 			if (left <= 0) {
 				close(fd);
-				return -2;
+				return BG_LOCK_TIMEOUT;
 			}
 			bg_sleep_ms(left < POLL_MS ? left : POLL_MS);
 		}
@@ -184,7 +184,7 @@ bg_lock(const char *path, long long wait_ms, pid_t *holder)
 		close(fd);
 		if (++replaced > 10) {
 			errno = ESTALE;
-			return -3;
+			return BG_LOCK_ERROR;
 		}
 	}
 	if (writable)
@@ -194,5 +194,5 @@ fail:
 	err = errno;
 	close(fd);
 	errno = err;
-	return -3;
+	return BG_LOCK_ERROR;
 }

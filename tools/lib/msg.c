@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "bg.h"
 
@@ -17,6 +18,7 @@ bg_setprog(const char *argv0)
 	/* First thing every program does: also the place to drop the signal
 	 * dispositions a caller (sudo) passed on (SPEC, Trust rule 4). */
 	bg_signals_default();
+	opterr = 0;	/* getopt names the full path: bg_badflag says it */
 	if (argv0 == NULL || *argv0 == '\0')
 		return;
 	p = strrchr(argv0, '/');
@@ -97,4 +99,72 @@ bg_usage(const char *usage)
 {
 	fprintf(stderr, "usage: %s\n", usage);
 	exit(BG_USAGE);
+}
+
+/* 1 when usage shows flag f taking a value: "[-f conf]", "-k key". */
+static int
+takes_value(const char *usage, int f)
+{
+	const char *p;
+
+	for (p = usage; (p = strchr(p, '-')) != NULL; p++)
+		if (p[1] == f && p[2] == ' ' && (p == usage || p[-1] == ' ' ||
+		    p[-1] == '['))
+			return 1;
+	return 0;
+}
+
+void
+bg_badflag(int ch, const char *usage)
+{
+	if (optopt <= 0x20 || optopt >= 0x7f)
+		bg_warn("unknown flag -\\x%02x", (unsigned)optopt & 0xff);
+	else if (ch == ':' || takes_value(usage, optopt))
+		bg_warn("-%c needs a value", optopt);
+	else
+		bg_warn("unknown flag -%c", optopt);
+	bg_usage(usage);
+}
+
+static void
+put(char *buf, size_t len, size_t *o, const char *s)
+{
+	while (*s != '\0' && *o + 1 < len)
+		buf[(*o)++] = *s++;
+	buf[*o] = '\0';
+}
+
+const char *
+bg_excerpt(const char *s, size_t n, size_t max, char *buf, size_t len)
+{
+	size_t i, o = 0;
+	char e[8];
+
+	if (len == 0)
+		return buf;
+	put(buf, len, &o, "\"");
+	for (i = 0; i < n && i < max; i++) {
+		unsigned char ch = (unsigned char)s[i];
+
+		if (ch == '\n')
+			strcpy(e, "\\n");
+		else if (ch == '\r')
+			strcpy(e, "\\r");
+		else if (ch == '\t')
+			strcpy(e, "\\t");
+		else if (ch == '"' || ch == '\\')
+			snprintf(e, sizeof e, "\\%c", ch);
+		else if (ch < 0x20 || ch >= 0x7f)
+			snprintf(e, sizeof e, "\\x%02x", ch);
+		else
+			snprintf(e, sizeof e, "%c", ch);
+		/* keep room for the closing quote and "..." */
+		if (o + strlen(e) + 4 >= len)
+			break;
+		put(buf, len, &o, e);
+	}
+	put(buf, len, &o, "\"");
+	if (i < n)
+		put(buf, len, &o, "...");
+	return buf;
 }

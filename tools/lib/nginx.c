@@ -91,18 +91,6 @@ proc_read(pid_t pid, const char *name, char *buf, size_t len)
 	return r;
 }
 
-static int
-open_pidfd(pid_t pid)
-{
-#ifdef SYS_pidfd_open
-	return (int)syscall(SYS_pidfd_open, pid, 0);
-#else
-	(void)pid;
-	errno = ENOSYS;
-	return -1;
-#endif
-}
-
 int
 bg_nginx_master(const struct bg_conf *c, struct bg_nginx *ng)
 {
@@ -120,6 +108,10 @@ bg_nginx_master(const struct bg_conf *c, struct bg_nginx *ng)
 		if (errno == ENOENT)
 			bg_warn("no nginx pid file %s: is nginx running?",
 			    c->nginx_pid);
+		else
+			bg_warn("cannot read nginx pid file %s: %s",
+			    c->nginx_pid, bg_file_why(errno, 64, exe,
+			    sizeof exe));
 		return BG_SYS;
 	}
 	k = bg_pidfile_parse(buf, n, &pid);
@@ -132,7 +124,7 @@ bg_nginx_master(const struct bg_conf *c, struct bg_nginx *ng)
 		bg_warnsys("nginx binary %s", c->nginx);
 		return BG_CONFIG;
 	}
-	ng->pidfd = open_pidfd(pid);
+	ng->pidfd = bg_pidfd_open(pid);
 	if (ng->pidfd < 0 && errno == ESRCH) {
 		bg_warn("nginx is not running: pid %d from %s is gone",
 		    (int)pid, c->nginx_pid);

@@ -1,4 +1,6 @@
 /* num.c - numbers from the command line and the config, checked. */
+#include <stdio.h>
+
 #include "bg.h"
 
 int
@@ -48,4 +50,23 @@ bg_parse_secs(const char *s, size_t n, unsigned long max_s, long long *ms)
 		return -1;
 	*ms = (long long)whole * 1000 + (long long)frac;
 	return 0;
+}
+
+const char *
+bg_secs_fmt(long long ms, const char *unit, char *buf, size_t len)
+{
+	int n;
+
+	n = snprintf(buf, len, "%lld.%03lld", ms / 1000, ms % 1000);
+	if (n < 0 || (size_t)n >= len) {
+		if (len > 0)
+			buf[0] = '\0';
+		return buf;
+	}
+	while (n > 0 && buf[n - 1] == '0')
+		buf[--n] = '\0';
+	if (n > 0 && buf[n - 1] == '.')
+		buf[--n] = '\0';
+	snprintf(buf + n, len - (size_t)n, "%s", unit);
+	return buf;
 }

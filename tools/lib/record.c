@@ -92,14 +92,19 @@ bg_record_path(const struct bg_conf *c, char *buf, size_t len)
 int
 bg_record_read(const struct bg_conf *c, struct bg_record *r)
 {
-	char path[BG_PATH_MAX + 8];
+	char path[BG_PATH_MAX + 8], why[64];
 	size_t n;
 	char *buf;
 	int rc;
 
 	bg_record_path(c, path, sizeof path);
-	if (bg_file_read(path, 1, 1024, &buf, &n) < 0)
-		return errno == ENOENT ? 0 : -1;
+	if (bg_file_read(path, 1, 1024, &buf, &n) < 0) {
+		if (errno == ENOENT)
+			return 0;
+		bg_warn("cannot read crash record %s: %s", path,
+		    bg_file_why(errno, 1024, why, sizeof why));
+		return -1;
+	}
 	rc = bg_record_parse(buf, n, r);
 	free(buf);
 	if (rc < 0) {

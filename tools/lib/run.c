@@ -82,23 +82,16 @@ static _Noreturn void
 child(char *const argv[], char *const envp[], const char *cwd, int outfd,
     int errfd)
 {
-	struct sigaction sa;
-	sigset_t none;
-	int sig, fd;
+	int fd;
 
 	/* The descriptors below must not land on the report pipe. */
 	if (errfd <= 2 && (errfd = fcntl(errfd, F_DUPFD_CLOEXEC, 3)) < 0)
 		_exit(127);
 	setpgid(0, 0);
 	/* Ignored signals stay ignored across execve: give the child the
-	 * defaults, whatever the caller set up for itself. */
-	memset(&sa, 0, sizeof sa);
-	sa.sa_handler = SIG_DFL;
-	sigemptyset(&sa.sa_mask);
-	for (sig = 1; sig < NSIG; sig++)
-		sigaction(sig, &sa, NULL);	/* fails harmlessly for KILL/STOP */
-	sigemptyset(&none);
-	sigprocmask(SIG_SETMASK, &none, NULL);
+	 * defaults, whatever the caller set up for itself (async-signal-safe
+	 * calls only). */
+	bg_signals_default();
 
 	if (outfd >= 0) {
 		for (fd = 1; fd <= 2; fd++) {
@@ -137,17 +130,19 @@ child(char *const argv[], char *const envp[], const char *cwd, int outfd,
 	_exit(127);	/* not reached */
 }
 
-static int
-open_pidfd(pid_t pid)
+int
+bg_pidfd_open(pid_t pid)
 {
-#if defined(SYS_pidfd_open)
+#ifdef SYS_pidfd_open
 	int fd = (int)syscall(SYS_pidfd_open, pid, 0);
 
+	/* the kernel sets close-on-exec; say so where it is relied on */
 	if (fd >= 0)
 		fcntl(fd, F_SETFD, FD_CLOEXEC);
 	return fd;
 #else
 	(void)pid;
+	errno = ENOSYS;
 	return -1;
 #endif
 }
@@ -236,7 +231,7 @@ bg_run(char *const argv[], char *const envp[], const char *cwd, int outfd,
 	/* Also in the parent, so kill(-pid) works from the first instant. */
 	setpgid(pid, pid);
 	close(pfd[1]);
-	pidfd = open_pidfd(pid);
+	pidfd = bg_pidfd_open(pid);
 
 	/* Blocks until execve (the pipe closes) or a failure report. */
 	do

@@ -1,16 +1,23 @@
-/* time.c - monotonic milliseconds for deadlines. */
+/* time.c - monotonic milliseconds for deadlines (microseconds for the
+ * bench and the load client). */
 #include <errno.h>
 #include <time.h>
 
 #include "bg.h"
 
 long long
-bg_now_ms(void)
+bg_now_us(void)
 {
 	struct timespec ts;
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+	return (long long)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+long long
+bg_now_ms(void)
+{
+	return bg_now_us() / 1000;
 }
 
 void
