@@ -25,6 +25,10 @@ $(LIB): $(LIBOBJ)
 tools/lib/%.o: tools/lib/%.c $(HDR)
 	$(CC) $(CPPFLAGS) $(CFLAGS) -c -o $@ $<
 
+# the version: config.mk's VERSION, from debian/changelog
+tools/lib/version.o: tools/lib/version.c $(HDR) debian/changelog
+	$(CC) $(CPPFLAGS) -DBG_VERSION='"$(VERSION)"' $(CFLAGS) -c -o $@ $<
+
 tools/%: tools/%.c $(LIB) $(HDR)
 	$(CC) $(CPPFLAGS) $(CFLAGS) -Itools/lib -o $@ $< $(LIB) $(LDFLAGS)
 
