@@ -83,7 +83,7 @@ bg_help(int argc, char **argv, const char *usage)
 		if (strcmp(argv[i], "--") == 0)
 			return;
 		if (strcmp(argv[i], "-h") == 0 || strcmp(argv[i], "--help") == 0) {
-			printf("usage: %s\n       %s -V\n", usage, bg_prog);
+			printf("usage: %s\n", usage);
 			exit(fflush(stdout) == 0 ? BG_OK : BG_SYS);
 		}
 		if (strcmp(argv[i], "-V") == 0) {
@@ -96,6 +96,6 @@ bg_help(int argc, char **argv, const char *usage)
 void
 bg_usage(const char *usage)
 {
-	fprintf(stderr, "usage: %s\n       %s -V\n", usage, bg_prog);
+	fprintf(stderr, "usage: %s\n", usage);
 	exit(BG_USAGE);
 }
