@@ -49,17 +49,40 @@ check: all tests
 clean:
 	rm -f $(TOOLS) $(LIB) $(LIBOBJ) $(TESTBIN) nginx/green.conf
 
+# what make init installs on a server from, under PREFIX/share/bg
+SHARE_DIRS = nginx hooks pipeline systemd
+
 install: all
 	mkdir -p $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(MANPREFIX)/man1 $(DESTDIR)$(MANPREFIX)/man7
 	for p in $(PROGS); do install -m 755 tools/$$p $(DESTDIR)$(PREFIX)/bin/$$p; done
 	for m in $(wildcard $(MAN1)); do install -m 644 $$m $(DESTDIR)$(MANPREFIX)/man1/; done
 	for m in $(wildcard $(MAN7)); do install -m 644 $$m $(DESTDIR)$(MANPREFIX)/man7/; done
+	rm -rf $(DESTDIR)$(PREFIX)/share/bg && mkdir -p $(DESTDIR)$(PREFIX)/share/bg
+	tar -cf - $(SHARE_DIRS) | tar -xf - --no-same-owner -C $(DESTDIR)$(PREFIX)/share/bg
 
 uninstall:
 	for p in $(PROGS); do rm -f $(DESTDIR)$(PREFIX)/bin/$$p $(DESTDIR)$(MANPREFIX)/man1/$$p.1; done
 	rm -f $(DESTDIR)$(MANPREFIX)/man7/bg.7
+	rm -rf $(DESTDIR)$(PREFIX)/share/bg
 
-.PHONY: all tests check clean install uninstall
+# make deb: the package, built in a clean copy of the tree under
+# DEB_DIR (never in the repository's parent); the .deb lands in DEB_DIR.
+# SOURCE_DATE_EPOCH comes from debian/changelog, so two builds give the
+# same bytes.
+DEB_DIR = build/deb
+DEB     = $(DEB_DIR)/bg_$(VERSION)_$(shell dpkg --print-architecture 2>/dev/null).deb
+deb:
+	@command -v dpkg-buildpackage >/dev/null && command -v dh >/dev/null || \
+	    { echo "make deb: needs dpkg-dev and debhelper (apt-get install dpkg-dev debhelper)" >&2; exit 2; }
+	rm -rf $(DEB_DIR) && mkdir -p $(DEB_DIR)/bg-$(VERSION)
+	{ git ls-files -z -c -o --exclude-standard 2>/dev/null || \
+	    find Makefile config.mk README.md debian docs hooks nginx pipeline systemd tools -type f -print0; } | \
+	    grep -zv '^build/' | tar --null -T - -cf - | tar -xf - -C $(DEB_DIR)/bg-$(VERSION)
+	cd $(DEB_DIR)/bg-$(VERSION) && dpkg-buildpackage -b -us -uc >../build.log 2>&1 || \
+	    { tail -n 30 ../build.log >&2; exit 1; }
+	@echo $(DEB)
+
+.PHONY: all tests check clean install uninstall deb
 
 # --- bench ---
 # make bench: not a test but a report. Requests lost, throughput and flip
