@@ -116,7 +116,7 @@ SSH_OPTS    ?=
 APP_SRC     ?= demo/app
 APP         ?= /srv/app
 BG_CONF     ?= /etc/bg.conf
-BG_BIN      ?= /usr/local/bin
+BG_BIN      ?= /usr/bin
 # root needs no sudo: HOST=root@server, or HOST=local run as root
 SUDO        ?= $(if $(filter root@% local:0,$(HOST) $(HOST):$(shell id -u)),,sudo)
 DRY_RUN     ?=
@@ -131,18 +131,39 @@ RSYNC_FILTER ?= pipeline/rsync.filter
 RSYNC_OPTS  ?=
 # run here before anything else; failing, it stops the deploy
 PRE_DEPLOY  ?= hooks/pre-deploy
-# make init: where the source is built on the server (relative to the
-# remote user's home), the hooks it installs, the deploy user (default: the
-# ssh user), the manual pages, and the nginx template placeholders.
+# make init: the package it installs (empty: make deb here), or
+# BUILD_ON_SERVER=1 to ship the source and build it there (REMOTE_SRC,
+# relative to the remote user's home; HOST=local builds here); the hooks
+# it installs, exactly, into HOOKS (root's, outside APP); the deploy user
+# (required, not root); Debian's nginx layout; the nginx template
+# placeholders; supervision (SYSTEMD=1: the unit; SOCKET_DIR: the socket
+# directory and its tmpfiles.d entry). See docs/operations.md.
+PACKAGE     ?=
+BUILD_ON_SERVER ?=
 REMOTE_SRC  ?= bg-src
 HOOKS_SRC   ?= hooks
 DEPLOY_USER ?=
 MAN_DIR     ?= $(dir $(BG_BIN:%/=%))share/man
-UPSTREAMS_CONF ?= $(if $(LIVE_CONF),$(dir $(LIVE_CONF))bg-upstreams.conf)
+DEB_SITE    = /etc/nginx/sites-available/bg
+LIVE_CONF   ?= $(DEB_SITE)
+BLUE_CONF   ?= $(if $(filter reload,$(or $(MODE),reload)),/etc/nginx/bg/blue.conf)
+GREEN_CONF  ?= $(if $(filter reload,$(or $(MODE),reload)),/etc/nginx/bg/green.conf)
+UPSTREAMS_CONF ?= $(if $(filter $(DEB_SITE),$(LIVE_CONF)),/etc/nginx/conf.d/bg-upstreams.conf,$(dir $(LIVE_CONF))bg-upstreams.conf)
+SITE_LINK   ?= $(if $(filter $(DEB_SITE),$(LIVE_CONF)),/etc/nginx/sites-enabled/bg)
+ALLOW_DEFAULT_SITE ?=
 LISTEN      ?= 80
 STAGING_LISTEN ?= 127.0.0.1:8081
 SERVER_NAME ?= _
-HOOKS       ?= $(APP)/hooks
+HOOKS       ?= /etc/bg/hooks
+SYSTEMD     ?=
+SERVICE     ?= app
+APP_EXEC    ?=
+ENV_DIR     ?= /etc/bg/env
+SYSTEMD_DIR ?= /etc/systemd/system
+SOCKET_DIR  ?=
+SOCKET_GROUP ?= www-data
+TMPFILES_DIR ?= /etc/tmpfiles.d
+SANDBOX     ?=
 
 # The config keys make init writes, as VARIABLE=key. Only variables given
 # on the command line or in a makefile count: an environment that happens
@@ -151,7 +172,9 @@ BG_KEYS = MODE=mode URL=url HOST_HEADER=host_header BLUE=blue GREEN=green \
 	HEALTH=health TIMEOUT=timeout HOOKS=hooks LOCK=lock LOG=log \
 	STATE=state NGINX=nginx NGINX_PREFIX=nginx_prefix \
 	NGINX_CONF=nginx_conf NGINX_PID=nginx_pid LIVE_CONF=live_conf \
-	BLUE_CONF=blue_conf GREEN_CONF=green_conf STAGING_URL=staging_url
+	BLUE_CONF=blue_conf GREEN_CONF=green_conf STAGING_URL=staging_url \
+	LIVE_ADDR=live_addr STAGING_ADDR=staging_addr NFT=nft NFT_TABLE=nft_table \
+	LINGER=linger
 bg_var  = $(word 1,$(subst =, ,$(1)))
 bg_set  = $(and $(filter command file override,$(firstword $(origin $(1)))),$(strip $($(1))))
 # quote $(1) for the shell
@@ -161,9 +184,18 @@ yes     = $(filter-out 0 no false,$(1))
 INIT_CONF = $(call shq,app = $(APP)) $(foreach k,$(BG_KEYS),$(if \
 	$(call bg_set,$(call bg_var,$(k))),$(call shq,$(word 2,$(subst =, ,$(k))) = $($(call bg_var,$(k))))))
 INIT_VARS = $(foreach v,conf=$(BG_CONF) bin=$(BG_BIN) mandir=$(MAN_DIR) \
-	user=$(DEPLOY_USER) upstreams=$(UPSTREAMS_CONF),$(call shq,$(v))) \
-	$(foreach v,LISTEN STAGING_LISTEN SERVER_NAME BLUE GREEN,$(call shq,$(v)=$($(v)))) \
+	user=$(DEPLOY_USER) upstreams=$(UPSTREAMS_CONF) site_link=$(SITE_LINK) \
+	socket_dir=$(SOCKET_DIR) socket_group=$(SOCKET_GROUP) \
+	systemd=$(call yes,$(SYSTEMD)) service=$(SERVICE) env_dir=$(ENV_DIR) \
+	unit_dir=$(SYSTEMD_DIR) tmpfiles_dir=$(TMPFILES_DIR) app_exec=$(APP_EXEC) \
+	allow_default_site=$(call yes,$(ALLOW_DEFAULT_SITE)) sandbox=$(call yes,$(SANDBOX)) \
+	pkg=$(if $(INIT_PKG),1,0),$(call shq,$(v))) \
+	$(foreach v,$(INIT_PLACEHOLDERS),$(call shq,$(v)=$($(v)))) \
 	$(call shq,STATE=$(or $(STATE),/var/lib/bg))
+# the template placeholders make init fills (pipeline/init.sh's render):
+# @NAME@ for each NAME here (the server adds USER and GROUP)
+INIT_PLACEHOLDERS = LISTEN STAGING_LISTEN SERVER_NAME BLUE GREEN LIVE_ADDR \
+	STAGING_ADDR SERVICE APP APP_EXEC ENV_DIR SOCKET_DIR SOCKET_GROUP
 
 PIPE = set -e; target=$@ host=$(call shq,$(HOST)) ssh_opts=$(call shq,$(SSH_OPTS)) \
 	app=$(call shq,$(APP)) conf=$(call shq,$(BG_CONF)) bin=$(call shq,$(BG_BIN)); \
@@ -277,14 +309,16 @@ status:
 history:
 	@$(PIPE); bg_script pipeline/status.sh history $(APP) $(BG_CONF) $(BG_BIN)
 
-# make init: ship the source, build it there, and run pipeline/init.sh as
-# root with the config and placeholders made here (HOST=local: built and
-# run in place).
+# make init: on the server, as root, pipeline/init.sh with the config,
+# the hooks and the placeholders made here, and the package (made here
+# with make deb, or PACKAGE=): it checks every setting before it changes
+# anything. BUILD_ON_SERVER=1 (and HOST=local): the tools from a built
+# tree instead.
 init:
 	@$(PIPE); \
 	bg_say "sets up $(if $(filter local,$(HOST)),this machine,$(HOST)): needs root there$(if $(SUDO), (through passwordless $(SUDO)))"; \
 	bg_safe REMOTE_SRC $(call shq,$(REMOTE_SRC)); \
-	bg_connect; \
+	bg_tmp; \
 	mkdir "$$ctl/init" "$$ctl/init/hooks"; \
 	printf '%s\n' $(INIT_CONF) >"$$ctl/init/bg.conf"; \
 	printf '%s\n' $(INIT_VARS) >"$$ctl/init/vars"; \
@@ -292,11 +326,32 @@ init:
 	    case $$f in */pre-deploy*|*.example) continue ;; esac; \
 	    [ ! -f "$$f" ] || cp -p "$$f" "$$ctl/init/hooks/"; \
 	done; \
+	$(INIT_PREP) \
+	bg_connect; \
 	st=0; $(INIT_RUN) || st=$$?; \
 	! bg_ssh_failed $$st || bg_die 5 "lost the connection to $(HOST)"; \
 	exit $$st
 
-INIT_SHIP = Makefile config.mk tools nginx hooks docs pipeline
+INIT_PKG = $(if $(call yes,$(BUILD_ON_SERVER)),,$(if $(PACKAGE),1,$(if $(filter local,$(HOST)),,1)))
+INIT_SHIP = Makefile config.mk tools nginx hooks docs pipeline systemd debian
+ifneq ($(INIT_PKG),)
+# the package: PACKAGE, or make deb here when it is older than the tree
+INIT_PREP = pkg=$(call shq,$(or $(PACKAGE),$(DEB))); \
+	$(if $(PACKAGE),[ -f "$$pkg" ] || bg_die 2 "PACKAGE=$(PACKAGE): no such file";, \
+	if [ ! -f "$$pkg" ] || [ -n "$$(find $(INIT_SHIP) -newer "$$pkg" -type f ! -name '*.o' ! -name '*.a' ! -name green.conf 2>/dev/null | grep -v '^tools/bg[a-z]*$$' | head -n 1)" ]; then \
+	    bg_say "building the package (make deb)"; \
+	    $(MAKE) -s deb >/dev/null || bg_die 2 "make deb failed here: build the package on a Debian machine and give it as PACKAGE=path/to/bg_VERSION_ARCH.deb (or BUILD_ON_SERVER=1)"; \
+	fi;) \
+	cp "$$pkg" "$$ctl/init/bg.deb" && cp pipeline/init.sh "$$ctl/init/init.sh" || bg_die 5 "cannot copy $$pkg";
+ifeq ($(HOST),local)
+INIT_RUN = $(SUDO) sh "$$ctl/init/init.sh" - "$$ctl/init"
+else
+INIT_RUN = d=$$(bg_on 'mktemp -d /tmp/bg-init.XXXXXX') || bg_die 5 "cannot make a scratch directory on $(HOST)"; \
+	{ bg_rsync -rlpt "$$ctl/init/" "$${at}$$d/" || bg_die 5 "cannot copy the package to $(HOST):$$d"; } && \
+	bg_tty "$(if $(SUDO),$(SUDO) -n )sh -c 'sh \"\$$1/init.sh\" - \"\$$1\"; st=\$$?; rm -rf \"\$$1\"; exit \$$st' sh $$d"
+endif
+else
+INIT_PREP =
 ifeq ($(HOST),local)
 INIT_RUN = { $(MAKE) -s all || bg_die 1 "the build failed"; } && \
 	$(SUDO) sh pipeline/init.sh "$$PWD" "$$ctl/init"
@@ -304,9 +359,10 @@ else
 INIT_RUN = { bg_rsync -rlpt --delete --exclude='*.o' --exclude='*.a' --exclude=/nginx/green.conf \
 	    $(PROGS:%=--exclude=/tools/%) $(INIT_SHIP) "$$ctl/init" "$${at}$(REMOTE_SRC)/" || \
 	    bg_die 5 "cannot copy the source to $(HOST):$(REMOTE_SRC)"; } && \
-	{ bg_on "make -s -j4 -C $(REMOTE_SRC) all" || \
+	{ bg_on "make -s -j2 -C $(REMOTE_SRC) all" || \
 	    bg_die 1 "building on $(HOST) failed: it needs make and a C compiler (Debian: apt-get install make gcc)"; } && \
 	bg_tty "$(if $(SUDO),$(SUDO) -n )sh $(REMOTE_SRC)/pipeline/init.sh $(REMOTE_SRC) $(REMOTE_SRC)/init"
+endif
 endif
 
 else
