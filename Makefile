@@ -26,7 +26,7 @@ tools/lib/%.o: tools/lib/%.c $(HDR)
 	$(CC) $(CPPFLAGS) $(CFLAGS) -c -o $@ $<
 
 # the version: config.mk's VERSION, from debian/changelog
-tools/lib/version.o: tools/lib/version.c $(HDR) debian/changelog
+tools/lib/version.o: tools/lib/version.c $(HDR) $(wildcard debian/changelog)
 	$(CC) $(CPPFLAGS) -DBG_VERSION='"$(VERSION)"' $(CFLAGS) -c -o $@ $<
 
 tools/%: tools/%.c $(LIB) $(HDR)
