@@ -337,10 +337,10 @@ INIT_SHIP = Makefile config.mk tools nginx hooks docs pipeline systemd debian
 ifneq ($(INIT_PKG),)
 # the package: PACKAGE, or make deb here when it is older than the tree
 INIT_PREP = pkg=$(call shq,$(or $(PACKAGE),$(DEB))); \
-	$(if $(PACKAGE),[ -f "$$pkg" ] || bg_die 2 "PACKAGE=$(PACKAGE): no such file";, \
+	$(if $(PACKAGE),[ -f "$$pkg" ] || bg_die 2 "PACKAGE=$(PACKAGE): no such file; nothing was changed on $(HOST)";, \
 	if [ ! -f "$$pkg" ] || [ -n "$$(find $(INIT_SHIP) -newer "$$pkg" -type f ! -name '*.o' ! -name '*.a' ! -name green.conf 2>/dev/null | grep -v '^tools/bg[a-z]*$$' | head -n 1)" ]; then \
 	    bg_say "building the package (make deb)"; \
-	    $(MAKE) -s deb >/dev/null || bg_die 2 "make deb failed here: build the package on a Debian machine and give it as PACKAGE=path/to/bg_VERSION_ARCH.deb (or BUILD_ON_SERVER=1)"; \
+	    $(MAKE) -s deb >/dev/null || bg_die 2 "make deb failed here: build the package on a Debian machine and give it as PACKAGE=path/to/bg_VERSION_ARCH.deb (or BUILD_ON_SERVER=1); nothing was changed on $(HOST)"; \
 	fi;) \
 	cp "$$pkg" "$$ctl/init/bg.deb" && cp pipeline/init.sh "$$ctl/init/init.sh" || bg_die 5 "cannot copy $$pkg";
 ifeq ($(HOST),local)

@@ -54,6 +54,9 @@ debserver_sshd() {
 	sshd_start "$SERVER/ssh" 127.0.0.1 "$SSHD_PORT" \
 	    unshare -m --propagation private sh "$SERVER/enter.sh" || return 1
 	export SSHD_DIR=$SERVER/ssh SSHD_PORT SSH_HOST=root@127.0.0.1
+	# sshd reads authorized_keys as the user logging in (the deploy
+	# user too): reachable, not readable beyond it (the private keys)
+	chmod 0711 "$SERVER/ssh" && chmod 0644 "$SERVER/ssh/authorized_keys"
 	sshd_opts "$SERVER/ssh" "$SSHD_PORT"
 }
 
