@@ -313,7 +313,7 @@ EOF
 	pid2=$(cat "$app/shared/run/green.pid")
 	bg_track "$pid2" app
 	[ "$pid2" != "$pid1" ]
-	! bg_alive "$pid1"
+	run ! bg_alive "$pid1"
 	wait_for_port 127.0.0.1 "$port"
 
 	# root's cron stop: green is the standby of a config whose /bg says
@@ -336,7 +336,7 @@ EOF
 	assert_success
 	n=50
 	while bg_alive "$pid2" && [ "$n" -gt 0 ]; do sleep 0.1; n=$((n - 1)); done
-	! bg_alive "$pid2"
+	run ! bg_alive "$pid2"
 	# nothing to stop it with: no systemd, no pid directory: loud
 	rm -rf "$app/shared/run"
 	run env BG_CONF="$T/bg.conf" BG_BIN="$BG_ROOT/tools" "$BG_ROOT/hooks/sysv/stop" green
