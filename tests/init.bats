@@ -344,3 +344,40 @@ EOF
 	assert_failure 5
 	assert_output --partial "stop: cannot stop green: systemd is not running here"
 }
+
+@test "bgstage: a standby that never gets healthy: says whether anything listens, and points at the hook's output" {
+	np=$(free_port)
+	gp=$(free_port)
+	cat >"$T/snippet" <<EOF
+server { listen 127.0.0.1:$np; location = /bg { return 200 "blue\n"; } }
+EOF
+	start_nginx "$T/snippet"
+	mkdir -p "$T/app/blue" "$T/app/green" "$T/sock"
+	printf '#!/bin/sh\necho "restart: the app crashed at once" >&2\n' >"$T/hooks/restart"
+	conf() {	# conf GREEN_ADDR
+		write_conf "$T/bg.conf" "url=http://127.0.0.1:$np/bg" \
+		    "blue=127.0.0.1:1" "green=$1" "hooks=$T/hooks" \
+		    "app=$T/app" "lock=$T/lock"
+	}
+	# no socket file at all
+	conf "unix:$T/sock/green.sock"
+	run bgstage -f "$T/bg.conf" -t 0.5 green
+	echo "$output"
+	assert_failure 3
+	assert_output --partial "restart: the app crashed at once"
+	assert_output --partial "nothing listens: there is no socket file $T/sock/green.sock"
+	assert_output --partial "see the restart hook's output above"
+	# a TCP port nobody listens on
+	conf "127.0.0.1:$gp"
+	run bgstage -f "$T/bg.conf" -t 0.5 green
+	echo "$output"
+	assert_failure 3
+	assert_output --partial "nothing listens at 127.0.0.1:$gp (connection refused"
+	# something answers, but 503
+	touch "$T/down"
+	start_app green green v1 "127.0.0.1:$gp" --down-file "$T/down"
+	run bgstage -f "$T/bg.conf" -t 0.5 green
+	echo "$output"
+	assert_failure 3
+	assert_output --partial "last answer 503; something listens at 127.0.0.1:$gp and answers, but not 200"
+}
