@@ -617,6 +617,8 @@ supervision() {
 
 sudoers_line() {
 	line="$user ALL=(root) NOPASSWD: $bin/bgflip"
+	# the default restart hook, run by bgstage as the deploy user
+	[ "$systemd" != 1 ] || line="$line, /usr/bin/systemctl restart $service@blue, /usr/bin/systemctl restart $service@green"
 	if command -v visudo >/dev/null 2>&1; then
 		printf '%s\n' "$line" >"$init/sudoers"
 		if visudo -cqf "$init/sudoers" >/dev/null 2>&1; then
