@@ -202,8 +202,10 @@ install ok installed"
 	ssh_run 'mkdir -p /srv/app/hooks && echo "#!/bin/sh" >/srv/app/hooks/stop && chmod 0755 /srv/app/hooks/stop && chown deploy /srv/app && echo "*/5 * * * * root /srv/app/hooks/stop" >/etc/cron.d/bg-stop'
 	printf '#!/bin/sh\nexit 0\n' >"$T/hooks/extra"
 	chmod 0755 "$T/hooks/extra"
+	SECONDS=0
 	run mk ALLOW_DEFAULT_SITE=1
 	echo "$output"
+	echo "# fresh make init, PACKAGE given: ${SECONDS}s" >&3
 	assert_success
 	assert_output --partial "/etc/bg/hooks/extra: created"
 	assert_output --regexp "/srv/app/hooks/: moved to /srv/app/hooks.unused-[0-9]+"
@@ -333,6 +335,15 @@ EOF
 	touch -d '1 hour ago' "$app/green/REVISION"
 	touch "$T/log/bg.log"
 	[ -d /run/systemd/system ] && skip "systemd runs here: stop uses systemctl"
+	# the pid file is the deploy user's: pointed at a process of root's
+	# (nginx's master), root's stop must not signal it
+	echo "$NGINX_MASTER" >"$app/shared/run/green.pid"
+	run env BG_CONF="$T/bg.conf" BG_BIN="$BG_ROOT/tools" "$BG_ROOT/hooks/sysv/stop" green
+	echo "$output"
+	assert_success
+	bg_alive "$NGINX_MASTER"
+	bg_alive "$pid2"
+	echo "$pid2" >"$app/shared/run/green.pid"
 	run env BG_CONF="$T/bg.conf" BG_BIN="$BG_ROOT/tools" "$BG_ROOT/hooks/sysv/stop" green
 	echo "$output"
 	assert_success
