@@ -21,8 +21,8 @@ SSH_OPTS    ?=
 APP_SRC     ?= demo/app
 APP         ?= /srv/app
 BG_CONF     ?= /etc/bg.conf
-BG_BIN      ?= /usr/local/bin
-# the step scripts on the server (make install puts them in
+BG_BIN      ?= /usr/bin
+# the step scripts on the server (make install, and the package, put them in
 # PREFIX/share/bg/pipeline); HOST=local: this tree's
 BG_LIB      ?= $(if $(filter local,$(HOST)),$(CURDIR)/pipeline,$(dir $(BG_BIN:%/=%))share/bg/pipeline)
 # root needs no sudo: HOST=root@server, or HOST=local run as root
@@ -40,14 +40,26 @@ RSYNC_FILTER ?= pipeline/rsync.filter
 RSYNC_OPTS  ?=
 # run here before anything else; failing, it stops the deploy
 PRE_DEPLOY  ?= hooks/pre-deploy
-# make init: where the source is built on the server (relative to the
-# remote user's home), the hooks it installs, the deploy user (default: the
-# ssh user), the manual pages, and the nginx template placeholders.
+# make init: the package it installs (empty: make deb here), or
+# BUILD_ON_SERVER=1 to ship the source and build it there (REMOTE_SRC,
+# relative to the remote user's home; HOST=local builds here); the hooks
+# it installs, exactly, into HOOKS (root's, outside APP); the deploy user
+# (required, not root); Debian's nginx layout; the nginx template
+# placeholders; supervision (SYSTEMD=1: the unit; SOCKET_DIR: the socket
+# directory and its tmpfiles.d entry). See docs/operations.md.
+PACKAGE     ?=
+BUILD_ON_SERVER ?=
 REMOTE_SRC  ?= bg-src
 HOOKS_SRC   ?= hooks
 DEPLOY_USER ?=
 MAN_DIR     ?= $(dir $(BG_BIN:%/=%))share/man
-UPSTREAMS_CONF ?= $(if $(LIVE_CONF),$(dir $(LIVE_CONF))bg-upstreams.conf)
+DEB_SITE    = /etc/nginx/sites-available/bg
+LIVE_CONF   ?= $(DEB_SITE)
+BLUE_CONF   ?= $(if $(filter reload,$(or $(MODE),reload)),/etc/nginx/bg/blue.conf)
+GREEN_CONF  ?= $(if $(filter reload,$(or $(MODE),reload)),/etc/nginx/bg/green.conf)
+UPSTREAMS_CONF ?= $(if $(filter $(DEB_SITE),$(LIVE_CONF)),/etc/nginx/conf.d/bg-upstreams.conf,$(dir $(LIVE_CONF))bg-upstreams.conf)
+SITE_LINK   ?= $(if $(filter $(DEB_SITE),$(LIVE_CONF)),/etc/nginx/sites-enabled/bg)
+ALLOW_DEFAULT_SITE ?=
 LISTEN      ?= 80
 STAGING_LISTEN ?= 127.0.0.1:8081
 SERVER_NAME ?= _
@@ -63,7 +75,16 @@ IDLE_TIMEOUT ?= 3600s
 ACME_ROOT   ?= /var/www/letsencrypt
 BG_ALLOW    ?=
 APP_NGINX   ?= /etc/bg/nginx.d
-HOOKS       ?= $(APP)/hooks
+HOOKS       ?= /etc/bg/hooks
+SYSTEMD     ?=
+SERVICE     ?= app
+APP_EXEC    ?=
+ENV_DIR     ?= /etc/bg/env
+SYSTEMD_DIR ?= /etc/systemd/system
+SOCKET_DIR  ?=
+SOCKET_GROUP ?= www-data
+TMPFILES_DIR ?= /etc/tmpfiles.d
+SANDBOX     ?=
 
 # The config keys make init writes, as VARIABLE=key. Only variables given
 # on the command line or in a makefile count: an environment that happens
@@ -72,7 +93,9 @@ BG_KEYS = MODE=mode URL=url HOST_HEADER=host_header BLUE=blue GREEN=green \
 	HEALTH=health TIMEOUT=timeout HOOKS=hooks LOCK=lock LOG=log \
 	STATE=state NGINX=nginx NGINX_PREFIX=nginx_prefix \
 	NGINX_CONF=nginx_conf NGINX_PID=nginx_pid LIVE_CONF=live_conf \
-	BLUE_CONF=blue_conf GREEN_CONF=green_conf STAGING_URL=staging_url
+	BLUE_CONF=blue_conf GREEN_CONF=green_conf STAGING_URL=staging_url \
+	LIVE_ADDR=live_addr STAGING_ADDR=staging_addr NFT=nft NFT_TABLE=nft_table \
+	LINGER=linger
 bg_var  = $(word 1,$(subst =, ,$(1)))
 bg_set  = $(and $(filter command file override,$(firstword $(origin $(1)))),$(strip $($(1))))
 # quote $(1) for the shell
@@ -82,10 +105,18 @@ yes     = $(filter-out 0 no false,$(1))
 INIT_CONF = $(call shq,app = $(APP)) $(foreach k,$(BG_KEYS),$(if \
 	$(call bg_set,$(call bg_var,$(k))),$(call shq,$(word 2,$(subst =, ,$(k))) = $($(call bg_var,$(k))))))
 INIT_VARS = $(foreach v,conf=$(BG_CONF) bin=$(BG_BIN) mandir=$(MAN_DIR) \
-	user=$(DEPLOY_USER) upstreams=$(UPSTREAMS_CONF),$(call shq,$(v))) \
-	$(foreach v,LISTEN STAGING_LISTEN SERVER_NAME BLUE GREEN,$(call shq,$(v)=$($(v)))) \
-	$(foreach v,TLS_CERT TLS_KEY TLS_LISTEN IDLE_TIMEOUT ACME_ROOT BG_ALLOW APP_NGINX,$(call shq,$(v)=$($(v)))) \
+	user=$(DEPLOY_USER) upstreams=$(UPSTREAMS_CONF) site_link=$(SITE_LINK) \
+	socket_dir=$(SOCKET_DIR) socket_group=$(SOCKET_GROUP) \
+	systemd=$(call yes,$(SYSTEMD)) service=$(SERVICE) env_dir=$(ENV_DIR) \
+	unit_dir=$(SYSTEMD_DIR) tmpfiles_dir=$(TMPFILES_DIR) app_exec=$(APP_EXEC) \
+	allow_default_site=$(call yes,$(ALLOW_DEFAULT_SITE)) sandbox=$(call yes,$(SANDBOX)) \
+	pkg=$(if $(INIT_PKG),1,0),$(call shq,$(v))) \
+	$(foreach v,$(INIT_PLACEHOLDERS) TLS_CERT TLS_KEY TLS_LISTEN IDLE_TIMEOUT ACME_ROOT BG_ALLOW APP_NGINX,$(call shq,$(v)=$($(v)))) \
 	$(call shq,STATE=$(or $(STATE),/var/lib/bg))
+# the template placeholders make init fills (pipeline/init.sh's render):
+# @NAME@ for each NAME here (the server adds USER and GROUP)
+INIT_PLACEHOLDERS = LISTEN STAGING_LISTEN SERVER_NAME BLUE GREEN LIVE_ADDR \
+	STAGING_ADDR SERVICE APP APP_EXEC ENV_DIR SOCKET_DIR SOCKET_GROUP
 
 # --- build ---
 PROGS   = bgcolor bgdrain bgflip bgstage bgswapconf
@@ -99,8 +130,6 @@ TESTSRC = $(wildcard tests/*.c)
 TESTBIN = $(TESTSRC:.c=)
 MAN1    = $(PROGS:%=docs/%.1)
 MAN7    = docs/bg.7
-# the server side of the pipeline, run there with sh (pipeline/common.sh)
-SERVER_SH = common.sh deploy-begin.sh stage.sh switch.sh rollback-check.sh status.sh
 
 all: $(TOOLS) nginx/green.conf nginx/socket.conf nginx/port.conf
 
@@ -110,6 +139,10 @@ $(LIB): $(LIBOBJ)
 
 tools/lib/%.o: tools/lib/%.c $(HDR)
 	$(CC) $(CPPFLAGS) $(CFLAGS) -c -o $@ $<
+
+# the version: config.mk's VERSION, from debian/changelog
+tools/lib/version.o: tools/lib/version.c $(HDR) $(wildcard debian/changelog)
+	$(CC) $(CPPFLAGS) -DBG_VERSION='"$(VERSION)"' $(CFLAGS) -c -o $@ $<
 
 tools/%: tools/%.c $(LIB) $(HDR)
 	$(CC) $(CPPFLAGS) $(CFLAGS) -Itools/lib -o $@ $< $(LIB) $(LDFLAGS)
@@ -139,21 +172,41 @@ check: all tests
 clean:
 	rm -f $(TOOLS) $(LIB) $(LIBOBJ) $(TESTBIN) nginx/green.conf nginx/socket.conf nginx/port.conf
 
+# what make init installs on a server from, under PREFIX/share/bg: the
+# templates (socket.conf and port.conf built), hooks, the step scripts
+SHARE_DIRS = nginx hooks pipeline systemd
+
 install: all
 	mkdir -p $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(MANPREFIX)/man1 $(DESTDIR)$(MANPREFIX)/man7
 	for p in $(PROGS); do install -m 755 tools/$$p $(DESTDIR)$(PREFIX)/bin/$$p; done
 	for m in $(wildcard $(MAN1)); do install -m 644 $$m $(DESTDIR)$(MANPREFIX)/man1/; done
 	for m in $(wildcard $(MAN7)); do install -m 644 $$m $(DESTDIR)$(MANPREFIX)/man7/; done
-	mkdir -p $(DESTDIR)$(PREFIX)/share/bg/pipeline
-	for f in $(SERVER_SH); do install -m 644 pipeline/$$f $(DESTDIR)$(PREFIX)/share/bg/pipeline/; done
+	rm -rf $(DESTDIR)$(PREFIX)/share/bg && mkdir -p $(DESTDIR)$(PREFIX)/share/bg
+	tar -cf - $(SHARE_DIRS) | tar -xf - --no-same-owner -C $(DESTDIR)$(PREFIX)/share/bg
 
 uninstall:
 	for p in $(PROGS); do rm -f $(DESTDIR)$(PREFIX)/bin/$$p $(DESTDIR)$(MANPREFIX)/man1/$$p.1; done
 	rm -f $(DESTDIR)$(MANPREFIX)/man7/bg.7
-	for f in $(SERVER_SH); do rm -f $(DESTDIR)$(PREFIX)/share/bg/pipeline/$$f; done
-	-rmdir $(DESTDIR)$(PREFIX)/share/bg/pipeline $(DESTDIR)$(PREFIX)/share/bg
+	rm -rf $(DESTDIR)$(PREFIX)/share/bg
 
-.PHONY: all tests check clean install uninstall
+# make deb: the package, built in a clean copy of the tree under
+# DEB_DIR (never in the repository's parent); the .deb lands in DEB_DIR.
+# SOURCE_DATE_EPOCH comes from debian/changelog, so two builds give the
+# same bytes.
+DEB_DIR = build/deb
+DEB     = $(DEB_DIR)/bg_$(VERSION)_$(shell dpkg --print-architecture 2>/dev/null).deb
+deb:
+	@command -v dpkg-buildpackage >/dev/null && command -v dh >/dev/null || \
+	    { echo "make deb: needs dpkg-dev and debhelper (apt-get install dpkg-dev debhelper)" >&2; exit 2; }
+	rm -rf $(DEB_DIR) && mkdir -p $(DEB_DIR)/bg-$(VERSION)
+	{ git ls-files -z -c -o --exclude-standard 2>/dev/null || \
+	    find Makefile config.mk README.md debian docs hooks nginx pipeline systemd tools -type f -print0; } | \
+	    grep -zv '^build/' | tar --null -T - -cf - | tar -xf - -C $(DEB_DIR)/bg-$(VERSION)
+	cd $(DEB_DIR)/bg-$(VERSION) && dpkg-buildpackage -b -us -uc >../build.log 2>&1 || \
+	    { tail -n 30 ../build.log >&2; exit 1; }
+	@echo $(DEB)
+
+.PHONY: all tests check clean install uninstall deb
 
 # --- bench ---
 # make bench: not a test but a report. Requests lost, throughput and flip
@@ -222,14 +275,16 @@ status:
 history:
 	@$(FLEET) $(PIPE); bg_server status.sh history $(SRV)
 
-# make init: ship the source, build it there, and run pipeline/init.sh as
-# root with the config and placeholders made here (HOST=local: built and
-# run in place).
+# make init: on the server, as root, pipeline/init.sh with the config,
+# the hooks and the placeholders made here, and the package (made here
+# with make deb, or PACKAGE=): it checks every setting before it changes
+# anything. BUILD_ON_SERVER=1 (and HOST=local): the tools from a built
+# tree instead.
 init:
 	@$(FLEET) $(PIPE); \
 	bg_say "sets up $(if $(filter local,$(HOST)),this machine,$(HOST)): needs root there$(if $(SUDO), (through passwordless $(SUDO)))"; \
 	bg_safe REMOTE_SRC $(call shq,$(REMOTE_SRC)); \
-	bg_connect; \
+	bg_tmp; \
 	mkdir "$$ctl/init" "$$ctl/init/hooks"; \
 	printf '%s\n' $(INIT_CONF) >"$$ctl/init/bg.conf"; \
 	printf '%s\n' $(INIT_VARS) >"$$ctl/init/vars"; \
@@ -237,11 +292,32 @@ init:
 	    case $$f in */pre-deploy*|*.example) continue ;; esac; \
 	    [ ! -f "$$f" ] || cp -p "$$f" "$$ctl/init/hooks/"; \
 	done; \
+	$(INIT_PREP) \
+	bg_connect; \
 	st=0; $(INIT_RUN) || st=$$?; \
 	! bg_ssh_failed $$st || bg_die 5 "lost the connection to $(HOST)"; \
 	exit $$st
 
-INIT_SHIP = Makefile config.mk tools nginx hooks docs pipeline
+INIT_PKG = $(if $(call yes,$(BUILD_ON_SERVER)),,$(if $(PACKAGE),1,$(if $(filter local,$(HOST)),,1)))
+INIT_SHIP = Makefile config.mk tools nginx hooks docs pipeline systemd debian
+ifneq ($(INIT_PKG),)
+# the package: PACKAGE, or make deb here when it is older than the tree
+INIT_PREP = pkg=$(call shq,$(or $(PACKAGE),$(DEB))); \
+	$(if $(PACKAGE),[ -f "$$pkg" ] || bg_die 2 "PACKAGE=$(PACKAGE): no such file; nothing was changed on $(HOST)";, \
+	if [ ! -f "$$pkg" ] || [ -n "$$(find $(INIT_SHIP) -newer "$$pkg" -type f ! -name '*.o' ! -name '*.a' ! -name green.conf 2>/dev/null | grep -v '^tools/bg[a-z]*$$' | head -n 1)" ]; then \
+	    bg_say "building the package (make deb)"; \
+	    $(MAKE) -s deb >/dev/null || bg_die 2 "make deb failed here: build the package on a Debian machine and give it as PACKAGE=path/to/bg_VERSION_ARCH.deb (or BUILD_ON_SERVER=1); nothing was changed on $(HOST)"; \
+	fi;) \
+	cp "$$pkg" "$$ctl/init/bg.deb" && cp pipeline/init.sh "$$ctl/init/init.sh" || bg_die 5 "cannot copy $$pkg";
+ifeq ($(HOST),local)
+INIT_RUN = $(SUDO) sh "$$ctl/init/init.sh" - "$$ctl/init"
+else
+INIT_RUN = d=$$(bg_on 'mktemp -d /tmp/bg-init.XXXXXX') || bg_die 5 "cannot make a scratch directory on $(HOST)"; \
+	{ bg_rsync -rlpt "$$ctl/init/" "$${at}$$d/" || bg_die 5 "cannot copy the package to $(HOST):$$d"; } && \
+	bg_tty "$(if $(SUDO),$(SUDO) -n )sh -c 'sh \"\$$1/init.sh\" - \"\$$1\"; st=\$$?; rm -rf \"\$$1\"; exit \$$st' sh $$d"
+endif
+else
+INIT_PREP =
 ifeq ($(HOST),local)
 INIT_RUN = { $(MAKE) -s all || bg_die 1 "the build failed"; } && \
 	$(SUDO) sh pipeline/init.sh "$$PWD" "$$ctl/init"
@@ -249,9 +325,10 @@ else
 INIT_RUN = { bg_rsync -rlpt --delete --exclude='*.o' --exclude='*.a' --exclude=/nginx/green.conf \
 	    $(PROGS:%=--exclude=/tools/%) $(INIT_SHIP) "$$ctl/init" "$${at}$(REMOTE_SRC)/" || \
 	    bg_die 5 "cannot copy the source to $(HOST):$(REMOTE_SRC)"; } && \
-	{ bg_on "make -s -j4 -C $(REMOTE_SRC) all" || \
+	{ bg_on "make -s -j2 -C $(REMOTE_SRC) all" || \
 	    bg_die 1 "building on $(HOST) failed: it needs make and a C compiler (Debian: apt-get install make gcc)"; } && \
 	bg_tty "$(if $(SUDO),$(SUDO) -n )sh $(REMOTE_SRC)/pipeline/init.sh $(REMOTE_SRC) $(REMOTE_SRC)/init"
+endif
 endif
 
 # make demo: real nginx and two instances of a small app in a sandbox on
@@ -315,7 +392,7 @@ LINT_C   = $(LIBSRC) $(PROGS:%=tools/%.c) $(TESTSRC) $(FUZZ_SRC)
 LINT_CPP = $(CPPFLAGS) -Itools/lib
 LINT_SH  = .ci/run tests/run tests/fuzz/run tests/sanitize/run nginx/fill \
 	$(wildcard tests/helpers/*.bash tests/bench/*.sh pipeline/*.sh ansible/*.sh demo/run) \
-	$(shell grep -ls '^\#!.*sh' hooks/* tests/hooks/*/* demo/hooks/* 2>/dev/null)
+	$(shell grep -ls '^\#!.*sh' hooks/* hooks/*/* tests/hooks/*/* demo/hooks/* 2>/dev/null)
 LINT_BATS = $(wildcard tests/*.bats)
 # In bats files: each @test runs in a subshell, so a variable a test sets
 # through a helper (SC2030/SC2031) is not lost; run --separate-stderr sets

@@ -1,12 +1,24 @@
 # pipeline/init.sh SRC INIT - the server side of "make init", run as root
-# with sh, from the shipped and built source tree SRC (tools/, docs/,
-# nginx/). INIT is what make prepared on the operator's machine:
+# with sh. INIT is what make prepared on the operator's machine:
 #   INIT/bg.conf   the config to install (from the make variables)
-#   INIT/vars      NAME=value lines: conf, bin, mandir, user, upstreams and
-#                  the nginx template placeholders (LISTEN, STATE, ...)
-#   INIT/hooks/    the hooks to install
-# Every path is compared before it is written and reported as unchanged,
+#   INIT/vars      NAME=value lines: conf, bin, mandir, user, pkg, ... and
+#                  the template placeholders (upper case: LISTEN, STATE, ...)
+#   INIT/hooks/    the hooks to install, exactly these (HOOKS_SRC)
+#   INIT/bg.deb    the package to install, when pkg=1
+# SRC holds nginx/ and systemd/ (the templates), and tools/ and docs/ when
+# the tools are installed from a built tree (BUILD_ON_SERVER=1, HOST=local)
+# instead of the package.
+#
+# Two phases. First every setting is checked and nothing is changed: a
+# missing or wrong one is exit 2 (a make variable) or 4 (the server says
+# no: an unsafe directory, an address in use), naming the variable. Then
+# each path is compared before it is written and reported as unchanged,
 # created or updated, so a second run changes nothing.
+#
+# Root never writes, chmods or chowns inside a directory another user can
+# write: what lies inside APP (the deploy user's) is done as the deploy user
+# (setpriv), and every other path root writes must lie in directories that
+# only root can change, all the way up (checked first).
 
 # shellcheck shell=sh
 
@@ -21,6 +33,15 @@ note() {
 err() {
 	printf 'make init: %s\n' "$*" >&2
 	failed=1
+}
+
+# die CODE TEXT: a setting is missing or wrong; nothing was changed.
+die() {
+	c=$1
+	shift
+	printf 'make init: %s\n' "$*" >&2
+	printf 'make init: nothing was changed on %s\n' "$(uname -n)" >&2
+	exit "$c"
 }
 
 var() {
@@ -38,8 +59,47 @@ owner_of() {
 	printf '%s:%s\n' "$1" "$(id -gn "$1")"
 }
 
+# as_user CMD...: CMD as the deploy user (its uid, gid and groups), for
+# work inside the deploy user's directories.
+as_user() {
+	if [ "$(id -u)" -ne 0 ]; then
+		"$@"
+	else
+		setpriv --reuid="$user" --regid="$(id -g "$user")" \
+		    --init-groups --inh-caps=-all -- "$@"
+	fi
+}
+
+# root_safe PATH: PATH's nearest existing ancestor, and each directory
+# above it, is root's and not writable by group or others (sticky ones
+# such as /tmp excepted); an existing PATH itself is root's too. Not root
+# (a sandbox): everything is ours, nothing to check.
+root_safe() {
+	[ "$(id -u)" -eq 0 ] || return 0
+	p=$1
+	if [ -e "$p" ] || [ -L "$p" ]; then
+		[ "$(stat -c %u "$p")" -eq 0 ] || return 1
+		p=$(dirname "$p")
+	fi
+	while [ ! -e "$p" ] && [ "$p" != / ]; do
+		p=$(dirname "$p")
+	done
+	while :; do
+		[ ! -L "$p" ] || return 1
+		st=$(stat -L -c '%u %a' "$p") || return 1
+		[ "${st% *}" -eq 0 ] || return 1
+		case ${st#* } in
+		1???) ;;	# sticky: its entries are their owners'
+		*) [ $((0${st#* } & 022)) -eq 0 ] || return 1 ;;
+		esac
+		[ "$p" = / ] && return 0
+		p=$(dirname "$p")
+	done
+}
+
 # put SRC DST MODE OWNER: DST becomes a copy of SRC with MODE and OWNER
 # (user:group), replaced in one rename, and only when something differs.
+# DST's directory is root's (root_safe, checked before).
 put() {
 	if [ -f "$2" ] && [ ! -L "$2" ] && cmp -s "$1" "$2" &&
 	    [ "$(stat -c '%a %U:%G' "$2")" = "${3#0} $4" ]; then
@@ -59,29 +119,75 @@ put() {
 	changed=$((changed + 1))
 }
 
-# own_dir DIR MODE OWNER: a directory bg owns: created, or its mode and
-# owner set, when they differ.
-own_dir() {
+# root_dir DIR MODE: a directory of root's (hooks, state, the lock's),
+# in directories only root can change (root_safe), so working by path is
+# safe: created, or its mode and owner set, when they differ.
+root_dir() {
 	if [ -L "$1" ] || { [ -e "$1" ] && [ ! -d "$1" ]; }; then
 		err "$1 exists and is not a directory"
 		return 1
 	fi
 	if [ -d "$1" ]; then
-		[ "$(stat -c '%a %U:%G' "$1")" = "${2#0} $3" ] && {
-			note "$1/: unchanged"
-			return 0
-		}
-		what="mode and owner set to $2 $3"
+		[ "$(stat -c '%a %U:%G' "$1")" = "${2#0} $rootown" ] && return 0
+		what="mode and owner set to $2 $rootown"
+		if ! { chmod "$2" "$1" && chown "$rootown" "$1"; }; then
+			err "cannot set up $1"
+			return 1
+		fi
 	else
-		mkdir -p "$1" || { err "cannot create $1"; return 1; }
+		install -d -m "$2" -o "${rootown%:*}" -g "${rootown#*:}" "$1" ||
+		    { err "cannot create $1"; return 1; }
 		what=created
-	fi
-	if ! { chmod "$2" "$1" && chown "$3" "$1"; }; then
-		err "cannot set up $1"
-		return 1
 	fi
 	note "$1/: $what"
 	changed=$((changed + 1))
+}
+
+# user_dir DIR: one of the deploy user's directories. APP itself sits in a
+# directory of root's: created with its owner in one step (install -d -o),
+# or given back to the deploy user. Those inside APP are made by the deploy
+# user itself; one there that is not the deploy user's is refused, never
+# chowned (root works by path only where nobody else can swap the path).
+user_dir() {
+	if [ -L "$1" ] || { [ -e "$1" ] && [ ! -d "$1" ]; }; then
+		err "$1 exists and is not a directory"
+		return 1
+	fi
+	if [ "$1" = "$app" ]; then
+		if [ ! -d "$1" ]; then
+			install -d -m 0755 -o "${owner%:*}" -g "${owner#*:}" "$1" ||
+			    { err "cannot create $1"; return 1; }
+			note "$1/: created"
+			changed=$((changed + 1))
+			return 0
+		fi
+		[ "$(stat -c '%a %U:%G' "$1")" = "755 $owner" ] && return 0
+		if ! { chown "$owner" "$1" && chmod 0755 "$1"; }; then
+			err "cannot set up $1"
+			return 1
+		fi
+		note "$1/: mode and owner set to 0755 $owner"
+		changed=$((changed + 1))
+		return 0
+	fi
+	if [ ! -d "$1" ]; then
+		as_user mkdir -m 0755 "$1" || { err "cannot create $1 as $user"; return 1; }
+		note "$1/: created (by $user)"
+		changed=$((changed + 1))
+		return 0
+	fi
+	case $(stat -c '%a %U:%G' "$1") in
+	"755 $owner") return 0 ;;
+	*" ${owner%:*}:"*)
+		as_user chmod 0755 "$1" || { err "cannot chmod $1 as $user"; return 1; }
+		note "$1/: mode set to 0755 (by $user)"
+		changed=$((changed + 1))
+		;;
+	*)
+		err "$1 is $(stat -c %U:%G "$1"), not $owner's: root does not chown inside $app (the deploy user's); fix it by hand: chown -R $owner $1"
+		return 1
+		;;
+	esac
 }
 
 # parent_dir PATH: the directory of PATH, created (root, 0755) when
@@ -97,14 +203,14 @@ parent_dir() {
 	changed=$((changed + 1))
 }
 
-# render TEMPLATE OUT: the template filled in by nginx/fill with every
-# placeholder from vars; fill names a placeholder left without a value.
+# render TEMPLATE OUT: an nginx template filled in by nginx/fill (the one
+# filler of bg's nginx templates: it knows their defaults and refuses a
+# value that would end a directive) with every upper-case NAME=value line
+# of INIT/vars; fill names a placeholder left without a value.
 render() {
 	out=$2
 	set -- "$1"
-	for n in LISTEN STAGING_LISTEN SERVER_NAME STATE BLUE GREEN LIVE_ADDR \
-	    STAGING_ADDR TLS_CERT TLS_KEY TLS_LISTEN IDLE_TIMEOUT ACME_ROOT \
-	    BG_ALLOW APP_NGINX; do
+	for n in $(sed -n 's/^\([A-Z_][A-Z_]*\)=.*/\1/p' "$init/vars"); do
 		set -- "$@" "$n=$(var "$n")"
 	done
 	sh "$src/nginx/fill" "$@" >"$out.tmp" 2>"$init/fill.err" || {
@@ -115,7 +221,24 @@ render() {
 	mv "$out.tmp" "$out"
 }
 
-# nginx_args: -p/-c from the config, for nginx -t.
+# render_unit TEMPLATE OUT: a systemd template with every @NAME@ whose NAME
+# is an upper-case line NAME=value of INIT/vars filled in; a placeholder
+# left without a value is an error naming its variable.
+render_unit() {
+	cp "$1" "$2" || return 1
+	for n in $(grep -o '@[A-Z_][A-Z_]*@' "$1" | tr -d @ | sort -u); do
+		grep -q "^$n=" "$init/vars" || continue
+		v=$(var "$n" | sed 's/[\\|&]/\\&/g')
+		[ -n "$v" ] || continue
+		sed "s|@$n@|$v|g" "$2" >"$2.tmp" && mv "$2.tmp" "$2" || return 1
+	done
+	left=$(grep -o '@[A-Z_][A-Z_]*@' "$2" | sort -u | tr '\n' ' ')
+	if [ -n "$left" ]; then
+		err "$1: no value for $left(set the make variable of that name)"
+		return 1
+	fi
+}
+
 nginx_t() {
 	set -- -t
 	[ -z "$ngx_prefix" ] || set -- "$@" -p "$ngx_prefix"
@@ -158,34 +281,259 @@ reload_nginx() {
 	note "nginx reloaded (master $m)"
 }
 
-# nginx_reload_mode: blue_conf, green_conf, the upstreams, and live_conf, a
-# copy of the one that is live now (of blue on a new server), all under
-# the lock, so no switch runs in between.
-nginx_reload_mode() {
-	live=$(conf_get live_conf '')
-	bc=$(conf_get blue_conf '')
-	gc=$(conf_get green_conf '')
-	up=$(var upstreams)
-	if [ -z "$live" ] || [ -z "$bc" ] || [ -z "$gc" ]; then
-		err "reload mode needs LIVE_CONF, BLUE_CONF and GREEN_CONF"
+# shadowing_sites: enabled sites other than bg's that claim to be the
+# default server or the catch-all name (Debian's sites-enabled/default):
+# nginx would answer bg's requests from them. One "FILE: LINE" each.
+shadowing_sites() {
+	[ -n "$sites" ] && [ -d "$sites" ] || return 0
+	for f in "$sites"/*; do
+		[ -f "$f" ] || continue
+		{ [ "$f" = "$site_link" ] || [ "$f" = "$live" ]; } && continue
+		l=$(grep -E -m 1 '^[^#]*(default_server|server_name[[:blank:]]+_[[:blank:]]*;)' "$f") ||
+		    continue
+		printf '%s: %s\n' "$f" "$(echo "$l" | sed 's/^[[:blank:]]*//')"
+	done
+}
+
+check_shadow() {
+	s=$(shadowing_sites)
+	[ -z "$s" ] && return 0
+	printf 'make init: %s\n' "$s" >&2
+	printf 'make init: %s\n' "that site is nginx's default server and would answer bg's requests (/bg: 404): disable it (rm $(echo "$s" | head -n 1 | cut -d: -f1)) and run make init again; or set ALLOW_DEFAULT_SITE=1 if it serves other names on purpose" >&2
+	return 1
+}
+
+# listening HOST:PORT: something listens on that TCP address (a wildcard
+# listener on the port counts).
+listening() {
+	h=${1%:*} port=${1##*:}
+	h=${h#[}; h=${h%]}
+	hp=$(printf '%04X' "$port")
+	case $h in
+	*:*) hx='' ;;	# IPv6: any listener on the port
+	*) hx=$(echo "$h" | awk -F. '{ printf "%02X%02X%02X%02X", $4, $3, $2, $1 }') ;;
+	esac
+	cat /proc/net/tcp /proc/net/tcp6 2>/dev/null | awk -v hp="$hp" -v hx="$hx" '
+	    $4 == "0A" { split($2, a, ":"); if (a[2] != hp) next
+		if (hx == "" || a[1] == hx || a[1] ~ /^0+$/) found = 1 }
+	    END { exit !found }'
+}
+
+addr_ok() {
+	case $1 in
+	unix:/*) return 0 ;;
+	\[*\]:[0-9]* | *[!:]:[0-9]*) case ${1##*:} in *[!0-9]*) return 1 ;; esac ;;
+	*) return 1 ;;
+	esac
+}
+
+# check: every setting, before anything is changed. Exit 2 for a missing
+# or malformed make variable, 4 for what the server refuses.
+check() {
+	[ -n "$user" ] ||
+	    die 2 "DEPLOY_USER is not set: name the user that deploys (it owns $app/blue, green, shared and runs sudo bgflip); not root"
+	[ "$user" != root ] || [ "$sandbox" = 1 ] ||
+	    die 2 "DEPLOY_USER=root: the deploy user must not be root (root would own the trees bgflip trusts nothing in)"
+	id "$user" >/dev/null 2>&1 ||
+	    die 4 "DEPLOY_USER=$user: no such user on $(uname -n) (create it: adduser --disabled-password $user)"
+	[ "$(id -u "$user")" -ne 0 ] || [ "$sandbox" = 1 ] ||
+	    die 2 "DEPLOY_USER=$user has uid 0: the deploy user must not be root"
+	case $mode in
+	reload | socket | port) ;;
+	*) die 2 "MODE=$mode: use reload, socket or port" ;;
+	esac
+	for kv in URL:"$(conf_get url '')" BLUE:"$(conf_get blue '')" \
+	    GREEN:"$(conf_get green '')"; do
+		[ -n "${kv#*:}" ] || die 2 "${kv%%:*} is not set (bg.conf's ${kv%%:*} in lower case)"
+	done
+	addr_ok "$(conf_get blue '')" || die 2 "BLUE=$(conf_get blue ''): use HOST:PORT, [IPv6]:PORT or unix:/path.sock"
+	addr_ok "$(conf_get green '')" || die 2 "GREEN=$(conf_get green ''): use HOST:PORT, [IPv6]:PORT or unix:/path.sock"
+	case $(conf_get url '') in
+	http://* | unix:/*) ;;
+	*) die 2 "URL=$(conf_get url ''): use http://HOST[:PORT]/bg" ;;
+	esac
+	need="LIVE_CONF:$live"
+	case $mode in
+	reload) need="$need BLUE_CONF:$bc GREEN_CONF:$gc" ;;
+	port) need="$need LIVE_ADDR:$(conf_get live_addr '') STAGING_ADDR:$(conf_get staging_addr '')" ;;
+	esac
+	for kv in $need; do
+		[ -n "${kv#*:}" ] || die 2 "MODE=$mode needs ${kv%%:*}"
+	done
+	if [ "$mode" = port ]; then
+		for k in live_addr staging_addr; do
+			a=$(conf_get "$k" '')
+			K=$(echo "$k" | tr '[:lower:]' '[:upper:]')
+			case $a in
+			unix:*) die 2 "$K=$a: port mode needs a loopback HOST:PORT" ;;
+			esac
+			addr_ok "$a" || die 2 "$K=$a: use HOST:PORT or [IPv6]:PORT"
+			! listening "$a" ||
+			    die 4 "$K=$a: something listens there already; port mode needs an address nobody listens on (nftables redirects it)"
+		done
+		[ -f "$src/nginx/port.conf" ] ||
+		    die 4 "MODE=port: this bg has no port-mode template (nginx/port.conf)"
+	fi
+	for kv in BG_CONF:"$conf" APP:"$app" HOOKS:"$hooks" LOCK:"$lock" \
+	    LOG:"$log" STATE:"$state" LIVE_CONF:"$live" BLUE_CONF:"$bc" \
+	    GREEN_CONF:"$gc" UPSTREAMS_CONF:"$up" SITE_LINK:"$site_link" \
+	    SOCKET_DIR:"$sockdir" BG_BIN:"$bin" ENV_DIR:"$envdir"; do
+		case ${kv#*:} in
+		'' | /*) ;;
+		*) die 2 "${kv%%:*}=${kv#*:}: not an absolute path" ;;
+		esac
+		case ${kv#*:} in
+		*[!A-Za-z0-9_./@%+=:,~-]*) die 2 "${kv%%:*}=${kv#*:}: use only letters, digits and _./@%+=:,~-" ;;
+		esac
+	done
+	case $hooks/ in
+	"$app"/*) die 2 "HOOKS=$hooks is inside APP=$app, which the deploy user owns: root runs these hooks (bgstage as root, the cron stop hook); put them where only root can write, e.g. HOOKS=/etc/bg/hooks" ;;
+	esac
+	[ "$pkg" != 1 ] || [ "$bin" = /usr/bin ] ||
+	    die 2 "BG_BIN=$bin: the package installs the tools in /usr/bin (set BG_BIN=/usr/bin, or BUILD_ON_SERVER=1 to build them into $bin)"
+	# Every place root writes: only root can change it, all the way up.
+	set -- BG_CONF:"$conf" HOOKS:"$hooks/x" LOCK:"$lock" LOG:"$log" \
+	    STATE:"$state/x" LIVE_CONF:"$live" UPSTREAMS_CONF:"$up" \
+	    APP:"$(dirname "$app")" BG_BIN:"$bin/x"
+	[ "$mode" != reload ] || set -- "$@" BLUE_CONF:"$bc" GREEN_CONF:"$gc"
+	[ -z "$site_link" ] || set -- "$@" SITE_LINK:"$site_link"
+	[ -z "$sockdir" ] || set -- "$@" SOCKET_DIR:"$(dirname "$sockdir")" \
+	    TMPFILES_DIR:"$tmpfiles"
+	[ "$systemd" != 1 ] || set -- "$@" ENV_DIR:"$envdir/x" SYSTEMD_DIR:"$unit"
+	[ "$sandbox" = 1 ] && set --
+	for kv in "$@"; do
+		[ -n "${kv#*:}" ] || continue
+		root_safe "${kv#*:}" ||
+		    die 4 "${kv%%:*}=${kv#*:}: it, or a directory above it, belongs to or can be written by a user other than root; root writes there, so it must be root's all the way up"
+	done
+	if [ "$systemd" = 1 ]; then
+		[ -n "$(var app_exec)" ] ||
+		    die 2 "SYSTEMD=1 needs APP_EXEC: the command that starts one instance (it gets BG_COLOR and BG_ADDR), e.g. APP_EXEC='$app/%i/bin/server'"
+		case $service in
+		'' | *[!A-Za-z0-9_-]*) die 2 "SERVICE=$service: letters, digits, _ and - only" ;;
+		esac
+	fi
+	if [ -n "$sockdir" ]; then
+		getent group "$sockgroup" >/dev/null ||
+		    die 4 "SOCKET_GROUP=$sockgroup: no such group on $(uname -n) (nginx's workers' group: www-data on Debian)"
+	fi
+	if [ "$pkg" = 1 ]; then
+		[ "$(dpkg-deb -f "$init/bg.deb" Package 2>/dev/null)" = bg ] ||
+		    die 2 "PACKAGE: not a bg package"
+		command -v apt-get >/dev/null 2>&1 ||
+		    die 4 "PACKAGE: $(uname -n) has no apt-get (not Debian or Ubuntu): use BUILD_ON_SERVER=1"
+	fi
+	# reload mode: an existing live file must be a copy of one of the two
+	if [ "$mode" = reload ] && [ -f "$live" ]; then
+		if [ -f "$bc" ] && cmp -s "$live" "$bc"; then
+			live_color=blue
+		elif [ -f "$gc" ] && cmp -s "$live" "$gc"; then
+			live_color=green
+		else
+			die 4 "LIVE_CONF=$live is a copy of neither $bc nor $gc (edited by hand?): make it a copy of the live one, then run make init again"
+		fi
+	fi
+	[ "$allow_default" = 1 ] || check_shadow || die 4 "a default site shadows bg's"
+}
+
+# render_all: every file made from a template, before anything changes.
+render_all() {
+	if [ "$mode" = reload ]; then
+		render "$src/nginx/blue.conf" "$init/blue.conf" &&
+		    render "$src/nginx/green.conf" "$init/green.conf" &&
+		    render "$src/nginx/upstreams.conf" "$init/upstreams.conf"
+	else
+		render "$src/nginx/$mode.conf" "$init/site.conf"
+	fi || die 2 "a template placeholder has no value"
+	if [ -n "$sockdir" ]; then
+		render_unit "$src/systemd/tmpfiles.conf" "$init/tmpfiles.conf" ||
+		    die 2 "a template placeholder has no value"
+	fi
+	if [ "$systemd" = 1 ]; then
+		render_unit "$src/systemd/app@.service" "$init/unit" ||
+		    die 2 "a template placeholder has no value"
+	fi
+}
+
+# install_package: the .deb with apt-get, so that nginx, rsync and the rest
+# come along; nothing when that very version is installed already.
+install_package() {
+	want=$(dpkg-deb -f "$init/bg.deb" Version)
+	have=$(dpkg-query -W -f '${Status} ${Version}' bg 2>/dev/null)
+	if [ "$have" = "install ok installed $want" ] &&
+	    dpkg-deb --fsys-tarfile "$init/bg.deb" | tar -xOf - ./usr/bin/bgflip |
+	    cmp -s - /usr/bin/bgflip; then
+		note "package bg $want: unchanged"
+		return 0
+	fi
+	cp "$init/bg.deb" "$init/bg_$want.deb" || return 1
+	if ! DEBIAN_FRONTEND=noninteractive apt-get install -y -q \
+	    -o Dpkg::Options::=--force-confold --no-install-recommends \
+	    "$init/bg_$want.deb" >"$init/apt.log" 2>&1; then
+		cat "$init/apt.log" >&2
+		err "apt-get install bg failed (above)"
 		return 1
 	fi
-	render "$src/nginx/blue.conf" "$init/blue.conf" &&
-	    render "$src/nginx/green.conf" "$init/green.conf" &&
-	    render "$src/nginx/upstreams.conf" "$init/upstreams.conf" ||
-	    return 1
-	if [ -f "$live" ]; then
-		if [ -f "$bc" ] && cmp -s "$live" "$bc"; then
-			color=blue
-		elif [ -f "$gc" ] && cmp -s "$live" "$gc"; then
-			color=green
-		else
-			err "$live is a copy of neither $bc nor $gc (edited by hand?): left alone; make it a copy of the live one, then run make init again"
-			return 1
-		fi
-	else
-		color=blue
+	note "package bg $want: installed (with what it depends on)"
+	changed=$((changed + 1))
+}
+
+# install_tools: from a built tree (BUILD_ON_SERVER=1, HOST=local).
+install_tools() {
+	root_dir "$bin" 0755 || return 1
+	for p in bgcolor bgdrain bgflip bgstage bgswapconf; do
+		put "$src/tools/$p" "$bin/$p" 0755 "$rootown" || return 1
+	done
+	for m in "$src"/docs/*.1 "$src"/docs/*.7; do
+		[ -f "$m" ] || continue
+		s=${m##*.}
+		mkdir -p "$mandir/man$s" && put "$m" "$mandir/man$s/${m##*/}" 0644 "$rootown"
+	done
+}
+
+# install_hooks: exactly INIT/hooks in HOOKS; the ones an earlier run
+# installed (HOOKS/.bg-init lists them) and HOOKS_SRC no longer has are
+# removed; hooks someone else put there are left alone.
+install_hooks() {
+	root_dir "$hooks" 0755 || return 1
+	ls "$init/hooks" >"$init/hooks.list"
+	if [ -f "$hooks/.bg-init" ]; then
+		while IFS= read -r h; do
+			case $h in '' | */* | .*) continue ;; esac
+			grep -qxF "$h" "$init/hooks.list" && continue
+			[ -f "$hooks/$h" ] || continue
+			rm -f "$hooks/$h" && note "$hooks/$h: removed (no longer in HOOKS_SRC)"
+			changed=$((changed + 1))
+		done <"$hooks/.bg-init"
 	fi
+	for h in "$init"/hooks/*; do
+		[ -f "$h" ] || continue
+		put "$h" "$hooks/${h##*/}" 0755 "$rootown" || return 1
+	done
+	put "$init/hooks.list" "$hooks/.bg-init" 0644 "$rootown"
+}
+
+# migrate_hooks: an earlier bg kept the hooks in APP/hooks, which the
+# deploy user can rename and refill; the hooks now live in HOOKS. Moved
+# aside by the deploy user (never touched by root), so an old cron line
+# naming APP/hooks/stop fails instead of running what is there.
+migrate_hooks() {
+	old=$app/hooks
+	[ "$old" != "$hooks" ] && [ -d "$old" ] && [ ! -L "$old" ] || return 0
+	aside=$app/hooks.unused-$(date +%Y%m%d%H%M%S)
+	as_user mv -T -- "$old" "$aside" ||
+	    { err "cannot move $old aside (as $user)"; return 1; }
+	note "$old/: moved to $aside: the hooks live in $hooks now; remove it once you have checked it"
+	changed=$((changed + 1))
+	for f in /etc/crontab /etc/cron.d/*; do
+		[ -f "$f" ] && grep -q "$old/" "$f" &&
+		    note "$f still names $old/: change it to $hooks/ (see the README's cron line)"
+	done
+	return 0
+}
+
+nginx_reload_mode() {
+	color=${live_color:-blue}
 	for p in "$bc" "$gc" "$live" "$up"; do
 		parent_dir "$p" || return 1
 	done
@@ -195,27 +543,38 @@ nginx_reload_mode() {
 	    put "$init/upstreams.conf" "$up" 0644 "$rootown" &&
 	    put "$init/$color.conf" "$live" 0644 "$rootown" || return 1
 	[ "$changed" -eq "$c0" ] || nginx_changed=1
-	note "live color: $color; nginx must include $up and $live (Debian's sites-enabled/ does)"
+	note "live color: $color; nginx must include $up and $live"
 }
 
-nginx_socket_mode() {
-	live=$(conf_get live_conf '')
-	if [ -z "$live" ]; then
-		err "socket mode needs LIVE_CONF: where nginx includes the site"
+# socket and port mode: one site file, the state directory.
+nginx_state_mode() {
+	parent_dir "$live" || return 1
+	root_dir "$state" 0755 || return 1
+	c0=$changed
+	put "$init/site.conf" "$live" 0644 "$rootown" || return 1
+	[ "$changed" -eq "$c0" ] || nginx_changed=1
+}
+
+# site_link: Debian's layout, sites-enabled/NAME -> the live file.
+site_link() {
+	[ -n "$site_link" ] || return 0
+	if [ -L "$site_link" ] && [ "$(readlink "$site_link")" = "$live" ]; then
+		return 0
+	fi
+	if [ -e "$site_link" ] && [ ! -L "$site_link" ]; then
+		err "$site_link exists and is not a link to $live: left alone"
 		return 1
 	fi
-	render "$src/nginx/socket.conf" "$init/socket.conf" || return 1
-	parent_dir "$live" || return 1
-	own_dir "$state" 0755 "$rootown" || return 1
-	c0=$changed
-	put "$init/socket.conf" "$live" 0644 "$rootown" || return 1
-	[ "$changed" -eq "$c0" ] || nginx_changed=1
-	note "nginx must include $live"
+	parent_dir "$site_link" && ln -sfn "$live" "$site_link" || return 1
+	note "$site_link -> $live: created"
+	changed=$((changed + 1))
+	nginx_changed=1
 }
 
-# A fresh socket state has no STATE/current, so /bg has nothing to say
-# and the first deploy could not ask for the standby: make blue live.
-socket_first_flip() {
+# A fresh state (socket and port mode) has no STATE/current, so /bg has
+# nothing to say and the first deploy could not ask for the standby: make
+# blue live.
+first_flip() {
 	[ -e "$state/current" ] || [ -L "$state/current" ] && return 0
 	if ! nginx_master >/dev/null; then
 		note "nginx is not running: start it, then make blue live once: $bin/bgflip -F -f $conf blue"
@@ -223,7 +582,7 @@ socket_first_flip() {
 	fi
 	# We are root already: the sudo-only rule (the default config
 	# only) is for the deploy user's bgflip, not for this one.
-	env -u SUDO_UID "$bin/bgflip" -F -f "$conf" blue >/dev/null || {
+	env -u SUDO_UID -u SUDO_USER "$bin/bgflip" -F -f "$conf" blue >/dev/null || {
 		err "bgflip -F blue failed: the state $state has no live color yet"
 		return 1
 	}
@@ -231,12 +590,52 @@ socket_first_flip() {
 	changed=$((changed + 1))
 }
 
-sudoers_line() {
-	if [ "$user" = root ]; then
-		note "the deploy user is root: no sudoers line needed (SUDO=)"
-		return 0
+# supervision: the systemd template unit, each color's environment file
+# (root's: systemd reads it as root), the tmpfiles.d entry for the socket
+# directory, and the directory itself now.
+supervision() {
+	if [ -n "$sockdir" ]; then
+		parent_dir "$tmpfiles" && put "$init/tmpfiles.conf" "$tmpfiles" 0644 "$rootown" ||
+		    return 1
+		want="2750 $owner_u:$sockgroup"
+		if [ ! -d "$sockdir" ]; then
+			install -d -m 2750 -o "$owner_u" -g "$sockgroup" "$sockdir" ||
+			    { err "cannot create $sockdir"; return 1; }
+			note "$sockdir/: created ($want)"
+			changed=$((changed + 1))
+		elif [ -L "$sockdir" ]; then
+			err "$sockdir is a symlink: left alone"
+			return 1
+		elif [ "$(stat -c '%a %U:%G' "$sockdir")" != "$want" ]; then
+			# its parent is root's (checked): nobody can swap it
+			if ! { chown "$owner_u:$sockgroup" "$sockdir" &&
+			    chmod 2750 "$sockdir"; }; then
+				err "cannot set up $sockdir"
+				return 1
+			fi
+			note "$sockdir/: mode and owner set to $want"
+			changed=$((changed + 1))
+		fi
 	fi
+	[ "$systemd" = 1 ] || return 0
+	root_dir "$envdir" 0755 || return 1
+	for c in blue green; do
+		printf 'BG_COLOR=%s\nBG_ADDR=%s\nBG_APP_DIR=%s/%s\n' "$c" \
+		    "$(conf_get "$c" '')" "$app" "$c" >"$init/$c.env"
+		put "$init/$c.env" "$envdir/$c.env" 0644 "$rootown" || return 1
+	done
+	c0=$changed
+	parent_dir "$unit" && put "$init/unit" "$unit" 0644 "$rootown" || return 1
+	if [ "$changed" -ne "$c0" ] && [ -d /run/systemd/system ]; then
+		systemctl daemon-reload && note "systemctl daemon-reload: done"
+	fi
+	note "instances: systemctl enable --now $service@blue $service@green"
+}
+
+sudoers_line() {
 	line="$user ALL=(root) NOPASSWD: $bin/bgflip"
+	# the default restart hook, run by bgstage as the deploy user
+	[ "$systemd" != 1 ] || line="$line, /usr/bin/systemctl restart $service@blue, /usr/bin/systemctl restart $service@green"
 	if command -v visudo >/dev/null 2>&1; then
 		printf '%s\n' "$line" >"$init/sudoers"
 		if visudo -cqf "$init/sudoers" >/dev/null 2>&1; then
@@ -245,7 +644,7 @@ sudoers_line() {
 			err "visudo -cf rejects the sudoers line:"
 		fi
 	else
-		note "sudoers line (visudo missing: not validated):"
+		note "sudoers line (visudo missing, install sudo: not validated):"
 	fi
 	printf '    %s\n' "$line"
 	note "to install it: echo '$line' >/etc/sudoers.d/bg && chmod 0440 /etc/sudoers.d/bg"
@@ -258,30 +657,62 @@ main() {
 
 	umask 022
 	conf=$(var conf) bin=$(var bin) mandir=$(var mandir)
-	user=$(var user)
-	[ -n "$user" ] || user=${SUDO_USER:-$(id -un)}
-	# What bgflip, run as root, must be able to trust is root's. Not
-	# root, everything is ours: right for a sandbox (make demo), wrong
-	# for a server.
+	user=$(var user) pkg=$(var pkg) up=$(var upstreams)
+	site_link=$(var site_link) sockdir=$(var socket_dir)
+	sockgroup=$(var socket_group) systemd=$(var systemd)
+	service=$(var service) envdir=$(var env_dir)
+	allow_default=$(var allow_default_site)
+	app=$(conf_get app /srv/app)
+	mode=$(conf_get mode reload)
+	hooks=$(conf_get hooks '')
+	lock=$(conf_get lock /var/lib/bg/lock)
+	log=$(conf_get log /var/log/bg.log)
+	state=$(conf_get state /var/lib/bg)
+	live=$(conf_get live_conf '')
+	bc=$(conf_get blue_conf '')
+	gc=$(conf_get green_conf '')
+	ngx=$(conf_get nginx /usr/sbin/nginx)
+	ngx_prefix=$(conf_get nginx_prefix '')
+	ngx_conf=$(conf_get nginx_conf '')
+	ngx_pid=$(conf_get nginx_pid /run/nginx.pid)
+	sites=$(dirname "${site_link:-${live:-/nonexistent/x}}")
+	unit=$(var unit_dir)/$service@.service
+	tmpfiles=$(var tmpfiles_dir)/$service.conf
+	sandbox=$(var sandbox)
+	[ -n "$hooks" ] || die 2 "HOOKS is not set: where root keeps the hooks, e.g. /etc/bg/hooks"
+	# The package's own templates, unpacked here before anything changes.
+	if [ "$pkg" = 1 ]; then
+		rm -rf "$init/pkg"
+		dpkg-deb -x "$init/bg.deb" "$init/pkg" 2>"$init/dpkg-deb.err" || {
+			cat "$init/dpkg-deb.err" >&2
+			die 2 "PACKAGE: cannot unpack it (not a .deb?)"
+		}
+		src=$init/pkg/usr/share/bg
+	fi
+
+	check
+	# placeholders of the systemd templates that only the server knows
+	printf 'USER=%s\nGROUP=%s\n' "$user" "$(id -gn "$user")" >>"$init/vars"
+	render_all
+	# Not root, everything is ours: right for a sandbox (make demo),
+	# wrong for a server.
 	if [ "$(id -u)" -eq 0 ]; then
 		rootown=$(owner_of root)
 	else
 		rootown=$(owner_of "$(id -un)")
 		note "not root: installing everything as $rootown (fine for a sandbox such as make demo; a server needs root: bgflip must trust these files)"
 	fi
-	id "$user" >/dev/null 2>&1 || { err "no user $user on $(uname -n)"; exit 1; }
-	owner=$(owner_of "$user")
+	owner=$(owner_of "$user") owner_u=$user
 
 	# The tools and their manuals.
-	parent_dir "$bin/x" || exit 1
-	for p in bgcolor bgdrain bgflip bgstage bgswapconf; do
-		put "$src/tools/$p" "$bin/$p" 0755 "$rootown" || exit 1
-	done
-	for m in "$src"/docs/*.1 "$src"/docs/*.7; do
-		[ -f "$m" ] || continue
-		s=${m##*.}
-		parent_dir "$mandir/man$s/x" && put "$m" "$mandir/man$s/${m##*/}" 0644 "$rootown"
-	done
+	if [ "$pkg" = 1 ]; then
+		install_package || exit 1
+		# nginx came with it, and perhaps its default site
+		[ "$allow_default" = 1 ] || check_shadow ||
+		    die 4 "a default site shadows bg's (nginx came with the package)"
+	else
+		install_tools || exit 1
+	fi
 
 	# The config.
 	parent_dir "$conf" || exit 1
@@ -291,39 +722,21 @@ main() {
 	fi
 	put "$init/bg.conf" "$conf" 0644 "$rootown" || exit 1
 
-	app=$(conf_get app /srv/app)
-	mode=$(conf_get mode reload)
-	hooks=$(conf_get hooks '')
-	lock=$(conf_get lock /var/lib/bg/lock)
-	state=$(conf_get state /var/lib/bg)
-	ngx=$(conf_get nginx /usr/sbin/nginx)
-	ngx_prefix=$(conf_get nginx_prefix '')
-	ngx_conf=$(conf_get nginx_conf '')
-	ngx_pid=$(conf_get nginx_pid /run/nginx.pid)
-
 	# The instance trees, the deploy user's: deploy writes them and the
 	# being-staged marks next to them.
 	for d in "$app" "$app/blue" "$app/green" "$app/shared"; do
-		own_dir "$d" 0755 "$owner" || exit 1
+		user_dir "$d" || exit 1
 	done
 
 	# bgflip writes the history there.
-	parent_dir "$(conf_get log /var/log/bg.log)" || exit 1
+	parent_dir "$log" || exit 1
 
-	# bgflip, as root, refuses a lock directory others could change.
-	ld=$(dirname "$lock")
-	if [ "$(id -u)" -eq 0 ] && [ -d "$ld" ]; then
-		case $(stat -c '%U:%A' "$ld") in
-		root:d????-??-?) ;;
-		*) err "$ld, the lock's directory, must be root's and not writable by group or others: bgflip refuses it" ;;
-		esac
-	fi
-
-	# The lock: root's, 0644, so the deploy user can flock(2) it read-only
-	# but not replace it; bgflip's crash record goes next to it.
-	parent_dir "$lock" || exit 1
-	if [ ! -f "$lock" ]; then
-		if ! { : >"$lock" && chmod 0644 "$lock" &&
+	# The lock: root's, 0644, in a directory of root's, so the deploy user
+	# can flock(2) it read-only but not replace it; bgflip's crash record
+	# goes next to it.
+	root_dir "$(dirname "$lock")" 0755 || exit 1
+	if [ ! -f "$lock" ] || [ -L "$lock" ]; then
+		if ! { rm -f "$lock" && : >"$lock" && chmod 0644 "$lock" &&
 		    chown "$rootown" "$lock"; }; then
 			err "cannot create $lock"
 			exit 1
@@ -334,33 +747,27 @@ main() {
 		chmod 0644 "$lock" && chown "$rootown" "$lock"
 		note "$lock: mode and owner set to 0644 $rootown"
 		changed=$((changed + 1))
-	else
-		note "$lock: unchanged"
 	fi
 
-	# The hooks bgstage runs.
-	if [ -z "$hooks" ]; then
-		err "no hooks directory in the config (HOOKS)"
-	else
-		own_dir "$hooks" 0755 "$rootown" || exit 1
-		for h in "$init"/hooks/*; do
-			[ -f "$h" ] || continue
-			put "$h" "$hooks/${h##*/}" 0755 "$rootown"
-		done
-	fi
+	# The hooks bgstage runs (and root's cron runs stop from).
+	install_hooks || exit 1
+	migrate_hooks
+	supervision || exit 1
 
-	# nginx.
+	# nginx, under the lock, so no switch runs in between.
 	exec 9<"$lock"
 	if ! flock -w 30 9; then
 		err "the lock $lock stayed busy for 30 s (a switch or deploy): nginx configs not installed"
-	elif [ "$mode" = socket ]; then
-		nginx_socket_mode && { [ "$nginx_changed" -eq 0 ] || reload_nginx; }
+	elif [ "$mode" = reload ]; then
+		nginx_reload_mode && site_link &&
+		    { [ "$nginx_changed" -eq 0 ] || reload_nginx; }
 	else
-		nginx_reload_mode && { [ "$nginx_changed" -eq 0 ] || reload_nginx; }
+		nginx_state_mode && site_link &&
+		    { [ "$nginx_changed" -eq 0 ] || reload_nginx; }
 	fi
 	exec 9<&-
 	# bgflip takes the lock itself.
-	[ "$mode" != socket ] || [ "$failed" -ne 0 ] || socket_first_flip
+	[ "$mode" = reload ] || [ "$failed" -ne 0 ] || first_flip
 
 	sudoers_line
 	if [ "$failed" -ne 0 ]; then

@@ -349,10 +349,10 @@ wait_copying() {
 	# from a snapshot of the source: the tree may change under a test run
 	mkdir "$T/repo"
 	(cd "$BG_ROOT" && cp -R Makefile config.mk tools nginx hooks docs \
-	    pipeline "$T/repo/")
+	    pipeline systemd debian "$T/repo/")
 	MK_DIR=$T/repo
 	s=$T/srv
-	set -- init REMOTE_SRC="$T/build" BG_BIN="$s/bin" MAN_DIR="$s/man" \
+	set -- init BUILD_ON_SERVER=1 HOOKS="$s/hooks" REMOTE_SRC="$T/build" BG_BIN="$s/bin" MAN_DIR="$s/man" \
 	    BG_CONF="$s/etc/bg.conf" APP="$s/app" DEPLOY_USER=nobody \
 	    MODE=reload URL="http://127.0.0.1:1/bg" BLUE=127.0.0.1:8001 \
 	    GREEN=127.0.0.1:8002 LOCK="$s/lib/lock" LOG="$s/log/bg.log" \
@@ -378,7 +378,7 @@ url = http://127.0.0.1:1/bg
 blue = 127.0.0.1:8001
 green = 127.0.0.1:8002
 timeout = 20
-hooks = $s/app/hooks
+hooks = $s/hooks
 lock = $s/lib/lock
 log = $s/log/bg.log
 nginx = $NGINX_BIN
@@ -392,8 +392,8 @@ staging_url = http://127.0.0.1:2/" ]
 	[ "$(stat -c '%a %U' "$s/app" "$s/app/blue" "$s/app/green" "$s/app/shared" | sort -u)" = "755 nobody" ]
 	[ "$(stat -c '%a %U' "$s/lib/lock" "$s/etc/bg.conf")" = "644 root
 644 root" ]
-	[ -x "$s/app/hooks/restart" ]
-	[ ! -e "$s/app/hooks/pre-deploy.example" ]
+	[ -x "$s/hooks/restart" ]
+	[ ! -e "$s/hooks/pre-deploy.example" ]
 	cmp "$s/nginx/sites/app.conf" "$s/nginx/bg/blue.conf"
 	grep -q "server 127.0.0.1:8002;" "$s/nginx/sites/bg-upstreams.conf"
 	grep -q "listen 127.0.0.1:1;" "$s/nginx/bg/green.conf"

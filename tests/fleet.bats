@@ -286,10 +286,10 @@ EOF
 	# from a snapshot of the source: the tree may change under a test run
 	mkdir "$T/repo"
 	(cd "$BG_ROOT" && cp -R Makefile config.mk tools nginx hooks docs \
-	    pipeline "$T/repo/")
+	    pipeline systemd debian "$T/repo/")
 	MK_DIR=$T/repo
 	s=$T/host/srv
-	set -- init REMOTE_SRC="$T/host/build" BG_BIN="$s/bin" MAN_DIR="$s/man" \
+	set -- init BUILD_ON_SERVER=1 HOOKS="$s/hooks" REMOTE_SRC="$T/host/build" BG_BIN="$s/bin" MAN_DIR="$s/man" \
 	    BG_CONF="$s/etc/bg.conf" APP="$s/app" DEPLOY_USER=nobody \
 	    MODE=reload URL="http://127.0.0.1:1/bg" BLUE=127.0.0.1:8001 \
 	    GREEN=127.0.0.1:8002 LOCK="$s/lib/lock" LOG="$s/log/bg.log" \

@@ -239,6 +239,37 @@ fail:
 	return -1;
 }
 
+/* Why a color never got healthy, for the operator: does anything listen
+ * at all? lastrc is the last health request's: 0 when something answered. */
+static const char *
+unhealthy_why(const struct bg_addr *a, int lastrc, const char *last,
+    char *buf, size_t len)
+{
+	struct stat st;
+	char where[BG_PATH_MAX + 16];
+
+	bg_addr_fmt(a, where, sizeof where);
+	if (lastrc == 0)
+		snprintf(buf, len, "something listens at %s and answers, but "
+		    "not 200: the app runs and says it is not ready", where);
+	else if (a->is_unix && lstat(a->path, &st) < 0)
+		snprintf(buf, len, "nothing listens: no socket file %s (%s; did "
+		    "the app start? see the restart hook's output above)",
+		    a->path, strerror(errno));
+	else if (a->is_unix && !S_ISSOCK(st.st_mode))
+		snprintf(buf, len, "%s is not a socket", a->path);
+	else if (strstr(last, strerror(ECONNREFUSED)) != NULL)
+		snprintf(buf, len, "nothing listens at %s (connection refused: "
+		    "the app is not running, or listens elsewhere; see the "
+		    "restart hook's output above)", where);
+	else if (lastrc == BG_TIMEOUT)
+		snprintf(buf, len, "%s accepts connections but does not answer",
+		    where);
+	else
+		snprintf(buf, len, "see the restart hook's output above");
+	return buf;
+}
+
 /* Polls addr + health until a 200 or the deadline: exit 3 when it passes. */
 static void
 wait_healthy(const struct bg_conf *c, int color, long long wait_ms)
@@ -246,7 +277,7 @@ wait_healthy(const struct bg_conf *c, int color, long long wait_ms)
 	const struct bg_addr *a = &c->addr[color];
 	struct bg_reply r;
 	long long start, deadline, now, req;
-	char last[sizeof r.err + 32] = "no answer yet", t[32];
+	char last[sizeof r.err + 32] = "no answer yet", t[32], why[BG_PATH_MAX + 256];
 	int rc, tty = isatty(STDERR_FILENO), shown = 0;
 
 	start = bg_now_ms();
@@ -283,9 +314,10 @@ wait_healthy(const struct bg_conf *c, int color, long long wait_ms)
 		if (bg_now_ms() >= deadline) {
 			if (shown)
 				fputc('\n', stderr);
-			bg_die(BG_TIMEOUT, "%s not healthy after %s: %s",
+			bg_die(BG_TIMEOUT, "%s not healthy after %s: %s; %s",
 			    bg_color_name(color),
-			    secs_str(wait_ms, t, sizeof t), last);
+			    secs_str(wait_ms, t, sizeof t), last,
+			    unhealthy_why(a, rc, last, why, sizeof why));
 		}
 	}
 	if (shown)

@@ -38,7 +38,9 @@ void bg_warn(const char *fmt, ...);	/* prog: text */
 void bg_warnsys(const char *fmt, ...);	/* prog: text: strerror(errno) */
 _Noreturn void bg_die(int code, const char *fmt, ...);
 _Noreturn void bg_diesys(int code, const char *fmt, ...);
-/* -h or --help anywhere before "--": print usage to stdout, exit 0. */
+/* -h or --help anywhere before "--": print usage to stdout, exit 0;
+ * -V likewise prints "prog VERSION" (version.c, from debian/changelog). */
+extern const char bg_version[];
 void bg_help(int argc, char **argv, const char *usage);
 _Noreturn void bg_usage(const char *usage);	/* usage to stderr, exit 2 */
 /* getopt's '?' (or ':') in every main: "prog: unknown flag -x" or "prog:

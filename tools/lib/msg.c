@@ -91,6 +91,10 @@ bg_help(int argc, char **argv, const char *usage)
 			printf("usage: %s\n", usage);
 			exit(fflush(stdout) == 0 ? BG_OK : BG_SYS);
 		}
+		if (strcmp(argv[i], "-V") == 0) {
+			printf("%s %s\n", bg_prog, bg_version);
+			exit(fflush(stdout) == 0 ? BG_OK : BG_SYS);
+		}
 	}
 }
 
