@@ -205,12 +205,14 @@ parent_dir() {
 
 # render TEMPLATE OUT: an nginx template filled in by nginx/fill (the one
 # filler of bg's nginx templates: it knows their defaults and refuses a
-# value that would end a directive) with every upper-case NAME=value line
-# of INIT/vars; fill names a placeholder left without a value.
+# value that would end a directive) with the value of each of its
+# placeholders from INIT/vars; fill names one left without a value.
 render() {
 	out=$2
 	set -- "$1"
-	for n in $(sed -n 's/^\([A-Z_][A-Z_]*\)=.*/\1/p' "$init/vars"); do
+	for n in LISTEN STAGING_LISTEN SERVER_NAME STATE BLUE GREEN LIVE_ADDR \
+	    STAGING_ADDR TLS_CERT TLS_KEY TLS_LISTEN IDLE_TIMEOUT ACME_ROOT \
+	    BG_ALLOW APP_NGINX; do
 		set -- "$@" "$n=$(var "$n")"
 	done
 	sh "$src/nginx/fill" "$@" >"$out.tmp" 2>"$init/fill.err" || {

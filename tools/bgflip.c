@@ -370,5 +370,7 @@ main(int argc, char **argv)
 		if (rc == 0)
 			rc = BG_SYS;
 	}
+	free(b.fl.conf[BG_BLUE]);
+	free(b.fl.conf[BG_GREEN]);
 	return rc;
 }

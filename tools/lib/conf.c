@@ -359,14 +359,8 @@ bg_conf_path(const char *opt)
 void
 bg_conf_load(const char *path, unsigned long used, struct bg_conf *c)
 {
-	int fd;
-
-	/* O_NONBLOCK: a FIFO planted at the path must not hang us before
-	 * fstat can refuse it. */
-	fd = open(path, O_RDONLY | O_NOCTTY | O_NONBLOCK | O_CLOEXEC);
-	if (fd < 0)
-		bg_diesys(BG_CONFIG, "cannot open config %s", path);
-	bg_conf_load_fd(fd, path, used, c);
+	/* as root: only a config root's all the way up (SPEC "Trust") */
+	bg_conf_load_fd(bg_conf_open(path), path, used, c);
 }
 
 void
