@@ -665,6 +665,56 @@ forge_begin() {
 	[ "$(stat -c %U "$T/app/green/VERSION")" = nobody ]
 }
 
+@test "root-run make deploy on a terminal (HOST=local): the deploy user cannot push input into root's shell" {
+	deploy_user_app
+	# root's make on a terminal; then, as root's shell would, read a line
+	# from that terminal: whatever the deploy user pushed into it
+	cat >"$T/term.sh" <<EOF
+make -C "$BG_ROOT" --no-print-directory HOST=local APP="$T/app" \\
+    BG_CONF="$T/bg.conf" BG_BIN="$BG_ROOT/tools" BG_LIB="$BG_ROOT/pipeline" \\
+    APP_SRC="$T/src" PRE_DEPLOY="$T/no-pre-deploy" deploy
+echo "make: \$?"
+stty -icanon min 0 time 20
+head -c 100 >"$T/typed"
+EOF
+	TERM=dumb timeout 120 script -qec "sh $T/term.sh" /dev/null \
+	    >"$T/term.out" 2>&1 3>&- &
+	term=$!
+	bg_track "$term" script
+	# The deploy user (nobody) holds the bg lock, so the dropped
+	# deploy-begin.sh waits for it in root's session, then attaches to
+	# its own process and pushes keys into its terminal (TIOCSTI), on its
+	# stderr and on /dev/tty.
+	# shellcheck disable=SC2016 # for the attacker's shell
+	setpriv --reuid=nobody --regid=nogroup --clear-groups sh -c '
+		T=$1
+		exec 9<"$T/run/lock"
+		flock -n 9 || { echo "no lock"; exit 1; }
+		n=0
+		until pid=$(pgrep -o -u nobody -f "^sh .*/deploy-begin.sh $T/app "); do
+			n=$((n + 1))
+			[ "$n" -lt 300 ] || { echo "no deploy-begin.sh"; exit 1; }
+			sleep 0.02
+		done
+		echo "attaching to $pid"
+		timeout 60 gdb -q -nx -batch -p "$pid" \
+		    -ex "call (int)ioctl(2, 0x5412, \"X\")" \
+		    -ex "call (int)open(\"/dev/tty\", 2)" \
+		    -ex "call (int)ioctl(\$2, 0x5412, \"Y\")" 2>&1 |
+		    grep -E "^\\$[0-9]+ = "
+	' attack "$T" >"$T/attack.out" 2>&1 3>&- || echo "attacker: exit $?"
+	cat "$T/attack.out"
+	wait "$term" || :
+	cat "$T/term.out"
+	# the attempts were made: three calls evaluated
+	[ "$(grep -c '^\$[0-9]* = ' "$T/attack.out")" -eq 3 ]
+	grep -q '^make: 0' "$T/term.out"
+	[ -f "$T/typed" ]
+	od -c "$T/typed"
+	! grep -q '[XY]' "$T/typed"
+	[ "$(staging_answer)" = "green v3" ]
+}
+
 @test "root-run make switch and rollback: never write through a path inside APP" {
 	deploy_user_app
 	run mk deploy
