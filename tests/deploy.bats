@@ -740,6 +740,50 @@ EOF
 	[ "$(stat -c %U "$T/app/.bg-previous" "$T/app/.bg-rollbacks" | sort -u)" = nobody ]
 }
 
+@test "root-run make rollback: what the deploy user makes rollback-check.sh print never reaches bgflip as an option" {
+	deploy_user_app
+	run mk deploy
+	assert_success
+	run mk switch
+	assert_success
+	[ "$(prod_answer)" = "green v3" ]
+	cp "$T/app/.bg-previous" "$T/previous.before"
+	# The dropped rollback-check.sh blocks reading blue's REVISION (a
+	# FIFO of the deploy user's); the deploy user attaches to its own
+	# process, makes it print "-n" and exit 0, then lets go of the FIFO.
+	rm "$T/app/blue/REVISION"
+	setpriv --reuid=nobody --regid=nogroup --clear-groups mkfifo "$T/app/blue/REVISION"
+	# shellcheck disable=SC2016 # for the attacker's shell
+	setpriv --reuid=nobody --regid=nogroup --clear-groups sh -c '
+		T=$1
+		n=0
+		until pid=$(pgrep -o -u nobody -f "^sh .*/rollback-check.sh $T/app "); do
+			n=$((n + 1))
+			[ "$n" -lt 300 ] || break
+			sleep 0.05
+		done
+		if [ -n "$pid" ]; then
+			echo "attaching to $pid"
+			timeout 60 gdb -q -nx -batch -p "$pid" \
+			    -ex "call (long)write(1, \"-n\\n\", 3)" \
+			    -ex "call (void)_exit(0)" 2>&1 | grep -E "^\\$[0-9]+ = "
+		fi
+		timeout 10 sh -c ": >\"\$0\"" "$T/app/blue/REVISION"
+	' attack "$T" >"$T/attack.out" 2>&1 3>&- &
+	att=$!
+	bg_track "$att" attacker
+	run mk rollback
+	echo "$output"
+	wait "$att" || :
+	cat "$T/attack.out"
+	grep -q '^\$1 = 3$' "$T/attack.out"	# "-n" was written
+	assert_failure
+	assert_output --partial 'bad color "-n"'
+	[ "$(prod_answer)" = "green v3" ]
+	[ ! -e "$T/app/.bg-rollbacks" ]
+	cmp "$T/previous.before" "$T/app/.bg-previous"
+}
+
 @test "make switch: after linger the old color is retired (bgstage -r OLD), then drains; exit 0" {
 	bgstage -h | grep -q -- '^usage: bgstage \[-[A-Za-z]*r' ||
 	    skip "bgstage has no -r (retire) in this tree yet: it comes with the long-lived connections work"
