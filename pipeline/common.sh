@@ -93,7 +93,8 @@ untty() (
 				fp) setsid -w "$@" <&4 2>&1 >&5 3>&- 4<&- 5>&- 6>&- & ;;
 				esac
 				bg_p=$!
-				trap 'kill -TERM -- "-$bg_p" 2>/dev/null' INT TERM HUP
+				# kill(1), not dash's, which takes no negative pid
+				trap 'env kill -s TERM -- "-$bg_p" 2>/dev/null' INT TERM HUP
 				bg_w=0
 				wait "$bg_p" || bg_w=$?
 				while [ "$bg_w" -gt 128 ] && kill -0 "$bg_p" 2>/dev/null; do

@@ -715,6 +715,45 @@ EOF
 	[ "$(staging_answer)" = "green v3" ]
 }
 
+@test "root-run make deploy (HOST=local): an interrupt reaches the step dropped to the deploy user" {
+	deploy_user_app
+	printf '#!/bin/sh\necho "install $1 $$" >>%s/hooks.log\nexec sleep 60\n' "$T" \
+	    >"$T/hooks/install"
+	# make in a process group of its own, as a shell's job (a background
+	# job of ours starts with INT ignored: not so a shell's)
+	setsid env --default-signal=INT make -C "$BG_ROOT" --no-print-directory HOST=local APP="$T/app" \
+	    BG_CONF="$T/bg.conf" BG_BIN="$BG_ROOT/tools" \
+	    BG_LIB="$BG_ROOT/pipeline" APP_SRC="$T/src" \
+	    PRE_DEPLOY="$T/no-pre-deploy" INSTALL=1 deploy \
+	    >"$T/make.out" 2>&1 3>&- &
+	mk=$!
+	bg_track "$mk" make
+	n=0
+	until grep -q '^install green' "$T/hooks.log" 2>/dev/null; do
+		n=$((n + 1))
+		[ "$n" -lt 300 ] || break
+		sleep 0.05
+	done
+	hook=$(sed -n 's/^install green //p' "$T/hooks.log")
+	[ -n "$hook" ]
+	[ "$(stat -c %U "/proc/$hook")" = nobody ]	# dropped, in its own session
+	[ "$(ps -o sid= -p "$hook")" != "$(ps -o sid= -p "$mk")" ]
+	kill -INT -- "-$mk"	# Ctrl-C
+	st=0
+	wait "$mk" || st=$?
+	cat "$T/make.out"
+	[ "$st" -ne 0 ]
+	# the hook went with it (bgstage stops its hook's group, then dies)
+	n=0
+	while kill -0 "$hook" 2>/dev/null; do
+		n=$((n + 1))
+		[ "$n" -lt 100 ] || break
+		sleep 0.05
+	done
+	! kill -0 "$hook" 2>/dev/null || { echo "hook $hook still runs"; false; }
+	[ -e "$T/app/.bg-staging.green" ]
+}
+
 @test "root-run make switch and rollback: never write through a path inside APP" {
 	deploy_user_app
 	run mk deploy
