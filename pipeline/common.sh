@@ -66,7 +66,17 @@ app_owner() {
 	[ "$(id -u)" -eq 0 ] || return 0
 	owner=$(stat -L -c '%u %g' "$app") ||
 	    die 5 "cannot stat $app on $(uname -n)"
-	[ "${owner% *}" -ne 0 ] || owner=
+	[ "${owner% *}" -eq 0 ] || return 0
+	owner=
+	# root's APP: root works in it as root, so nothing in it may be the
+	# deploy user's (a link in a color of theirs would lead root on)
+	for bg_d in blue green shared; do
+		[ -e "$app/$bg_d" ] || [ -L "$app/$bg_d" ] || continue
+		bg_u=$(stat -c %u "$app/$bg_d") ||
+		    die 5 "cannot stat $app/$bg_d on $(uname -n)"
+		[ "$bg_u" -eq 0 ] ||
+		    die 4 "$app is root's, but $app/$bg_d is uid $bg_u's: root never works inside the deploy user's tree; give that user $app as well (chown, as make init does)"
+	done
 }
 
 # untty CMD...: CMD, which drops to the deploy user, with nothing of

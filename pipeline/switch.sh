@@ -54,6 +54,7 @@ if [ -n "$sudo" ] && [ "$conf" != /etc/bg.conf ]; then
 	die 4 "bgflip runs through $sudo, and then reads only /etc/bg.conf: set BG_CONF=/etc/bg.conf (or SUDO= when you log in as root)"
 fi
 check_app
+app_owner	# now, not after the flip: it may refuse
 conf log linger
 
 live=$("$bin/bgcolor" -t 5 -f "$conf" </dev/null 2>/dev/null) || live=

@@ -754,6 +754,27 @@ EOF
 	[ -e "$T/app/.bg-staging.green" ]
 }
 
+@test "root-run make switch: APP root's but a color the deploy user's is refused before root reads in it (exit 4)" {
+	deploy_user_app
+	run mk deploy
+	assert_success
+	# APP itself root's, as a server set up by hand may have it; blue's
+	# REVISION a link to a secret of root's
+	chown root:root "$T/app"
+	echo "root-only-secret" >"$T/root/secret"
+	chmod 0600 "$T/root/secret"
+	setpriv --reuid=nobody --regid=nogroup --clear-groups \
+	    ln -sf "$T/root/secret" "$T/app/blue/REVISION"
+	run mk switch
+	echo "$output"
+	assert_failure
+	[[ $output == *"$T/app is root's, but $T/app/blue is uid $(id -u nobody)'s"* ]]
+	[[ $output == *"Error 4"* ]]
+	[ "$(prod_answer)" = "blue v1" ]
+	run grep -r secret "$T/app/.bg-previous"
+	assert_failure
+}
+
 @test "root-run make switch and rollback: never write through a path inside APP" {
 	deploy_user_app
 	run mk deploy
