@@ -19,6 +19,7 @@
 #                     through a path inside the deploy user's APP)
 #   drop_to_owner "$@"  the same for the whole script: re-runs it as APP's
 #                     owner when we are root (call after check_app)
+#   untty CMD...      CMD in a session of its own, without root's terminal
 #   safe NAME VALUE   exit 2 unless VALUE is safe in a command line
 #   revision_of DIR   the revision a deploy of DIR writes (here)
 
@@ -65,13 +66,68 @@ app_owner() {
 	[ "$(id -u)" -eq 0 ] || return 0
 	owner=$(stat -L -c '%u %g' "$app") ||
 	    die 5 "cannot stat $app on $(uname -n)"
-	[ "${owner% *}" -ne 0 ] || owner=
+	[ "${owner% *}" -eq 0 ] || return 0
+	owner=
+	# root's APP: root works in it as root, so nothing in it may be the
+	# deploy user's (a link in a color of theirs would lead root on)
+	for bg_d in blue green shared; do
+		[ -e "$app/$bg_d" ] || [ -L "$app/$bg_d" ] || continue
+		bg_u=$(stat -c %u "$app/$bg_d") ||
+		    die 5 "cannot stat $app/$bg_d on $(uname -n)"
+		[ "$bg_u" -eq 0 ] ||
+		    die 4 "$app is root's, but $app/$bg_d is uid $bg_u's: root never works inside the deploy user's tree; give that user $app as well (chown, as make init does)"
+	done
 }
+
+# untty CMD...: CMD, which drops to the deploy user, with nothing of
+# root's terminal. The deploy user may attach to its own processes (ptrace,
+# pidfd_getfd): one in root's session could open /dev/tty and push keys
+# into root's shell (TIOCSTI), and one holding root's terminal could read
+# root's keystrokes. So CMD runs in a session of its own (setsid), its
+# stdin is /dev/null when ours is a terminal, and its stdout and stderr go
+# through a pipe when ours are one. INT, TERM and HUP are passed on to it
+# as TERM. CMD's exit status.
+untty() (
+	[ ! -t 0 ] || exec </dev/null
+	bg_o=f bg_e=f
+	[ ! -t 1 ] || bg_o=p
+	[ ! -t 2 ] || bg_e=p
+	exec 4<&0 5>&1 6>&2
+	bg_s=$(
+		{
+			{
+				case $bg_o$bg_e in
+				ff) setsid -w "$@" <&4 >&5 2>&6 3>&- 4<&- 5>&- 6>&- & ;;
+				pf) setsid -w "$@" <&4 2>&6 3>&- 4<&- 5>&- 6>&- & ;;
+				pp) setsid -w "$@" <&4 2>&1 3>&- 4<&- 5>&- 6>&- & ;;
+				fp) setsid -w "$@" <&4 2>&1 >&5 3>&- 4<&- 5>&- 6>&- & ;;
+				esac
+				bg_p=$!
+				# kill(1), not dash's, which takes no negative pid
+				trap 'env kill -s TERM -- "-$bg_p" 2>/dev/null' INT TERM HUP
+				bg_w=0
+				wait "$bg_p" || bg_w=$?
+				while [ "$bg_w" -gt 128 ] && kill -0 "$bg_p" 2>/dev/null; do
+					bg_w=0
+					wait "$bg_p" || bg_w=$?
+				done
+				echo "$bg_w" >&3
+			} | if [ "$bg_o" = p ]; then
+				cat >&5
+			elif [ "$bg_e" = p ]; then
+				cat >&6
+			else
+				cat >/dev/null
+			fi
+		} 3>&1
+	)
+	exit "${bg_s:-5}"
+)
 
 as_owner() {
 	[ -n "${owner+set}" ] || app_owner
 	if [ -n "$owner" ]; then
-		setpriv --reuid="${owner% *}" --regid="${owner#* }" \
+		untty setpriv --reuid="${owner% *}" --regid="${owner#* }" \
 		    --init-groups -- "$@"
 	else
 		"$@"
@@ -81,10 +137,12 @@ as_owner() {
 drop_to_owner() {
 	app_owner
 	[ -n "$owner" ] || return 0
-	command -v setpriv >/dev/null 2>&1 ||
-	    die 5 "setpriv(1) is missing on $(uname -n) (Debian: apt-get install util-linux); root does not work inside $app"
-	exec setpriv --reuid="${owner% *}" --regid="${owner#* }" \
-	    --init-groups -- sh "$0" "$@"
+	{ command -v setpriv && command -v setsid; } >/dev/null 2>&1 ||
+	    die 5 "setpriv(1) or setsid(1) is missing on $(uname -n) (Debian: apt-get install util-linux); root does not work inside $app"
+	bg_st=0
+	untty setpriv --reuid="${owner% *}" --regid="${owner#* }" \
+	    --init-groups -- sh "$0" "$@" || bg_st=$?
+	exit "$bg_st"
 }
 
 revision() {

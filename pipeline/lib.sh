@@ -21,7 +21,8 @@
 #   bg_deploy_init SRC REVISION   checks SRC; sets rev and stamp
 #   bg_pre_deploy HOOK DRY SRC    runs hooks/pre-deploy here
 #   bg_begin ARG...      deploy-begin.sh, its stdin a pipe held until
-#                        bg_end; sets color, ids, staging from its line
+#                        bg_end; sets color (blue or green, else exit 5),
+#                        ids, staging from its line
 #   bg_copy SRC FILTER DRY OPT... rsync SRC/ into APP/$color/
 #   bg_end DRY           releases the deploy lock, says what is next
 
@@ -166,6 +167,13 @@ bg_begin() {
 		exit "$bg_st"
 	fi
 	exec 7<&-
+	# What the server's step says is a claim: run as root there, it
+	# drops to the deploy user, who may write its own line into that
+	# process's output. The color names a directory: only blue or green.
+	case $color in
+	blue | green) ;;
+	*) die 5 "deploy-begin.sh on $host answered \"$(printf '%s' "$color" | tr -cd '[:graph:]' | cut -c1-40)\", not a color: nothing was copied" ;;
+	esac
 }
 
 bg_copy() {
@@ -179,15 +187,15 @@ bg_copy() {
 	else
 		say "copying $bg_src/ to $host:$app/$color/"
 	fi
-	# As root there, the copy runs as APP's owner ($ids).
-	bg_drop=
-	[ "$ids" = - ] ||
-	    bg_drop="setpriv --reuid=${ids%:*} --regid=${ids#*:} --init-groups"
+	# As root there, the copy runs as APP's owner, found there by
+	# common.sh's as_owner: never as whom deploy-begin.sh's line ($ids)
+	# names, which the deploy user can write (see bg_begin).
 	bg_st=0
 	if [ "$host" = local ]; then
-		$bg_drop rsync "$@" "$app/$color/" || bg_st=$?
+		as_owner rsync "$@" "$app/$color/" || bg_st=$?
 	else
-		[ -z "$bg_drop" ] || set -- --rsync-path="$bg_drop rsync" "$@"
+		# shellcheck disable=SC2016 # for the server's sh
+		set -- --rsync-path="app=$(q "$app") what=deploy sh -c '. \"\$0\" && as_owner rsync \"\$@\"' $(q "$lib/common.sh")" "$@"
 		rsync -e "ssh $ssh_opts -o ControlPath=$ctl/ssh" "$@" \
 		    "$host:$app/$color/" || bg_st=$?
 	fi

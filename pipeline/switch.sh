@@ -24,6 +24,7 @@
 #   0  switched (or COLOR was live already) and the old color drained
 #   1  refused: nothing staged since the last switch; or bgflip's 1; or
 #      nginx serves another color after the drain (switched meanwhile)
+#   2  COLOR is neither blue nor green: nothing was switched
 #   3  switched, but the old color still had connections when bgdrain
 #      timed out: production is fine
 #   4  config: APP is not the config's app, BG_CONF not /etc/bg.conf under
@@ -41,11 +42,19 @@ app=$2 conf=$3 bin=$4 sudo=$5 force=$6 to=${7:-}
 # shellcheck source=/dev/null
 . "${0%/*}/common.sh"
 
+# COLOR may come from a step that ran as the deploy user (rollback-check.sh
+# drops to APP's owner, whose process can be made to print anything): a
+# color, or bgflip would take it as an option.
+case $to in
+'' | blue | green) ;;
+*) die 2 "bad color \"$(printf '%s' "$to" | tr -cd '[:graph:]' | cut -c1-40)\": nothing was switched" ;;
+esac
 # bgflip accepts only /etc/bg.conf under sudo.
 if [ -n "$sudo" ] && [ "$conf" != /etc/bg.conf ]; then
 	die 4 "bgflip runs through $sudo, and then reads only /etc/bg.conf: set BG_CONF=/etc/bg.conf (or SUDO= when you log in as root)"
 fi
 check_app
+app_owner	# now, not after the flip: it may refuse
 conf log linger
 
 live=$("$bin/bgcolor" -t 5 -f "$conf" </dev/null 2>/dev/null) || live=

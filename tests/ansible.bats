@@ -255,3 +255,43 @@ load_stop() {
 	[ "$(history_lines 3)" -eq 0 ]
 	[ ! -e "$(fleet_dir 3)/app/.bg-previous" ]
 }
+
+@test "ansible: deploy.yml as root: a line the deploy user writes into deploy-begin.sh's output never makes root copy" {
+	d=$(fleet_dir 1)
+	# server 1's APP is the deploy user's (nobody), as make init leaves it
+	chown -R nobody:nogroup "$d/app"
+	mkdir -m 0755 "$d/rootdir"
+	echo "root's" >"$d/rootdir/keep"
+	# The deploy user holds server 1's bg lock, so the dropped
+	# deploy-begin.sh waits for it, and writes its own line into that
+	# process's output first (pidfd_getfd): a color that is a path to
+	# root's directory.
+	# shellcheck disable=SC2016 # for the attacker's shell
+	setpriv --reuid=nobody --regid=nogroup --clear-groups sh -c '
+		d=$1 app=$2 fdwrite=$3
+		exec 9<"$d/run/lock"
+		flock -n 9 || { echo "no lock"; exit 1; }
+		n=0
+		until pid=$(pgrep -o -u nobody -f "deploy-begin.sh $app ") &&
+		    "$fdwrite" "$pid" 1 "../rootdir - x" 2>/dev/null; do
+			n=$((n + 1))
+			[ "$n" -lt 1000 ] || { echo "no deploy-begin.sh"; exit 1; }
+			sleep 0.02
+		done
+		echo "wrote to $pid"
+		sleep 3
+	' attack "$d" "$FLEET_APP" "$BG_ROOT/tests/fdwrite" >"$T/attack.out" 2>&1 3>&- &
+	att=$!
+	bg_track "$att" attacker
+	run play deploy.yml -l s1 -e app_src="$T/src"
+	echo "$output"
+	wait "$att" || :
+	cat "$T/attack.out"
+	grep -q '^wrote to [0-9]' "$T/attack.out"	# the injection happened
+	[ "$status" -ne 0 ]
+	[[ $output == *"fatal: [s1]"*"deploy-begin.sh answered ../rootdir, not a color: nothing was copied"* ]]
+	ls -la "$d/rootdir"
+	[ "$(cat "$d/rootdir/keep")" = "root's" ]
+	[ ! -e "$d/rootdir/VERSION" ]
+	[ "$(prod 1)" = "blue v1" ]
+}

@@ -615,6 +615,166 @@ deploy_user_app() {
 	    "$T/app/.bg-staged.green" | sort -u)" = nobody ]
 }
 
+# forge_begin LINE: as the deploy user (nobody), hold the bg lock so that
+# the dropped deploy-begin.sh waits for it, and meanwhile write LINE into
+# that process's stdout through pidfd_getfd (its own process, once
+# dropped from root), ahead of its own line; then make deploy as root.
+# The attacker's pid: $att; what it did: $T/attack.out.
+forge_begin() {
+	# shellcheck disable=SC2016 # for the attacker's shell
+	setpriv --reuid=nobody --regid=nogroup --clear-groups sh -c '
+		T=$1 fdwrite=$2 line=$3
+		exec 9<"$T/run/lock"
+		flock -n 9 || { echo "no lock"; exit 1; }
+		n=0
+		until pid=$(pgrep -o -u nobody -f "deploy-begin.sh $T/app ") &&
+		    "$fdwrite" "$pid" 1 "$line" 2>/dev/null; do
+			n=$((n + 1))
+			[ "$n" -lt 300 ] || { echo "no deploy-begin.sh"; exit 1; }
+			sleep 0.02
+		done
+		echo "wrote to $pid"
+		sleep 3
+	' attack "$T" "$BG_ROOT/tests/fdwrite" "$1" >"$T/attack.out" 2>&1 3>&- &
+	att=$!
+	bg_track "$att" attacker
+	run mk deploy
+	echo "$output"
+	wait "$att" || :
+	cat "$T/attack.out"
+	grep -q '^wrote to [0-9]' "$T/attack.out"	# the injection happened
+}
+
+@test "root-run make deploy: a line the deploy user writes into deploy-begin.sh's output never makes root copy" {
+	deploy_user_app
+	mkdir -m 0755 "$T/root/dir"
+	echo "root's" >"$T/root/dir/keep"
+	# a color that is a path to root's directory, "copy as whoever runs
+	# it" (root)
+	forge_begin "../root/dir - x"
+	assert_failure
+	assert_output --partial "deploy-begin.sh on $SSH_HOST answered \"../root/dir\", not a color: nothing was copied"
+	ls -la "$T/root/dir"
+	[ "$(cat "$T/root/dir/keep")" = "root's" ]
+	[ ! -e "$T/root/dir/VERSION" ]
+	# whom to copy as, as a shell command on the server
+	# shellcheck disable=SC2016 # for the server's shell
+	forge_begin "green 0;touch\${IFS}$T/root/pwned;:0 x"
+	[ ! -e "$T/root/pwned" ]
+	# the copy ran as APP's owner all the same
+	[ "$(stat -c %U "$T/app/green/VERSION")" = nobody ]
+}
+
+@test "root-run make deploy on a terminal (HOST=local): the deploy user cannot push input into root's shell" {
+	deploy_user_app
+	# root's make on a terminal; then, as root's shell would, read a line
+	# from that terminal: whatever the deploy user pushed into it
+	cat >"$T/term.sh" <<EOF
+make -C "$BG_ROOT" --no-print-directory HOST=local APP="$T/app" \\
+    BG_CONF="$T/bg.conf" BG_BIN="$BG_ROOT/tools" BG_LIB="$BG_ROOT/pipeline" \\
+    APP_SRC="$T/src" PRE_DEPLOY="$T/no-pre-deploy" deploy
+echo "make: \$?"
+stty -icanon min 0 time 20
+head -c 100 >"$T/typed"
+EOF
+	TERM=dumb timeout 120 script -qec "sh $T/term.sh" /dev/null \
+	    >"$T/term.out" 2>&1 3>&- &
+	term=$!
+	bg_track "$term" script
+	# The deploy user (nobody) holds the bg lock, so the dropped
+	# deploy-begin.sh waits for it in root's session, then attaches to
+	# its own process and pushes keys into its terminal (TIOCSTI), on its
+	# stderr and on /dev/tty.
+	# shellcheck disable=SC2016 # for the attacker's shell
+	setpriv --reuid=nobody --regid=nogroup --clear-groups sh -c '
+		T=$1
+		exec 9<"$T/run/lock"
+		flock -n 9 || { echo "no lock"; exit 1; }
+		n=0
+		until pid=$(pgrep -o -u nobody -f "^sh .*/deploy-begin.sh $T/app "); do
+			n=$((n + 1))
+			[ "$n" -lt 300 ] || { echo "no deploy-begin.sh"; exit 1; }
+			sleep 0.02
+		done
+		echo "attaching to $pid"
+		timeout 60 gdb -q -nx -batch -p "$pid" \
+		    -ex "call (int)ioctl(2, 0x5412, \"X\")" \
+		    -ex "call (int)open(\"/dev/tty\", 2)" \
+		    -ex "call (int)ioctl(\$2, 0x5412, \"Y\")" 2>&1 |
+		    grep -E "^\\$[0-9]+ = "
+	' attack "$T" >"$T/attack.out" 2>&1 3>&- || echo "attacker: exit $?"
+	cat "$T/attack.out"
+	wait "$term" || :
+	cat "$T/term.out"
+	# the attempts were made: three calls evaluated
+	[ "$(grep -c '^\$[0-9]* = ' "$T/attack.out")" -eq 3 ]
+	grep -q '^make: 0' "$T/term.out"
+	[ -f "$T/typed" ]
+	od -c "$T/typed"
+	[ -z "$(tr -cd XY <"$T/typed")" ]
+	[ "$(staging_answer)" = "green v3" ]
+}
+
+@test "root-run make deploy (HOST=local): an interrupt reaches the step dropped to the deploy user" {
+	deploy_user_app
+	printf '#!/bin/sh\necho "install $1 $$" >>%s/hooks.log\nexec sleep 60\n' "$T" \
+	    >"$T/hooks/install"
+	# make in a process group of its own, as a shell's job (a background
+	# job of ours starts with INT ignored: not so a shell's)
+	setsid env --default-signal=INT make -C "$BG_ROOT" --no-print-directory HOST=local APP="$T/app" \
+	    BG_CONF="$T/bg.conf" BG_BIN="$BG_ROOT/tools" \
+	    BG_LIB="$BG_ROOT/pipeline" APP_SRC="$T/src" \
+	    PRE_DEPLOY="$T/no-pre-deploy" INSTALL=1 deploy \
+	    >"$T/make.out" 2>&1 3>&- &
+	mk=$!
+	bg_track "$mk" make
+	n=0
+	until grep -q '^install green' "$T/hooks.log" 2>/dev/null; do
+		n=$((n + 1))
+		[ "$n" -lt 300 ] || break
+		sleep 0.05
+	done
+	hook=$(sed -n 's/^install green //p' "$T/hooks.log")
+	[ -n "$hook" ]
+	[ "$(stat -c %U "/proc/$hook")" = nobody ]	# dropped, in its own session
+	[ "$(ps -o sid= -p "$hook")" != "$(ps -o sid= -p "$mk")" ]
+	kill -INT -- "-$mk"	# Ctrl-C
+	st=0
+	wait "$mk" || st=$?
+	cat "$T/make.out"
+	[ "$st" -ne 0 ]
+	# the hook went with it (bgstage stops its hook's group, then dies)
+	n=0
+	while kill -0 "$hook" 2>/dev/null; do
+		n=$((n + 1))
+		[ "$n" -lt 100 ] || break
+		sleep 0.05
+	done
+	! kill -0 "$hook" 2>/dev/null || { echo "hook $hook still runs"; false; }
+	[ -e "$T/app/.bg-staging.green" ]
+}
+
+@test "root-run make switch: APP root's but a color the deploy user's is refused before root reads in it (exit 4)" {
+	deploy_user_app
+	run mk deploy
+	assert_success
+	# APP itself root's, as a server set up by hand may have it; blue's
+	# REVISION a link to a secret of root's
+	chown root:root "$T/app"
+	echo "root-only-secret" >"$T/root/secret"
+	chmod 0600 "$T/root/secret"
+	setpriv --reuid=nobody --regid=nogroup --clear-groups \
+	    ln -sf "$T/root/secret" "$T/app/blue/REVISION"
+	run mk switch
+	echo "$output"
+	assert_failure
+	[[ $output == *"$T/app is root's, but $T/app/blue is uid $(id -u nobody)'s"* ]]
+	[[ $output == *"Error 4"* ]]
+	[ "$(prod_answer)" = "blue v1" ]
+	run grep -r secret "$T/app/.bg-previous"
+	assert_failure
+}
+
 @test "root-run make switch and rollback: never write through a path inside APP" {
 	deploy_user_app
 	run mk deploy
@@ -638,6 +798,50 @@ deploy_user_app() {
 	run mk rollback FORCE=1
 	assert_success
 	[ "$(stat -c %U "$T/app/.bg-previous" "$T/app/.bg-rollbacks" | sort -u)" = nobody ]
+}
+
+@test "root-run make rollback: what the deploy user makes rollback-check.sh print never reaches bgflip as an option" {
+	deploy_user_app
+	run mk deploy
+	assert_success
+	run mk switch
+	assert_success
+	[ "$(prod_answer)" = "green v3" ]
+	cp "$T/app/.bg-previous" "$T/previous.before"
+	# The dropped rollback-check.sh blocks reading blue's REVISION (a
+	# FIFO of the deploy user's); the deploy user attaches to its own
+	# process, makes it print "-n" and exit 0, then lets go of the FIFO.
+	rm "$T/app/blue/REVISION"
+	setpriv --reuid=nobody --regid=nogroup --clear-groups mkfifo "$T/app/blue/REVISION"
+	# shellcheck disable=SC2016 # for the attacker's shell
+	setpriv --reuid=nobody --regid=nogroup --clear-groups sh -c '
+		T=$1
+		n=0
+		until pid=$(pgrep -o -u nobody -f "^sh .*/rollback-check.sh $T/app "); do
+			n=$((n + 1))
+			[ "$n" -lt 300 ] || break
+			sleep 0.05
+		done
+		if [ -n "$pid" ]; then
+			echo "attaching to $pid"
+			timeout 60 gdb -q -nx -batch -p "$pid" \
+			    -ex "call (long)write(1, \"-n\\n\", 3)" \
+			    -ex "call (void)_exit(0)" 2>&1 | grep -E "^\\$[0-9]+ = "
+		fi
+		timeout 10 sh -c ": >\"\$0\"" "$T/app/blue/REVISION"
+	' attack "$T" >"$T/attack.out" 2>&1 3>&- &
+	att=$!
+	bg_track "$att" attacker
+	run mk rollback
+	echo "$output"
+	wait "$att" || :
+	cat "$T/attack.out"
+	grep -q '^\$1 = 3$' "$T/attack.out"	# "-n" was written
+	assert_failure
+	assert_output --partial 'bad color "-n"'
+	[ "$(prod_answer)" = "green v3" ]
+	[ ! -e "$T/app/.bg-rollbacks" ]
+	cmp "$T/previous.before" "$T/app/.bg-previous"
 }
 
 @test "make switch: after linger the old color is retired (bgstage -r OLD), then drains; exit 0" {
