@@ -60,13 +60,15 @@ owner_of() {
 }
 
 # as_user CMD...: CMD as the deploy user (its uid, gid and groups), for
-# work inside the deploy user's directories.
+# work inside the deploy user's directories; in a session of its own with
+# no input, so the deploy user, who may trace that process, cannot reach
+# root's terminal through it (no TIOCSTI without a controlling terminal).
 as_user() {
 	if [ "$(id -u)" -ne 0 ]; then
 		"$@"
 	else
-		setpriv --reuid="$user" --regid="$(id -g "$user")" \
-		    --init-groups --inh-caps=-all -- "$@"
+		setsid -w setpriv --reuid="$user" --regid="$(id -g "$user")" \
+		    --init-groups --inh-caps=-all -- "$@" </dev/null
 	fi
 }
 

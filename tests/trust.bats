@@ -212,6 +212,25 @@ root_state() {
 	[ ! -e "$T/restart-ran" ]
 }
 
+@test "trust: bgstage as root refuses a lock in a directory the deploy user owns (exit 4)" {
+	deploy_scene
+	printf '#!/bin/sh\n: >"%s/restart-ran"\n' "$T" >"$T/hooks/restart"
+	chmod 0755 "$T/hooks/restart"
+	# root's file, planted by the deploy user as the lock, which root
+	# opens for writing
+	echo "root's" >"$T/victim"
+	conf_set lock "$T/app/lock"
+	run as_user ln -s "$T/victim" "$T/app/lock"
+	assert_success
+	run bgstage green
+	echo "$output"
+	assert_failure 4
+	assert_output --partial "lock directory"
+	assert_output --partial "$T/app"
+	[ ! -e "$T/restart-ran" ]
+	assert_equal "$(cat "$T/victim")" "root's"
+}
+
 @test "trust: bgstage as root never removes a mark outside the deploy user's APP" {
 	scene reload
 	printf '#!/bin/sh\nexit 0\n' >"$T/hooks/restart"

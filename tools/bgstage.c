@@ -402,6 +402,10 @@ main(int argc, char **argv)
 	if (rc != BG_OK)
 		exit(rc);
 
+	/* As root: the lock file is opened for writing, so its directory
+	 * must be root's all the way up, as bgflip checks it. */
+	if (geteuid() == 0 && bg_safe_dir_of("lock directory", c.lock) < 0)
+		exit(BG_CONFIG);
 	/* Held until we exit; the kernel drops it however we die. */
 	if (dry)
 		bg_warn("would take the lock %s", c.lock);
