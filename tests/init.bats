@@ -85,6 +85,11 @@ server_user() {
 	server_user
 	run ssh_run 'ls /etc/nginx/sites-enabled/default && rm /etc/nginx/sites-enabled/default && nginx && cat /run/nginx.pid'
 	assert_success
+	# the app's own nginx file (APP_NGINX), which bg never writes: kept
+	# and served across make init twice, a deploy and a switch
+	run ssh_run 'mkdir -p /etc/bg/nginx.d && printf "%s\n" "location = /own { add_header X-Own yes always; return 200 \"own\\n\"; }" >/etc/bg/nginx.d/own.conf && cat /etc/bg/nginx.d/own.conf'
+	assert_success
+	own=$output
 	# make deb here (from a snapshot of the tree), not a given PACKAGE
 	mkdir "$T/repo"
 	(cd "$BG_ROOT" && git ls-files -z -c -o --exclude-standard | grep -zv '^build/' |
@@ -149,6 +154,12 @@ install ok installed"
 	assert_output --partial "green v1"
 	run curl -sS "http://127.0.0.1:$PROD/bg"
 	assert_output green
+	run curl -sS -i "http://127.0.0.1:$PROD/own"
+	echo "$output"
+	assert_line --partial "X-Own: yes"
+	assert_line own
+	run ssh_run 'cat /etc/bg/nginx.d/own.conf'
+	assert_output "$own"
 }
 
 @test "make init: each missing or wrong setting is refused, naming it, and nothing on the server changes" {
