@@ -331,7 +331,9 @@ bg_children() {
 	local -a kids
 
 	if [ -r "/proc/$1/task/$1/children" ]; then	# no fork: fast
-		read -r -a kids <"/proc/$1/task/$1/children"
+		# no newline at its end, empty without children, gone when
+		# PID ends: read's status says nothing here
+		read -r -a kids <"/proc/$1/task/$1/children" 2>/dev/null || :
 		[ "${#kids[@]}" -gt 0 ] && printf '%s\n' "${kids[@]}"
 		return 0
 	fi
