@@ -101,7 +101,7 @@ history_lines() {
 	wc -l <"$(fleet_dir "$1")/log/bg.log"
 }
 
-# load_start: tests/bgload against each server's production, 10 keep-alive
+# load_start: tests/bin/bgload against each server's production, 10 keep-alive
 # clients, half POST, bounded by -d 120; output in $T/loadI.{out,err}.
 # Niced: three of them can take both cores, and ansible-playbook starved
 # of CPU triples the test's time; they still send thousands of requests a

@@ -159,7 +159,7 @@ wait_established() {
 
 @test "bgapp: replaces a stale socket, refuses a live one" {
 	start_app blue blue v1 "unix:$T/app.sock"
-	run "$BG_ROOT/tests/bgapp" --listen "unix:$T/app.sock" --color green --version v2
+	run "$BG_ROOT/tests/bin/bgapp" --listen "unix:$T/app.sock" --color green --version v2
 	assert_failure 5
 	assert_output --partial "another server listens there"
 	kill -KILL "$(cat "$T/app-blue.pid")"
@@ -180,11 +180,11 @@ wait_established() {
 }
 
 @test "bgapp: usage errors exit 2, --free-port prints a port" {
-	run "$BG_ROOT/tests/bgapp" --listen 127.0.0.1:1 --color blue
+	run "$BG_ROOT/tests/bin/bgapp" --listen 127.0.0.1:1 --color blue
 	assert_failure 2
-	run "$BG_ROOT/tests/bgapp" --listen nonsense --color blue --version v1
+	run "$BG_ROOT/tests/bin/bgapp" --listen nonsense --color blue --version v1
 	assert_failure 2
-	run "$BG_ROOT/tests/bgapp" --free-port
+	run "$BG_ROOT/tests/bin/bgapp" --free-port
 	assert_success
 	assert_output --regexp '^[0-9]+$'
 }
@@ -221,7 +221,7 @@ wait_established() {
 
 @test "bgapp: SIGTERM closes WebSockets with 1001 and ends event streams cleanly, exit 0" {
 	start_app blue blue v1 "127.0.0.1:$PORT"
-	"$BG_ROOT/tests/bgws" -w 5 -s 5 -e 100 -d 3 "$URL/" >"$T/ws.out" 3>&- &
+	"$BG_ROOT/tests/bin/bgws" -w 5 -s 5 -e 100 -d 3 "$URL/" >"$T/ws.out" 3>&- &
 	ws=$!
 	bg_track "$ws" bgws
 	wait_established "$PORT" 10
@@ -235,7 +235,7 @@ wait_established() {
 
 @test "bgapp: SIGKILL is what an unclean end looks like to bgws (counted as cut, not clean)" {
 	start_app blue blue v1 "127.0.0.1:$PORT"
-	"$BG_ROOT/tests/bgws" -w 3 -s 3 -e 100 -d 2 "$URL/" >"$T/ws.out" 3>&- &
+	"$BG_ROOT/tests/bin/bgws" -w 3 -s 3 -e 100 -d 2 "$URL/" >"$T/ws.out" 3>&- &
 	ws=$!
 	bg_track "$ws" bgws
 	wait_established "$PORT" 6

@@ -1,5 +1,5 @@
 #!/usr/bin/env bats
-# bgcolor against a real nginx, and against tests/httpsrv for the replies
+# bgcolor against a real nginx, and against tests/bin/httpsrv for the replies
 # nginx would never send (chunked /bg, bare LF, silence, a dribble).
 
 bats_require_minimum_version 1.5.0
@@ -45,7 +45,7 @@ EOF
 	URL=http://127.0.0.1:$NPORT
 }
 
-# start_srv NAME HTTPSRV-ARGS...: tests/httpsrv on a free port, URL in $SRV.
+# start_srv NAME HTTPSRV-ARGS...: tests/bin/httpsrv on a free port, URL in $SRV.
 start_srv() {
 	local name=$1 n=50 port
 	shift

@@ -3,7 +3,7 @@
 #
 # Real nginx answers /bg with "blue", so green is the standby. Hooks come
 # from tests/hooks/fixture, copied to $T/hooks (a fresh 0755 directory
-# whatever the checkout's umask); its restart starts tests/bgapp for the
+# whatever the checkout's umask); its restart starts tests/bin/bgapp for the
 # color on BG_ADDR, never systemctl. APP is $T/app.
 
 load helpers/bg
@@ -22,7 +22,7 @@ server {
 EOF
 	start_nginx "$T/nginx.snippet"
 	mkdir -p "$T/app/blue" "$T/app/green"
-	ln -s "$BG_ROOT/tests/bgapp" "$T/app/bgapp"
+	ln -s "$BG_ROOT/tests/bin/bgapp" "$T/app/bgapp"
 	cp -R "$BG_ROOT/tests/hooks/fixture" "$T/hooks"
 	chmod 0755 "$T/hooks" "$T/hooks"/*
 	export BG_CONF="$T/bg.conf"

@@ -1,5 +1,5 @@
 #!/usr/bin/env bats
-# The config file (SPEC "The config file"), through tests/unit_conf, which
+# The config file (SPEC "The config file"), through tests/unit/unit_conf, which
 # loads it exactly as the tools do: bg_conf_path, bg_conf_load, bg_conf_need.
 
 load helpers/bg

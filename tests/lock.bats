@@ -1,6 +1,6 @@
 #!/usr/bin/env bats
 # The lock bgstage, bgflip and make deploy share (tools/lib/lock.c), through
-# tests/unit_lock: "unit_lock PATH [WAIT_MS [HOLD_MS]]".
+# tests/unit/unit_lock: "unit_lock PATH [WAIT_MS [HOLD_MS]]".
 
 load helpers/bg
 
@@ -190,17 +190,17 @@ flock1_hold() {
 	echo 1 >"$L"
 	chmod 0644 "$L"
 	local as_nobody=(setpriv --reuid=65534 --regid=65534 --clear-groups)
-	run "${as_nobody[@]}" "$BG_ROOT/tests/unit_lock" "$L"
+	run "${as_nobody[@]}" "$BG_ROOT/tests/unit/unit_lock" "$L"
 	echo "$output"
 	assert_success
 	assert_output --regexp '^locked [0-9]+$'
 	[ "$(cat "$L")" = 1 ]	# read-only: nothing written
 	hold a
-	run "${as_nobody[@]}" "$BG_ROOT/tests/unit_lock" "$L"
+	run "${as_nobody[@]}" "$BG_ROOT/tests/unit/unit_lock" "$L"
 	assert_failure 1
 	assert_output "busy $HOLDER"
 	# cannot create it either: the error says why
-	run "${as_nobody[@]}" "$BG_ROOT/tests/unit_lock" "$T/new-lock"
+	run "${as_nobody[@]}" "$BG_ROOT/tests/unit/unit_lock" "$T/new-lock"
 	assert_failure 5
 	assert_output "error: Permission denied"
 }

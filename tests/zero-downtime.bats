@@ -1,5 +1,5 @@
 #!/usr/bin/env bats
-# Zero downtime, counted: tests/bgload keeps 50 clients busy through real
+# Zero downtime, counted: tests/bin/bgload keeps 50 clients busy through real
 # nginx (the repo's templates, helpers/scene.bash) while bgflip switches
 # back and forth, and every request sent must come back complete, 2xx, and
 # from one of the two instances. bgload never retries, so a request lost
