@@ -477,9 +477,6 @@ $USAGE"
 	run bgdrain -h
 	assert_success
 	assert_output "$USAGE"
-	# the usage line is the man page's SYNOPSIS
-	run bash -c "MANWIDTH=200 mandoc -Tascii '$BG_ROOT/docs/bgdrain.1' | col -b"
-	assert_line "     ${USAGE#usage: }"
 }
 
 @test "bgdrain: configuration errors exit 4" {
