@@ -231,32 +231,34 @@ EOF
 
 @test "bgswapconf: nginx -t accepts nginx/green.conf whenever it accepts nginx/blue.conf" {
 	local p s b g f
-	[ -f "$BG_ROOT/nginx/blue.conf" ] || skip "no nginx/blue.conf in the tree yet"
 	p=$(free_port); s=$(free_port); b=$(free_port); g=$(free_port)
-	# as make init does: swap the template, then fill in the placeholders
+	mkdir "$T/app-nginx"
+	# as make init does: swap the template, then nginx/fill fills it in
+	cp "$BG_ROOT/nginx/blue.conf" "$T/blue.tmpl"
 	bgswapconf "$BG_ROOT/nginx/blue.conf" >"$T/green.tmpl"
-	for f in blue green; do
-		{
-			[ -f "$BG_ROOT/nginx/upstreams.conf" ] &&
-			    cat "$BG_ROOT/nginx/upstreams.conf"
-			if [ $f = blue ]; then cat "$BG_ROOT/nginx/blue.conf"
-			else cat "$T/green.tmpl"; fi
-		} | sed -e "s/@LISTEN@/127.0.0.1:$p/g" \
-		    -e "s/@STAGING_LISTEN@/127.0.0.1:$s/g" \
-		    -e 's/@SERVER_NAME@/localhost/g' \
-		    -e "s/@BLUE@/127.0.0.1:$b/g" -e "s/@GREEN@/127.0.0.1:$g/g" \
-		    >"$T/$f.conf"
+	cp "$BG_ROOT/nginx/upstreams.conf" "$T/upstreams.tmpl"
+	for f in upstreams blue green; do
+		run --separate-stderr "$BG_ROOT/nginx/fill" "$T/$f.tmpl" \
+		    LISTEN="127.0.0.1:$p" STAGING_LISTEN="127.0.0.1:$s" \
+		    SERVER_NAME=localhost BLUE="127.0.0.1:$b" \
+		    GREEN="127.0.0.1:$g" APP_NGINX="$T/app-nginx" \
+		    ACME_ROOT="$T/acme"
+		echo "nginx/fill $f: exit $status: $stderr"
+		assert_success
+		printf '%s\n' "$output" >"$T/$f.conf"
+		run grep -n '@[A-Z_]*@' "$T/$f.conf"
+		assert_failure 1
 	done
-	! grep -n '@[A-Z_]*@' "$T/blue.conf" ||
-	    skip "nginx/blue.conf has placeholders this test does not know"
-	nginx_t "$T/blue.conf" >"$T/t.out" 2>&1 ||
-	    skip "nginx -t rejects nginx/blue.conf: $(head -c 300 "$T/t.out")"
-	run nginx_t "$T/green.conf"
-	echo "$output"
-	[ "$status" -eq 0 ]
-	start_nginx "$T/green.conf"
+	for f in blue green; do
+		printf 'include %s;\ninclude %s;\n' "$T/upstreams.conf" \
+		    "$T/$f.conf" >"$T/$f.site"
+		run nginx_t "$T/$f.site"
+		echo "nginx -t $f: $output"
+		assert_success
+	done
+	start_nginx "$T/green.site"
 	run curl -sS --max-time 5 "http://127.0.0.1:$p/bg"
-	[ "$output" = green ]
+	assert_output green
 }
 
 # bats test_tags=sanitize
