@@ -337,18 +337,17 @@ BG_TMP=.bg.tmp
 	workers=$(nginx_workers)
 	for w in $workers; do bg_track "$w" worker; done
 	# hold the SIGHUP back 2 s, long enough to kill the master first
-	strace -o /dev/null -e trace=pidfd_send_signal \
+	strace -o "$T/strace" -e trace=pidfd_send_signal \
 	    -e inject=pidfd_send_signal:delay_enter=2000000 \
 	    bgflip >"$T/out" 2>&1 3>&- &
 	flip=$!
-	for i in $(seq 100); do
-		cmp -s "$SITE/live.conf" "$SITE/green.conf" && break
-		sleep 0.05
-	done
+	bg_track "$flip" strace
+	wait_until 5 cmp -s "$SITE/live.conf" "$SITE/green.conf"
 	kill -KILL "$NGINX_MASTER"
 	st=0
 	wait "$flip" || st=$?
 	cat "$T/out"
+	strace_saw "$T/strace" '^pidfd_send_signal\(.*\(DELAYED\)$'
 	[ "$st" -eq 7 ]
 	grep -q "a human" "$T/out" || grep -q "gone" "$T/out"
 	cmp "$SITE/live.conf" "$SITE/blue.conf"
@@ -530,9 +529,12 @@ BG_TMP=.bg.tmp
 @test "bgflip: SIGINT, SIGTERM and SIGHUP do not stop a flip half way" {
 	scene reload
 	for sig in INT TERM HUP; do
-		run strace -o /dev/null -e trace=rename \
-		    -e inject=rename:signal=$sig:when=2 bgflip
+		# held, never delivered: delay_exit=1 marks the call it was
+		# sent at
+		run strace -o "$T/strace" -e trace=rename \
+		    -e inject=rename:signal=$sig:delay_exit=1:when=2 bgflip
 		echo "$sig: $output"
+		strace_saw "$T/strace" '^rename\(.*\(DELAYED\)$'
 		[ "$status" -eq 0 ]
 		[ ! -e "$T/run/lock.flip" ]
 		[ "$(served_color)" = "$(disk_color)" ]
@@ -542,21 +544,25 @@ BG_TMP=.bg.tmp
 	history_ok
 }
 
-# kill_each STEP...: SIGKILL bgflip at each SYSCALL:N; after each, the disk
-# is wholly one color, and the next bgflip finishes or undoes the flip (and
-# stops there), or, when nothing was recorded yet, does its own.
+# kill_each STEP...: SIGKILL bgflip at each SYSCALL:N (strace must show
+# it killed there); after each, the disk is wholly one color, and the next
+# bgflip finishes or undoes the flip (and stops there), or, when nothing
+# was recorded yet, does its own.
 kill_each() {
-	local step sys n d confs
+	local step sys n d confs st
 
 	confs=$(find "$T" -name '*.conf' | sort)
 	for step in "$@"; do
 		sys=${step%:*}
 		n=${step#*:}
-		strace -o /dev/null -e trace="$sys" \
+		st=0
+		strace -o "$T/strace" -e trace="$sys" \
 		    -e inject="$sys:signal=KILL:when=$n" bgflip \
-		    >/dev/null 2>"$T/killed.err" || true
+		    >/dev/null 2>"$T/killed.err" || st=$?
 		d=$(disk_color)
-		echo "killed at $step: disk $d"
+		echo "killed at $step: exit $st, disk $d"
+		strace_saw "$T/strace" '^\+\+\+ killed by SIGKILL \+\+\+$'
+		[ "$st" -eq 137 ]
 		[ "$d" = blue ] || [ "$d" = green ]
 		[ "$(find "$T" -name '*.conf' | sort)" = "$confs" ]
 		bgflip -w 10 >"$T/next.out" 2>&1 || {

@@ -194,8 +194,9 @@ consistent() {
 
 # [INJECT_PATH=PATH] inject_each ERRNO SYSCALL:N...: fail each listed call
 # (only those on PATH, when set) of a bgflip with
-# ERRNO; after each, disk and nginx agree, nothing is half done, and the
-# exit status says whether the flip happened (0) or not (5 or 6).
+# ERRNO; strace must show the failure injected; after each, disk and nginx
+# agree, nothing is half done, and the exit status says whether the flip
+# happened (0) or not (5 or 6).
 inject_each() {
 	local err=$1 step sys n before st
 	shift
@@ -205,10 +206,11 @@ inject_each() {
 		n=${step#*:}
 		before=$(served_color)
 		st=0
-		strace -o /dev/null ${INJECT_PATH:+-P "$INJECT_PATH"} \
+		strace -o "$T/strace" ${INJECT_PATH:+-P "$INJECT_PATH"} \
 		    -e trace="$sys" -e inject="$sys:error=$err:when=$n" bgflip \
 		    >"$T/out" 2>"$T/err" || st=$?
 		echo "$err at $step: exit $st: $(tr '\n' ' ' <"$T/err")"
+		strace_saw "$T/strace" "^$sys\\(.* $err .*\\(INJECTED\\)\$"
 		consistent
 		case $st in
 		0) [ "$(served_color)" != "$before" ] ;;
@@ -243,9 +245,10 @@ inject_each() {
 	consistent
 }
 
-# signal_each SIG SYSCALL:N...: deliver SIG to bgflip at each listed call.
-# Before the lock it dies of it with nothing changed; from the lock on the
-# signal waits, and the flip finishes: never a half state.
+# signal_each SIG SYSCALL:N...: deliver SIG to bgflip at each listed call
+# (strace must show it sent there). Before the lock bgflip dies of it with
+# nothing changed (strace shows it arrive); from the lock on the signal
+# waits, and the flip finishes: never a half state.
 signal_each() {
 	local sig=$1 step sys n before st
 	shift
@@ -255,14 +258,19 @@ signal_each() {
 		n=${step#*:}
 		before=$(served_color)
 		st=0
-		strace -o /dev/null -e trace="$sys" \
-		    -e inject="$sys:signal=$sig:when=$n" bgflip \
+		# delay_exit=1: strace marks the call the signal came at
+		strace -o "$T/strace" -e trace="$sys" \
+		    -e inject="$sys:signal=$sig:delay_exit=1:when=$n" bgflip \
 		    >"$T/out" 2>"$T/err" || st=$?
 		echo "SIG$sig at $step: exit $st: $(tr '\n' ' ' <"$T/err")"
+		strace_saw "$T/strace" "^$sys\\(.*\\(DELAYED\\)\$"
 		consistent
 		case $st in
-		0) [ "$(served_color)" != "$before" ] ;;
-		130 | 143) [ "$(served_color)" = "$before" ] ;;
+		0)	# held from the lock on, never delivered
+			[ "$(served_color)" != "$before" ] ;;
+		130 | 143)
+			strace_saw "$T/strace" "^--- SIG$sig .*SI_KERNEL"
+			[ "$(served_color)" = "$before" ] ;;
 		*) return 1 ;;
 		esac
 	done
@@ -285,32 +293,35 @@ signal_each() {
 	[ "$(wc -l <"$T/log/bg.log")" -ge 7 ]
 }
 
+# new_worker " PID PID ... ": an nginx worker runs whose pid is not listed
+new_worker() {
+	local w
+
+	for w in $(nginx_workers); do
+		[[ $1 == *" $w "* ]] || return 0
+	done
+	return 1
+}
+
 @test "faults: the nginx master dies after the HUP, before verification: exit 7" {
 	scene reload
 	workers=" $(nginx_workers | tr '\n' ' ') "
 	for w in $workers; do bg_track "$w" worker; done
 	# the HUP is sent; bgflip is held 2 s after it, and the master killed
-	strace -o /dev/null -e trace=pidfd_send_signal,kill \
+	strace -o "$T/strace" -e trace=pidfd_send_signal,kill \
 	    -e inject=pidfd_send_signal,kill:delay_exit=2000000:when=1 \
 	    bgflip >"$T/out" 2>&1 3>&- &
 	flip=$!
 	bg_track "$flip" strace
 	# the HUP took: a new generation of workers is there
-	hupped=0
-	for _ in $(seq 100); do
-		for w in $(nginx_workers); do
-			[[ $workers == *" $w "* ]] || hupped=1
-		done
-		[ "$hupped" -eq 1 ] && break
-		sleep 0.05
-	done
-	[ "$hupped" -eq 1 ]
+	wait_until 5 new_worker "$workers"
 	# once the master is gone its workers are no one's children
 	for w in $(nginx_workers); do bg_track "$w" worker; done
 	kill -KILL "$NGINX_MASTER"
 	st=0
 	wait "$flip" || st=$?
 	cat "$T/out"
+	strace_saw "$T/strace" '^(pidfd_send_signal|kill)\(.*\(DELAYED\)$'
 	[ "$st" -eq 7 ]
 	grep -q "died" "$T/out"
 	# the disk is put back; the record is gone or names the flip
@@ -323,7 +334,7 @@ signal_each() {
 	: >"$T/run/lock"
 	chmod 0644 "$T/run/lock"
 	# hold bgflip still just after it took the lock, and kill it there
-	strace -o /dev/null -e trace=flock \
+	strace -o "$T/strace" -e trace=flock \
 	    -e inject=flock:delay_exit=15000000:when=1 bgflip \
 	    >"$T/flip.out" 2>&1 3>&- &
 	tracer=$!
@@ -331,20 +342,17 @@ signal_each() {
 	# watched in /proc/locks: a probe that took the lock itself, even
 	# for a moment, could be what bgflip's first flock(2) runs into
 	ino=$(stat -c %i "$T/run/lock")
-	held=0
-	for _ in $(seq 100); do
-		if grep -q "FLOCK .*:$ino " /proc/locks; then
-			held=1
-			break
-		fi
-		sleep 0.1
-	done
+	wait_until 10 grep -q "FLOCK .*:$ino " /proc/locks
 	cat "$T/flip.out"
-	[ "$held" -eq 1 ]
 	flip=$(bg_children "$tracer")
 	[ -n "$flip" ]
 	kill -KILL "$flip"
-	wait "$tracer" || :
+	st=0
+	wait "$tracer" || st=$?
+	# held in the delayed flock(2) until the SIGKILL, which ended it
+	strace_saw "$T/strace" '^flock\(.*\(DELAYED\)$'
+	strace_saw "$T/strace" '^\+\+\+ killed by SIGKILL \+\+\+$'
+	[ "$st" -eq 137 ]
 	[ -e "$T/run/lock" ]
 	consistent
 	[ "$(served_color)" = blue ]

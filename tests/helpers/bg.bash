@@ -429,3 +429,38 @@ write_conf() {
 		esac
 	done
 }
+
+# wait_until SECS CMD...: run CMD every 0.1 s until it succeeds (return 0)
+# or SECS whole seconds have passed (return 1, with a message naming CMD).
+wait_until() {
+	local secs=$1 end
+	shift
+
+	case $secs in
+	'' | *[!0-9]*)
+		echo "wait_until: $secs: not a whole number of seconds" >&2
+		return 2 ;;
+	esac
+	end=$(( ${EPOCHREALTIME/[.,]/} + secs * 1000000 ))
+	until "$@"; do
+		if [ "${EPOCHREALTIME/[.,]/}" -ge "$end" ]; then
+			echo "wait_until: still not true after $secs s: $*" >&2
+			return 1
+		fi
+		sleep 0.1
+	done
+}
+
+# strace_saw FILE ERE: strace's output FILE (-o FILE) has a line matching
+# ERE, the evidence that an -e inject hit: "(INJECTED)" for error=,
+# "(DELAYED)" for delay_enter= and delay_exit=, "^--- SIGTERM .*SI_KERNEL"
+# for signal=TERM, "^\+\+\+ killed by SIGKILL" for signal=KILL. A signal
+# the program holds blocked until it exits never shows arriving: add
+# delay_exit=1 to the same inject, and the call it was sent at is the one
+# marked "(DELAYED)". Prints FILE when it has not.
+strace_saw() {
+	grep -qE -- "$2" "$1" && return 0
+	echo "strace_saw: no line matches '$2' in $1:"
+	cat "$1"
+	return 1
+}
