@@ -18,16 +18,14 @@ established() {
 	ss -Htn state established "( sport = :$1 )" | wc -l
 }
 
+# at_least_established PORT N: N connections or more are in
+at_least_established() {
+	[ "$(established "$1")" -ge "$2" ]
+}
+
 # wait_established PORT N: until N connections are in (bounded, 5 s)
 wait_established() {
-	local n=50
-
-	while [ "$n" -gt 0 ]; do
-		[ "$(established "$1")" -ge "$2" ] && return 0
-		sleep 0.1
-		n=$((n - 1))
-	done
-	return 1
+	wait_until 5 at_least_established "$1" "$2"
 }
 
 # bats test_tags=sanitize

@@ -47,18 +47,15 @@ EOF
 
 # start_srv NAME HTTPSRV-ARGS...: tests/bin/httpsrv on a free port, URL in $SRV.
 start_srv() {
-	local name=$1 n=50 port
+	local name=$1 port
 	shift
 
 	port=$(free_port)
 	httpsrv --listen "127.0.0.1:$port" --lifetime 30 "$@" \
 	    </dev/null >"$T/srv-$name.addr" 2>"$T/srv-$name.log" 3>&- &
 	bg_track $! "httpsrv-$name"
-	while [ ! -s "$T/srv-$name.addr" ] && [ "$n" -gt 0 ]; do
-		sleep 0.1
-		n=$((n - 1))
-	done
-	[ -s "$T/srv-$name.addr" ] || { cat "$T/srv-$name.log"; return 1; }
+	wait_until 5 test -s "$T/srv-$name.addr" ||
+	    { cat "$T/srv-$name.log"; return 1; }
 	SRV=http://127.0.0.1:$port/bg
 }
 
@@ -213,11 +210,7 @@ EOF
 		fails 5 "^bgcolor: bad reply from 127\.0\.0\.1:[0-9]+: reply over 65536 bytes" \
 		    bgcolor -u "$SRV"
 		# the server counts what it could send before bgcolor hung up
-		n=50
-		while ! grep -q 'sent' "$T/srv-big$len.log" && [ "$n" -gt 0 ]; do
-			sleep 0.1
-			n=$((n - 1))
-		done
+		wait_until 5 grep -q 'sent' "$T/srv-big$len.log"
 		cat "$T/srv-big$len.log"
 		sent=$(sed -n 's/.*sent \([0-9]*\) bytes/\1/p' "$T/srv-big$len.log")
 		[ "$sent" -lt 67108864 ]

@@ -56,16 +56,16 @@ green_only() {
 # counted the same through netlink and /proc (unit_proc -n: both ways; while
 # a connection is being made the two readings may differ, and it fails).
 count_is() {
-	local n=50 c
-
-	while [ "$n" -gt 0 ]; do
-		c=$(unit_proc -n "$1") || true
-		[ "$c" = "$2" ] && return 0
-		sleep 0.1
-		n=$((n - 1))
-	done
-	echo "count_is: $1 has $c connections in flight, not $2" >&2
+	wait_until 5 in_flight "$1" "$2" && return 0
+	echo "count_is: $1 has $(unit_proc -n "$1" 2>&1) connections in flight, not $2" >&2
 	return 1
+}
+
+# in_flight ADDR N: unit_proc -n counts N for ADDR, both ways alike
+in_flight() {
+	local c
+
+	c=$(unit_proc -n "$1") && [ "$c" = "$2" ]
 }
 
 # agree ADDR N: netlink sock_diag and /proc/net both count N for ADDR
@@ -222,12 +222,7 @@ idle_conn() {
 	exec 7>&-
 	grep -q "green 1" "$T/reply"
 	port=$(printf '%04X' "$GP")
-	n=50
-	until grep -Eq "^ *[0-9]+: [0-9A-F]+:$port [0-9A-F]+:[0-9A-F]+ 06 " /proc/net/tcp; do
-		n=$((n - 1))
-		[ "$n" -gt 0 ]
-		sleep 0.1
-	done
+	wait_until 5 grep -Eq "^ *[0-9]+: [0-9A-F]+:$port [0-9A-F]+:[0-9A-F]+ 06 " /proc/net/tcp
 	run --separate-stderr bgdrain -F -c -f "$C" green
 	assert_success
 	assert_equal "$stderr" ""

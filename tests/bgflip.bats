@@ -74,15 +74,6 @@ snapshot() {
 	nginx_workers | sort
 }
 
-no_temps() {
-	local left
-
-	left=$(find "$T" -name "$BG_TMP" -o -name '*.bg.tmp*')
-	[ -z "$left" ] || { echo "temp files left: $left"; return 1; }
-}
-
-BG_TMP=.bg.tmp
-
 @test "bgflip: -h prints the usage on stdout" {
 	run bgflip -h
 	[ "$status" -eq 0 ]
@@ -233,7 +224,7 @@ BG_TMP=.bg.tmp
 	flock "$T/run/lock" sh -c ": >'$T/held'; exec sleep 30" 3>&- &
 	holder=$!
 	bg_track "$holder" flock
-	for i in $(seq 50); do [ -e "$T/held" ] && break; sleep 0.1; done
+	wait_until 5 test -e "$T/held"
 	run bgflip
 	echo "$output"
 	[ "$status" -eq 1 ]

@@ -23,6 +23,11 @@ kv() {
 	echo "$v"
 }
 
+# answers_green URL: URL answers "green v2"
+answers_green() {
+	[ "$(curl -s "$1")" = "green v2" ]
+}
+
 # bats test_tags=sanitize
 @test "bgload: counts every request against the app directly" {
 	start_app blue blue v1 "127.0.0.1:$PORT"
@@ -156,12 +161,7 @@ kv() {
 	sleep 1
 	site "$GP"
 	nginx_reload
-	n=50
-	until [ "$(curl -s "http://127.0.0.1:$NP/")" = "green v2" ]; do
-		n=$((n - 1))
-		[ "$n" -gt 0 ]
-		sleep 0.1
-	done
+	wait_until 5 answers_green "http://127.0.0.1:$NP/"
 	sleep 0.5
 	kill -INT "$pid"
 	wait "$pid"

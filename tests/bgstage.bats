@@ -49,15 +49,12 @@ hook() {
 
 # inflight_on PORT: a server-side ESTABLISHED connection on 127.0.0.1:PORT
 inflight_on() {
-	local n=50
+	wait_until 5 established_on "$1"
+}
 
-	while [ "$n" -gt 0 ]; do
-		[ "$(ss -Htn state established "( sport = :$1 )" | wc -l)" -gt 0 ] &&
-		    return 0
-		sleep 0.1
-		n=$((n - 1))
-	done
-	return 1
+# established_on PORT: ss lists an ESTABLISHED connection from PORT
+established_on() {
+	[ "$(ss -Htn state established "( sport = :$1 )" | wc -l)" -gt 0 ]
 }
 
 # bats test_tags=sanitize
@@ -297,11 +294,7 @@ PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 	bgstage -t 2 green 2>"$T/first.err" 3>&- &
 	first=$!
 	bg_track "$first" bgstage
-	n=50
-	while [ "$n" -gt 0 ] && ! grep -qs "restart green" "$LOG"; do
-		sleep 0.1
-		n=$((n - 1))
-	done
+	wait_until 5 grep -qs "restart green" "$LOG"
 	run bgstage green
 	echo "$output"
 	assert_failure 1
@@ -321,11 +314,7 @@ wait'
 	bgstage green 2>"$T/err" 3>&- &
 	pid=$!
 	bg_track "$pid" bgstage
-	n=50
-	while [ "$n" -gt 0 ] && [ ! -s "$T/app/sleep.pid" ]; do
-		sleep 0.1
-		n=$((n - 1))
-	done
+	wait_until 5 test -s "$T/app/sleep.pid"
 	sp=$(cat "$T/app/sleep.pid")
 	bg_track "$sp" sleep
 	kill -TERM "$pid"

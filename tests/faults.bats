@@ -33,8 +33,6 @@ teardown() {
 	fi
 }
 
-BG_TMP=.bg.tmp
-
 # on_tmpfs DIR SIZE: DIR's contents moved onto a tmpfs of SIZE bytes
 # mounted on DIR (root-owned 0755, like DIR). Skips where mounting is not
 # allowed (not root, or a container without CAP_SYS_ADMIN).
@@ -57,13 +55,6 @@ on_tmpfs() {
 fill() {
 	dd if=/dev/zero of="$1/.filler" bs=4096 2>/dev/null || :
 	! dd if=/dev/zero of="$1/.filler2" bs=4096 count=1 2>/dev/null
-}
-
-no_temps() {
-	local left
-
-	left=$(find "$T" -name "$BG_TMP" -o -name '*.bg.tmp*')
-	[ -z "$left" ] || { echo "temp files left: $left"; return 1; }
 }
 
 # consistent: the disk is wholly one color, nginx serves it, and no flip is
@@ -462,11 +453,7 @@ new_worker() {
 	bgstage -t 60 green >"$T/out" 2>"$T/err" 3>&- &
 	stage=$!
 	bg_track "$stage" bgstage
-	for _ in $(seq 50); do
-		[ -e "$T/hook-ran" ] && break
-		sleep 0.1
-	done
-	[ -e "$T/hook-ran" ]
+	wait_until 5 test -e "$T/hook-ran"
 	sleep 0.5	# in the health wait now
 	kill -TERM "$stage"
 	# prompt: well within the 60 s it would otherwise wait

@@ -16,17 +16,12 @@ teardown() {
 # hold NAME [HOLD_MS]: a background unit_lock holding $L; its pid in
 # $HOLDER once it printed "locked".
 hold() {
-	local out=$T/hold-$1.out n=50
+	local out=$T/hold-$1.out
 
 	unit_lock "$L" -1 "${2:-30000}" >"$out" 2>&1 3>&- &
 	HOLDER=$!
 	bg_track "$HOLDER" "unit_lock-$1"
-	while [ "$n" -gt 0 ]; do
-		grep -q '^locked ' "$out" && return 0
-		bg_alive "$HOLDER" || break
-		sleep 0.1
-		n=$((n - 1))
-	done
+	wait_until 5 grep -q '^locked ' "$out" && return 0
 	echo "hold: unit_lock did not take $L:" >&2
 	cat "$out" >&2
 	return 1
@@ -35,22 +30,23 @@ hold() {
 # flock1_hold: flock(1) holding $L in the background (as in make deploy),
 # its pid in $HOLDER and its command's in $CHILD once the lock is taken.
 flock1_hold() {
-	local n=50
+	local st=0
 
 	flock "$L" sleep 30 </dev/null >/dev/null 2>&1 3>&- &
 	HOLDER=$!
 	bg_track "$HOLDER" flock
-	while [ "$n" -gt 0 ]; do
-		CHILD=$(bg_children "$HOLDER")
-		if [ -n "$CHILD" ]; then
-			bg_track "$CHILD" flock-child
-			grep -q "FLOCK .* $HOLDER " /proc/locks && return 0
-		fi
-		sleep 0.1
-		n=$((n - 1))
-	done
+	CHILD=
+	wait_until 5 flock1_took || st=$?
+	[ -z "$CHILD" ] || bg_track "$CHILD" flock-child
+	[ "$st" -eq 0 ] && return 0
 	echo "flock1_hold: flock(1) did not take $L" >&2
 	return 1
+}
+
+# flock1_took: $HOLDER runs its command ($CHILD) and holds the lock
+flock1_took() {
+	CHILD=$(bg_children "$HOLDER")
+	[ -n "$CHILD" ] && grep -q "FLOCK .* $HOLDER " /proc/locks
 }
 
 # bats test_tags=sanitize
