@@ -172,7 +172,8 @@ teardown() {
 	local p107 p108
 	p107=/$(printf 'a%.0s' $(seq 106))
 	p108=/$(printf 'a%.0s' $(seq 107))
-	[ "${#p107}" -eq 107 ] && [ "${#p108}" -eq 108 ]
+	assert_equal "${#p107}" 107
+	assert_equal "${#p108}" 108
 	write_conf "$C" "blue=unix:$p107"
 	run unit_conf -f "$C" blue
 	assert_success
@@ -349,7 +350,7 @@ teardown() {
 	assert_output "unit_conf: $T/dir: config is not a regular file"
 	# 65536 bytes is the limit: a comment that fills it is fine
 	{ printf '#'; head -c 65534 /dev/zero | tr '\0' x; printf '\n'; } >"$C"
-	[ "$(stat -c %s "$C")" -eq 65536 ]
+	assert_equal "$(stat -c %s "$C")" 65536
 	run unit_conf -f "$C" url
 	assert_success
 	printf 'x' >>"$C"
