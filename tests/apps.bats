@@ -263,13 +263,13 @@ EOF
 	assert_output "retire green
 restart green"
 	hold=$(cat "$T/app-green.pid")
-	[ -n "$hold" ]
+	assert [ -n "$hold" ]
 	kill -TERM "$WS_PID"
 	ws_wait
 	# the WebSocket was closed cleanly by the retired instance and came
 	# back (to the new green instance, through staging)
 	assert_equal "$W_ws_clean $W_ws_eof $W_ws_reset" "1 0 0"
-	[ "$W_ws_open" -eq 2 ]
+	assert_equal "$W_ws_open" 2
 }
 
 # across MODE LOADFLAGS: 50 WebSockets + 50 event streams and HTTP load
