@@ -74,7 +74,7 @@ wait_established() {
 	run curl -s -m 2 "$URL/fast"
 	assert_output "blue v1"
 	# the slow one is still held while the fast one has its answer
-	[ ! -s "$T/slow" ]
+	assert [ ! -s "$T/slow" ]
 	kill -0 "$slow"
 	wait "$slow"
 	run cat "$T/slow"
@@ -110,7 +110,7 @@ wait_established() {
 	big=$(head -c 20000 /dev/zero | tr '\0' a)
 	run curl -s -o /dev/null -w '%{http_code}' -H "X-Big: $big" "$URL/"
 	echo "$output"
-	[ "$output" = 400 ] || [ "$output" = 000 ]	# 400, or reset mid-send
+	assert_output --regexp '^(400|000)$'	# 400, or reset mid-send
 	run curl -s "$URL/"
 	assert_output "blue v1"
 }
@@ -122,7 +122,7 @@ wait_established() {
 	exec 5<>"/dev/tcp/127.0.0.1/$PORT"
 	printf 'GET / HTTP/1.1\r\nHost: x\r\n\r\n' >&5
 	read -r -t 5 status <&5
-	[[ $status == "HTTP/1.1 200 OK"* ]]
+	assert_regex "$status" '^HTTP/1\.1 200 OK'
 	curl -s -o "$T/slow" -w '%{http_code}' "$URL/x?sleep=1500" >"$T/code" 3>&- &
 	slow=$!
 	wait_established "$PORT" 2
@@ -149,7 +149,7 @@ wait_established() {
 	assert_output "blue v1"
 	run stop_app blue
 	assert_success
-	[ ! -e "$T/blue.sock" ]
+	assert [ ! -e "$T/blue.sock" ]
 	start_app green green v2 "unix:$T/green.sock"
 	run stat -c %a "$T/green.sock"
 	assert_output 660
@@ -162,7 +162,7 @@ wait_established() {
 	assert_output --partial "another server listens there"
 	kill -KILL "$(cat "$T/app-blue.pid")"
 	wait "$(cat "$T/app-blue.pid")" 2>/dev/null || true
-	[ -S "$T/app.sock" ]
+	assert [ -S "$T/app.sock" ]
 	start_app green green v2 "unix:$T/app.sock"
 	run curl -s --unix-socket "$T/app.sock" http://x/
 	assert_output "green v2"
@@ -214,7 +214,7 @@ wait_established() {
 	assert_failure 28
 	assert_line --partial "Connection: close"
 	refute_line --partial "Transfer-Encoding"
-	[ "$(grep -c '^data: green v2' <<<"$output")" -ge 5 ]
+	assert [ "$(grep -c '^data: green v2' <<<"$output")" -ge 5 ]
 }
 
 @test "bgapp: SIGTERM closes WebSockets with 1001 and ends event streams cleanly, exit 0" {
