@@ -189,7 +189,7 @@ idle_conn() {
 	cat "$T/drain.err"
 	wait "$cpid"
 	assert_equal "$(cat "$T/body")" "green 1"
-	[ ! -s "$T/drain.err" ]
+	assert [ ! -s "$T/drain.err" ]
 	run unit_proc -n "127.0.0.1:$GP"
 	assert_output 0
 }
@@ -202,7 +202,7 @@ idle_conn() {
 	assert_failure 1
 	assert_equal "$stderr" "bgdrain: green has 1 connection in flight"
 	# the client side of the loopback connection is there, not counted
-	[ "$(ss -Htn state established "( dport = :$GP )" | wc -l)" -eq 1 ]
+	assert_equal "$(ss -Htn state established "( dport = :$GP )" | wc -l)" 1
 	agree "127.0.0.1:$GP" 1
 	agree "0.0.0.0:$GP" 1
 	agree "127.0.0.2:$GP" 0
@@ -524,7 +524,7 @@ $USAGE"
 	    -e inject=socket:error=EACCES bgdrain -F -c -f "$C" green || true
 	k=$(grep '^openat(' "$T/strace" | grep -n '/proc/net/tcp"' | head -1 |
 	    cut -d: -f1)
-	[ -n "$k" ]
+	assert [ -n "$k" ]
 	run strace -qq -o "$T/strace" -e trace=socket,openat \
 	    -e inject=socket:error=EACCES -e inject=openat:error=EIO:when="$k" \
 	    bgdrain -F -c -f "$C" green
