@@ -62,9 +62,9 @@ established_on() {
 	run --separate-stderr bgstage
 	echo "$stderr"
 	assert_success
-	[ "$output" = green ]
+	assert_output green
 	# the hook's stdout went to bgstage's stderr, not to stdout
-	[[ $stderr == *"restart: restarting green"* ]]
+	assert_regex "$stderr" 'restart: restarting green'
 	run cat "$LOG"
 	assert_output "restart green"
 	run curl -sf "http://127.0.0.1:$GP/up"
@@ -80,7 +80,7 @@ established_on() {
 	run --separate-stderr bgstage green
 	echo "$stderr"
 	assert_success
-	[ "$output" = green ]
+	assert_output green
 	run curl -sf --unix-socket "$T/green.sock" http://x/
 	assert_output "green v1"
 }
@@ -110,7 +110,7 @@ established_on() {
 	echo "$output"
 	assert_failure 1
 	assert_output --partial "$T/hooks/restart"
-	[ ! -e "$LOG" ]
+	assert [ ! -e "$LOG" ]
 	rm "$T/hooks/migrate"
 	run bgstage -m green
 	assert_failure 1
@@ -123,7 +123,7 @@ established_on() {
 	echo "$output"
 	assert_failure 1
 	assert_output --partial "$T/hooks/migrate is not an executable file"
-	[ ! -e "$LOG" ]
+	assert [ ! -e "$LOG" ]
 }
 
 @test "bgstage: a failing hook stops it (exit 1) and later hooks do not run" {
@@ -151,7 +151,7 @@ established_on() {
 	hook restart 'exit 1'
 	run bgstage green
 	assert_failure 1
-	[ -e "$T/app/.bg-staging.green" ]
+	assert [ -e "$T/app/.bg-staging.green" ]
 }
 
 @test "bgstage: removes the being-staged mark on success, keeps it on a timeout" {
@@ -160,14 +160,14 @@ established_on() {
 	touch "$T/app/down.green"
 	run bgstage -t 0.5 green
 	assert_failure 3
-	[ -e "$T/app/.bg-staging.green" ]
+	assert [ -e "$T/app/.bg-staging.green" ]
 	rm "$T/app/down.green"
 	run bgstage -t 5 green
 	echo "$output"
 	assert_success
-	[ ! -e "$T/app/.bg-staging.green" ]
+	assert [ ! -e "$T/app/.bg-staging.green" ]
 	# the other color's mark is not ours to clear
-	[ -e "$T/app/.bg-staging.blue" ]
+	assert [ -e "$T/app/.bg-staging.blue" ]
 }
 
 @test "bgstage: refuses the live color (exit 1), even with -F" {
@@ -180,7 +180,7 @@ established_on() {
 	assert_output --partial "blue is live"
 	run bgstage -n -F -i blue
 	assert_failure 1
-	[ ! -e "$LOG" ]
+	assert [ ! -e "$LOG" ]
 }
 
 @test "bgstage: refuses while a request is in flight on the target; -F overrides" {
@@ -258,7 +258,7 @@ PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 	run bgstage green
 	assert_failure 4
 	assert_output --partial "hook $T/hooks/restart is writable by group or others"
-	[ ! -e "$LOG" ]
+	assert [ ! -e "$LOG" ]
 }
 
 @test "bgstage: a missing APP/COLOR directory is a configuration error (exit 4)" {
@@ -267,7 +267,7 @@ PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 	echo "$output"
 	assert_failure 4
 	assert_output --partial "$T/app/green: not a directory"
-	[ ! -e "$LOG" ]
+	assert [ ! -e "$LOG" ]
 }
 
 # bats test_tags=sanitize
@@ -276,15 +276,15 @@ PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 	run --separate-stderr bgstage -n -i -m
 	echo "$stderr"
 	assert_success
-	[ "$output" = green ]
-	[[ $stderr == *"would run $T/hooks/install green in $T/app/green"* ]]
-	[[ $stderr == *"would run $T/hooks/migrate green"* ]]
-	[[ $stderr == *"would run $T/hooks/restart green"* ]]
-	[[ $stderr == *"BG_ADDR=127.0.0.1:$GP"* ]]
-	[[ $stderr == *"http://127.0.0.1:$GP/up"* ]]
-	[ ! -e "$LOG" ]
-	[ ! -e "$T/lock" ]
-	[ -e "$T/app/.bg-staging.green" ]
+	assert_output green
+	assert_regex "$stderr" "would run $T/hooks/install green in $T/app/green"
+	assert_regex "$stderr" "would run $T/hooks/migrate green"
+	assert_regex "$stderr" "would run $T/hooks/restart green"
+	assert_regex "$stderr" "BG_ADDR=127\.0\.0\.1:$GP"
+	assert_regex "$stderr" "http://127\.0\.0\.1:$GP/up"
+	assert [ ! -e "$LOG" ]
+	assert [ ! -e "$T/lock" ]
+	assert [ -e "$T/app/.bg-staging.green" ]
 	run curl -s "http://127.0.0.1:$GP/"
 	assert_failure
 }
@@ -303,7 +303,7 @@ PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 	assert_output "restart green"
 	st=0
 	wait "$first" || st=$?
-	[ "$st" -eq 3 ]
+	assert_equal "$st" 3
 }
 
 # bats test_tags=sanitize
@@ -321,7 +321,7 @@ wait'
 	st=0
 	wait "$pid" || st=$?
 	cat "$T/err"
-	[ "$st" -eq 143 ]
+	assert_equal "$st" 143
 	grep -q "interrupted by signal 15" "$T/err"
 	run bg_alive "$sp"
 	assert_failure
@@ -333,7 +333,7 @@ wait'
 	echo "$output"
 	assert_failure 5
 	assert_output --partial "cannot tell which color is live"
-	[ ! -e "$LOG" ]
+	assert [ ! -e "$LOG" ]
 }
 
 @test "bgstage: usage errors are exit 2" {
@@ -350,7 +350,7 @@ wait'
 	run bgstage -h
 	assert_success
 	assert_output "usage: bgstage [-Fimnr] [-f conf] [-t secs] [COLOR]"
-	[ ! -e "$LOG" ]
+	assert [ ! -e "$LOG" ]
 }
 
 @test "bgstage: a config without hooks is exit 4" {
