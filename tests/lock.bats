@@ -56,8 +56,8 @@ flock1_took() {
 	echo "$output"
 	assert_success
 	assert_output --regexp '^locked [0-9]+$'
-	[ "$(cat "$L")" = "${output#locked }" ]
-	[ "$(stat -c %a "$L")" = 644 ]
+	assert_equal "$(cat "$L")" "${output#locked }"
+	assert_equal "$(stat -c %a "$L")" 644
 }
 
 # bats test_tags=sanitize
@@ -67,7 +67,7 @@ flock1_took() {
 	echo "$output"
 	assert_failure 1
 	assert_output "busy $HOLDER"
-	[ "$(cat "$L")" = "$HOLDER" ]
+	assert_equal "$(cat "$L")" "$HOLDER"
 }
 
 @test "lock: a taker that waits times out while the lock stays held" {
@@ -85,19 +85,19 @@ flock1_took() {
 	echo "$output"
 	assert_success
 	assert_output --regexp '^locked [0-9]+$'
-	[ "$(cat "$L")" = "${output#locked }" ]
+	assert_equal "$(cat "$L")" "${output#locked }"
 }
 
 @test "lock: a SIGKILLed holder releases the lock; its pid left in the file is not stale" {
 	hold a
 	kill -KILL "$HOLDER"
 	wait "$HOLDER" 2>/dev/null || true
-	[ "$(cat "$L")" = "$HOLDER" ]
+	assert_equal "$(cat "$L")" "$HOLDER"
 	run unit_lock "$L"
 	echo "$output"
 	assert_success
-	[ "$(cat "$L")" = "${output#locked }" ]
-	[ "${output#locked }" != "$HOLDER" ]
+	assert_equal "$(cat "$L")" "${output#locked }"
+	assert_not_equal "${output#locked }" "$HOLDER"
 }
 
 @test "lock: flock(1) on the same file excludes bg_lock, and names its pid" {
@@ -153,11 +153,11 @@ flock1_took() {
 	echo "$output"
 	assert_failure 5
 	assert_output "error: Too many levels of symbolic links"
-	[ ! -e "$T/target" ]
+	assert [ ! -e "$T/target" ]
 	echo keep >"$T/target"
 	run unit_lock "$L"
 	assert_failure 5
-	[ "$(cat "$T/target")" = keep ]
+	assert_equal "$(cat "$T/target")" keep
 }
 
 @test "lock: a FIFO or a directory at the lock path is refused without hanging" {
@@ -190,7 +190,7 @@ flock1_took() {
 	echo "$output"
 	assert_success
 	assert_output --regexp '^locked [0-9]+$'
-	[ "$(cat "$L")" = 1 ]	# read-only: nothing written
+	assert_equal "$(cat "$L")" 1	# read-only: nothing written
 	hold a
 	run "${as_nobody[@]}" "$BG_ROOT/tests/unit/unit_lock" "$L"
 	assert_failure 1
