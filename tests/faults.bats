@@ -79,21 +79,21 @@ consistent() {
 	workers=$(nginx_workers | sort)
 	run bgflip
 	echo "$output"
-	[ "$status" -eq 5 ]
-	[[ $output == *"No space left on device"* ]]
+	assert_failure 5
+	assert_output --partial "No space left on device"
 	cmp "$SITE/live.conf" "$T/live.before"
-	[ "$(nginx_workers | sort)" = "$workers" ]	# not signalled
+	assert_equal "$(nginx_workers | sort)" "$workers"	# not signalled
 	consistent
-	[ "$(served_color)" = blue ]
-	[ ! -s "$T/log/bg.log" ]
+	assert_equal "$(served_color)" blue
+	assert [ ! -s "$T/log/bg.log" ]
 	# room again: the next run flips and leaves nothing behind
 	rm -f "$SITE/.filler" "$SITE/.filler2"
 	run bgflip
 	echo "$output"
-	[ "$status" -eq 0 ]
-	[ "${lines[-1]}" = green ]
+	assert_success
+	assert_line --index -1 green
 	consistent
-	[ "$(served_color)" = green ]
+	assert_equal "$(served_color)" green
 }
 
 @test "faults: a read-only conf directory: exit 5, nothing changed, no HUP" {
@@ -103,16 +103,16 @@ consistent() {
 	workers=$(nginx_workers | sort)
 	run bgflip
 	echo "$output"
-	[ "$status" -eq 5 ]
-	[[ $output == *"Read-only file system"* ]]
+	assert_failure 5
+	assert_output --partial "Read-only file system"
 	cmp "$SITE/live.conf" "$SITE/blue.conf"
-	[ "$(nginx_workers | sort)" = "$workers" ]
+	assert_equal "$(nginx_workers | sort)" "$workers"
 	consistent
 	mount -o remount,rw "$SITE"
 	run bgflip
-	[ "$status" -eq 0 ]
+	assert_success
 	consistent
-	[ "$(served_color)" = green ]
+	assert_equal "$(served_color)" green
 }
 
 @test "faults: a read-only state directory in socket mode: exit 5, nothing changed" {
@@ -121,15 +121,15 @@ consistent() {
 	mount -o remount,ro "$T/state"
 	run bgflip
 	echo "$output"
-	[ "$status" -eq 5 ]
-	[[ $output == *"Read-only file system"* ]]
-	[ "$(readlink "$T/state/current")" = blue ]
+	assert_failure 5
+	assert_output --partial "Read-only file system"
+	assert_equal "$(readlink "$T/state/current")" blue
 	consistent
 	mount -o remount,rw "$T/state"
 	run bgflip
-	[ "$status" -eq 0 ]
+	assert_success
 	consistent
-	[ "$(served_color)" = green ]
+	assert_equal "$(served_color)" green
 }
 
 @test "faults: a full disk for the history log does not undo a verified flip" {
@@ -139,11 +139,11 @@ consistent() {
 	run bgflip
 	echo "$output"
 	# the flip stands: failing now would make a retry flip back
-	[ "$status" -eq 0 ]
-	[ "${lines[-1]}" = green ]
-	[[ $output == *"history line is missing"* ]]
+	assert_success
+	assert_line --index -1 green
+	assert_output --partial "history line is missing"
 	consistent
-	[ "$(served_color)" = green ]
+	assert_equal "$(served_color)" green
 }
 
 @test "faults: a short history write on a full disk is cut back, never left torn" {
@@ -159,16 +159,16 @@ consistent() {
 	grep -qE '^write\(.*\) += 6$' "$T/strace"	# the short write happened
 	assert_success	# the flip stands
 	assert_output --partial "history line is missing"
-	[ "$(stat -c %s "$T/log/bg.log")" -eq 4090 ]	# cut back
+	assert_equal "$(stat -c %s "$T/log/bg.log")" 4090	# cut back
 	consistent
 	# room again: the next line is whole, on a line of its own
 	rm -f "$T/log/.filler" "$T/log/.filler2"
 	run bgflip
 	assert_success
-	[ "$(stat -c %s "$T/log/bg.log")" -gt 4090 ]
+	assert [ "$(stat -c %s "$T/log/bg.log")" -gt 4090 ]
 	run tail -n 1 "$T/log/bg.log"
 	assert_output --regexp '^[0-9-]{10}T[0-9:]{8}Z green blue root v1$'
-	[ "$(head -c 4090 "$T/log/bg.log")" = "$(printf '%04089d' 0)" ]
+	assert_equal "$(head -c 4090 "$T/log/bg.log")" "$(printf '%04089d' 0)"
 }
 
 @test "faults: a torn last history line stays a line of its own" {
@@ -178,9 +178,9 @@ consistent() {
 	assert_success
 	run cat "$T/log/bg.log"
 	echo "$output"
-	[ "${#lines[@]}" -eq 2 ]
-	[ "${lines[0]}" = "2026-01-01T00:00:00Z blue gr" ]
-	[[ ${lines[1]} =~ ^[0-9-]{10}T[0-9:]{8}Z\ blue\ green\ root\ v2$ ]]
+	assert_equal "${#lines[@]}" 2
+	assert_line --index 0 "2026-01-01T00:00:00Z blue gr"
+	assert_line --index 1 --regexp '^[0-9-]{10}T[0-9:]{8}Z blue green root v2$'
 }
 
 # [INJECT_PATH=PATH] inject_each ERRNO SYSCALL:N...: fail each listed call
@@ -222,7 +222,7 @@ inject_each() {
 	INJECT_PATH="$T/run/lock" inject_each EIO openat:1
 	run bgflip -w 5
 	echo "$output"
-	[ "$status" -eq 0 ]
+	assert_success
 	consistent
 }
 
@@ -232,7 +232,7 @@ inject_each() {
 	inject_each EIO fsync:1 fsync:2 rename:1 rename:2 fsync:3 fsync:4 \
 	    unlink:1
 	run bgflip -w 5
-	[ "$status" -eq 0 ]
+	assert_success
 	consistent
 }
 
@@ -272,16 +272,16 @@ signal_each() {
 	signal_each TERM openat:1 flock:1 write:1 rename:1 write:2 fsync:2 \
 	    rename:2 pidfd_send_signal:1 write:3 unlink:2
 	signal_each INT flock:1 rename:2 pidfd_send_signal:1
-	[ "$(wc -l <"$T/log/bg.log")" -ge 10 ]
+	assert [ "$(wc -l <"$T/log/bg.log")" -ge 10 ]
 	answers=$(prod_answer)
-	[ "$answers" = "$(served_color) v$([ "$(served_color)" = blue ] && echo 1 || echo 2)" ]
+	assert_equal "$answers" "$(served_color) v$([ "$(served_color)" = blue ] && echo 1 || echo 2)"
 }
 
 @test "faults: SIGTERM at each step of a socket flip: finished, never half" {
 	scene socket
 	signal_each TERM flock:1 write:1 rename:1 symlink:1 rename:2 \
 	    fsync:3 write:2 unlink:2
-	[ "$(wc -l <"$T/log/bg.log")" -ge 7 ]
+	assert [ "$(wc -l <"$T/log/bg.log")" -ge 7 ]
 }
 
 # new_worker " PID PID ... ": an nginx worker runs whose pid is not listed
@@ -313,11 +313,11 @@ new_worker() {
 	wait "$flip" || st=$?
 	cat "$T/out"
 	strace_saw "$T/strace" '^(pidfd_send_signal|kill)\(.*\(DELAYED\)$'
-	[ "$st" -eq 7 ]
+	assert_equal "$st" 7
 	grep -q "died" "$T/out"
 	# the disk is put back; the record is gone or names the flip
 	cmp "$SITE/live.conf" "$SITE/blue.conf"
-	[ ! -s "$T/log/bg.log" ]
+	assert [ ! -s "$T/log/bg.log" ]
 }
 
 @test "faults: the lock of a SIGKILLed bgflip does not block the next run" {
@@ -336,32 +336,32 @@ new_worker() {
 	wait_until 10 grep -q "FLOCK .*:$ino " /proc/locks
 	cat "$T/flip.out"
 	flip=$(bg_children "$tracer")
-	[ -n "$flip" ]
+	assert [ -n "$flip" ]
 	kill -KILL "$flip"
 	st=0
 	wait "$tracer" || st=$?
 	# held in the delayed flock(2) until the SIGKILL, which ended it
 	strace_saw "$T/strace" '^flock\(.*\(DELAYED\)$'
 	strace_saw "$T/strace" '^\+\+\+ killed by SIGKILL \+\+\+$'
-	[ "$st" -eq 137 ]
-	[ -e "$T/run/lock" ]
+	assert_equal "$st" 137
+	assert [ -e "$T/run/lock" ]
 	consistent
-	[ "$(served_color)" = blue ]
+	assert_equal "$(served_color)" blue
 	run bgflip
 	echo "$output"
-	[ "$status" -eq 0 ]
+	assert_success
 	consistent
-	[ "$(served_color)" = green ]
+	assert_equal "$(served_color)" green
 	# a lock file holding junk or another live process's pid is no lock
 	sleep 30 3>&- &
 	other=$!
 	bg_track "$other" sleep
 	echo "$other" >"$T/run/lock"
 	run bgflip
-	[ "$status" -eq 0 ]
+	assert_success
 	printf 'junk\n\377\n' >"$T/run/lock"
 	run bgflip
-	[ "$status" -eq 0 ]
+	assert_success
 	consistent
 	kill -0 "$other"	# never signalled
 }
@@ -374,16 +374,16 @@ new_worker() {
 	ln -s "$T/victim" "$T/run/$BG_TMP"
 	run bgflip
 	echo "$output"
-	[ "$status" -eq 0 ]
+	assert_success
 	cmp "$T/victim" "$T/victim.orig"
 	[ -L "$T/victim" ] || [ -f "$T/victim" ]
 	consistent
 	mkfifo "$SITE/$BG_TMP" "$T/run/$BG_TMP"
 	run timeout 20 bgflip
 	echo "$output"
-	[ "$status" -eq 0 ]
+	assert_success
 	consistent
-	[ "$(served_color)" = blue ]
+	assert_equal "$(served_color)" blue
 }
 
 @test "faults: planted symlinks at the state temp names leave their victims alone" {
@@ -397,16 +397,16 @@ new_worker() {
 	ln -sfn /elsewhere "$T/state/green/live.sock"
 	run bgflip
 	echo "$output"
-	[ "$status" -eq 0 ]
+	assert_success
 	cmp "$T/victim" "$T/victim.orig"
-	[ "$(readlink "$T/state/green/live.sock")" = "$T/sock/green.sock" ]
-	[ "$(served_color)" = green ]
-	[ "$(disk_color)" = green ]
-	[ ! -e "$T/run/lock.flip" ]
+	assert_equal "$(readlink "$T/state/green/live.sock")" "$T/sock/green.sock"
+	assert_equal "$(served_color)" green
+	assert_equal "$(disk_color)" green
+	assert [ ! -e "$T/run/lock.flip" ]
 	# gone from every directory bgflip wrote in (blue's view needed no
 	# change, so its planted link stays, harmless)
 	for d in "$T/state" "$T/state/green" "$T/run"; do
-		[ ! -L "$d/$BG_TMP" ]
+		assert [ ! -L "$d/$BG_TMP" ]
 	done
 }
 
@@ -421,14 +421,14 @@ new_worker() {
 	    strace -f -v -s 256 -e trace=execve -o "$T/trace" \
 	    "$BG_ROOT/tools/bgflip"
 	echo "$output"
-	[ "$status" -eq 0 ]
-	[ ! -e "$T/fake-ran" ]
+	assert_success
+	assert [ ! -e "$T/fake-ran" ]
 	grep 'execve(' "$T/trace" | grep -v 'tools/bgflip"' >"$T/children" || :
 	cat "$T/children"
 	grep -q "execve(\"$NGINX_BIN\", \[\"$NGINX_BIN\", \"-t\"" "$T/children"
 	run grep -E 'FOO=|NGINX=|LD_LIBRARY_PATH=|IFS=|MALLOC_PERTURB_|fakebin|BG_CONF=' \
 	    "$T/children"
-	[ "$status" -eq 1 ]
+	assert_failure 1
 }
 
 @test "faults: bgstage refuses hostile COLOR operands before running anything" {
@@ -439,10 +439,10 @@ new_worker() {
 	    'green/../blue' GREEN; do
 		run bgstage "$bad"
 		echo "[$bad] $status $output"
-		[ "$status" -eq 2 ]
+		assert_failure 2
 	done
-	[ ! -e "$T/hook-ran" ]
-	[ ! -e "$T/app/.bg-staging.green" ]
+	assert [ ! -e "$T/hook-ran" ]
+	assert [ ! -e "$T/app/.bg-staging.green" ]
 }
 
 @test "faults: SIGTERM to bgstage while it waits for health: prompt exit, mark kept" {
@@ -461,9 +461,9 @@ new_worker() {
 	st=0
 	wait "$stage" || st=$?
 	cat "$T/err"
-	[ "$st" -eq 143 ]
+	assert_equal "$st" 143
 	grep -q "interrupted by signal 15" "$T/err"
-	[ ! -s "$T/out" ]
-	[ -e "$T/app/.bg-staging.green" ]	# not healthy: still marked
-	[ -z "$(bg_children "$stage")" ]
+	assert [ ! -s "$T/out" ]
+	assert [ -e "$T/app/.bg-staging.green" ]	# not healthy: still marked
+	assert [ -z "$(bg_children "$stage")" ]
 }
