@@ -36,6 +36,9 @@
 #   write_conf FILE k=v ...  writes a bg.conf: one "k = v" line per argument.
 #   bg_alive PID [START]     true while PID runs (not a zombie).
 #   bg_children PID          its child pids, one per line.
+#   wait_until SECS CMD...   runs CMD every 0.1 s until it succeeds; fails
+#                            naming CMD after SECS seconds.
+#   strace_saw FILE ERE      strace -o FILE shows its -e inject hit.
 #
 # NGINX_BIN defaults to /usr/sbin/nginx and may be set by the caller.
 # Processes started here keep no fd above 2: bats waits for its pipes.
