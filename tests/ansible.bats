@@ -86,16 +86,6 @@ play() {
 	    "${@:2}" 3>&-
 }
 
-# prod I / staging I: what server I answers on its production / staging
-# URL, on a fresh connection.
-prod() {
-	scene_get "${FLEET_PROD[$1]}/"
-}
-
-staging() {
-	scene_get "${FLEET_STAGING[$1]}/"
-}
-
 # history_lines I: lines in server I's switch history.
 history_lines() {
 	wc -l <"$(fleet_dir "$1")/log/bg.log"

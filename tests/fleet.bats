@@ -32,15 +32,6 @@ fmk() {
 	    PRE_DEPLOY="$T/no-pre-deploy" ROLLOUT="$T/rollout" "$@"
 }
 
-# prod I / staging I: what server I's production / staging answers.
-prod() {
-	scene_get "${FLEET_PROD[$1]}/"
-}
-
-staging() {
-	scene_get "${FLEET_STAGING[$1]}/"
-}
-
 # all_prod ANSWER: every server's production answers ANSWER.
 all_prod() {
 	local i
