@@ -125,8 +125,9 @@ LIBSRC  = $(wildcard tools/lib/*.c)
 LIBOBJ  = $(LIBSRC:.c=.o)
 LIB     = tools/lib/libbg.a
 HDR     = tools/lib/bg.h
-# C programs the tests use (fixture app, load client, unit tests): tests/*.c
-TESTSRC = $(wildcard tests/*.c)
+# C programs the tests use: fixture app, load client and the like in
+# tests/bin, the table-driven unit tests in tests/unit
+TESTSRC = $(wildcard tests/bin/*.c tests/unit/*.c)
 TESTBIN = $(TESTSRC:.c=)
 MAN1    = $(PROGS:%=docs/%.1)
 MAN7    = docs/bg.7
@@ -151,7 +152,8 @@ tests/%: tests/%.c $(LIB) $(HDR)
 	$(CC) $(CPPFLAGS) $(CFLAGS) -Itools/lib -o $@ $< $(LIB) $(LDFLAGS)
 
 # the unit drivers' shared pass/fail counting
-tests/unit_conf tests/unit_proc: tests/unit.h
+tests/unit/unit_conf tests/unit/unit_proc: tests/unit/unit.h
+tests/bin/bgapp tests/bin/bgws: tests/bin/ws.h
 
 # The seed kept nginx-blue.conf by hand and derived the green one with cp and
 # three seds through a placeholder word; bgswapconf does it in one pass.

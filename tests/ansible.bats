@@ -86,22 +86,12 @@ play() {
 	    "${@:2}" 3>&-
 }
 
-# prod I / staging I: what server I answers on its production / staging
-# URL, on a fresh connection.
-prod() {
-	scene_get "${FLEET_PROD[$1]}/"
-}
-
-staging() {
-	scene_get "${FLEET_STAGING[$1]}/"
-}
-
 # history_lines I: lines in server I's switch history.
 history_lines() {
 	wc -l <"$(fleet_dir "$1")/log/bg.log"
 }
 
-# load_start: tests/bgload against each server's production, 10 keep-alive
+# load_start: tests/bin/bgload against each server's production, 10 keep-alive
 # clients, half POST, bounded by -d 120; output in $T/loadI.{out,err}.
 # Niced: three of them can take both cores, and ansible-playbook starved
 # of CPU triples the test's time; they still send thousands of requests a
@@ -163,35 +153,35 @@ load_stop() {
 	rev=${BASH_REMATCH[1]}
 	for i in 1 2 3; do
 		d=$(fleet_dir "$i")
-		[ "$(prod "$i")" = "blue v1" ]
-		[ "$(staging "$i")" = "green v3" ]
-		[ "$(cat "$d/app/green/REVISION")" = "$rev" ]
-		[ ! -e "$d/app/.bg-staging.green" ]
-		[ "$(history_lines "$i")" -eq 0 ]
+		assert_equal "$(prod "$i")" "blue v1"
+		assert_equal "$(staging "$i")" "green v3"
+		assert_equal "$(cat "$d/app/green/REVISION")" "$rev"
+		assert [ ! -e "$d/app/.bg-staging.green" ]
+		assert_equal "$(history_lines "$i")" 0
 	done
-	[ ! -e "$d1/app/green/stale" ]
-	[ "$(cat "$d1/app/green/.env")" = server ]
+	assert [ ! -e "$d1/app/green/stale" ]
+	assert_equal "$(cat "$d1/app/green/.env")" server
 
 	load_start
 	run play switch.yml
 	load_stop
 	echo "$output"
-	[ "$status" -eq 0 ]
+	assert_success
 	# batches of one: the flip task ran three times, once per server
-	[ "$(grep -c '^TASK \[Flip' <<<"$output")" -eq 3 ]
-	[ "$(grep -c 'green is live (was blue); blue has drained' <<<"$output")" -eq 3 ]
-	[ "$ALIVE" -eq 3 ]	# the load ran through every switch
-	[ "$SENT" -gt 0 ]
-	[ "$FAILED" -eq 0 ]
-	[ "$BAD" -eq 0 ]
-	[ "$QUIET" -eq 0 ]	# each server switched while its load ran
+	assert_equal "$(grep -c '^TASK \[Flip' <<<"$output")" 3
+	assert_equal "$(grep -c 'green is live (was blue); blue has drained' <<<"$output")" 3
+	assert_equal "$ALIVE" 3	# the load ran through every switch
+	assert [ "$SENT" -gt 0 ]
+	assert_equal "$FAILED" 0
+	assert_equal "$BAD" 0
+	assert_equal "$QUIET" 0	# each server switched while its load ran
 	for i in 1 2 3; do
 		d=$(fleet_dir "$i")
-		[ "$(prod "$i")" = "green v3" ]
-		[ "$(staging "$i")" = "blue v1" ]
-		[ "$(history_lines "$i")" -eq 1 ]
+		assert_equal "$(prod "$i")" "green v3"
+		assert_equal "$(staging "$i")" "blue v1"
+		assert_equal "$(history_lines "$i")" 1
 		run cat "$d/log/bg.log"
-		[[ $output == *" blue green root $rev" ]]
+		assert_output --regexp " blue green root $rev\$"
 	done
 }
 
@@ -203,25 +193,25 @@ load_stop() {
 	touch "$d2/sick"
 	run play deploy.yml -e app_src="$T/src"
 	echo "$output"
-	[ "$status" -ne 0 ]
-	[[ $output == *"fatal: [s2]"*"green not healthy after"* ]]
+	assert_failure
+	assert_output --regexp 'fatal: \[s2\].*green not healthy after'
 	grep -Eq '^s2 +:.* failed=1 ' <<<"$output"	# the recap
 	[[ $output != *"fatal: [s1]"* ]]
 	[[ $output != *"fatal: [s3]"* ]]
 	[[ $output =~ green\ is\ staged:\ revision\ ([^;]+)\; ]]
 	rev=${BASH_REMATCH[1]}
-	[ "$(staging 1)" = "green v3" ]
-	[ "$(staging 3)" = "green v3" ]
-	[ -e "$d2/app/.bg-staging.green" ]
+	assert_equal "$(staging 1)" "green v3"
+	assert_equal "$(staging 3)" "green v3"
+	assert [ -e "$d2/app/.bg-staging.green" ]
 
 	# 1. the deploy did not finish there
 	run play switch.yml
 	echo "$output"
-	[ "$status" -ne 0 ]
-	[[ $output == *"fatal: [s2]"*"green is being staged: the last deploy did not finish here"* ]]
-	[[ $output != *"PLAY [Make each"* ]]
+	assert_failure
+	assert_output --regexp 'fatal: \[s2\].*green is being staged: the last deploy did not finish here'
+	refute_output --partial "PLAY [Make each"
 	for i in 1 2 3; do
-		[ "$(prod "$i")" = "blue v1" ]
+		assert_equal "$(prod "$i")" "blue v1"
 	done
 
 	# 2. it missed the deploy: its standby runs something else, which
@@ -230,11 +220,11 @@ load_stop() {
 	echo v2-old >"$d2/app/green/REVISION"
 	run play switch.yml
 	echo "$output"
-	[ "$status" -ne 0 ]
-	[[ $output == *"the standbys run different revisions"*"'s2': 'v2-old'"* ]]
-	[[ $output != *"PLAY [Make each"* ]]
+	assert_failure
+	assert_output --regexp "the standbys run different revisions.*'s2': 'v2-old'"
+	refute_output --partial "PLAY [Make each"
 	for i in 1 2 3; do
-		[ "$(prod "$i")" = "blue v1" ]
+		assert_equal "$(prod "$i")" "blue v1"
 	done
 
 	# 3. staged like the others, but unhealthy by the time of the switch:
@@ -243,17 +233,17 @@ load_stop() {
 	touch "$d2/sick"
 	run play switch.yml -e batch=2
 	echo "$output"
-	[ "$status" -ne 0 ]
-	[[ $output == *"fatal: [s2]"*"bgflip: green is not healthy"* ]]
-	[[ ${output#*PLAY \[Make each} != *"[s3]"* ]]	# the rollout never got there
-	[ "$(prod 1)" = "green v3" ]
-	[ "$(prod 2)" = "blue v1" ]
-	[ "$(prod 3)" = "blue v1" ]
-	[ "$(staging 3)" = "green v3" ]
-	[ "$(history_lines 1)" -eq 1 ]
-	[ "$(history_lines 2)" -eq 0 ]
-	[ "$(history_lines 3)" -eq 0 ]
-	[ ! -e "$(fleet_dir 3)/app/.bg-previous" ]
+	assert_failure
+	assert_output --regexp 'fatal: \[s2\].*bgflip: green is not healthy'
+	refute_regex "${output#*PLAY \[Make each}" '\[s3\]'	# the rollout never got there
+	assert_equal "$(prod 1)" "green v3"
+	assert_equal "$(prod 2)" "blue v1"
+	assert_equal "$(prod 3)" "blue v1"
+	assert_equal "$(staging 3)" "green v3"
+	assert_equal "$(history_lines 1)" 1
+	assert_equal "$(history_lines 2)" 0
+	assert_equal "$(history_lines 3)" 0
+	assert [ ! -e "$(fleet_dir 3)/app/.bg-previous" ]
 }
 
 @test "ansible: deploy.yml as root: a line the deploy user writes into deploy-begin.sh's output never makes root copy" {
@@ -280,7 +270,7 @@ load_stop() {
 		done
 		echo "wrote to $pid"
 		sleep 3
-	' attack "$d" "$FLEET_APP" "$BG_ROOT/tests/fdwrite" >"$T/attack.out" 2>&1 3>&- &
+	' attack "$d" "$FLEET_APP" "$BG_ROOT/tests/bin/fdwrite" >"$T/attack.out" 2>&1 3>&- &
 	att=$!
 	bg_track "$att" attacker
 	run play deploy.yml -l s1 -e app_src="$T/src"

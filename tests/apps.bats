@@ -1,9 +1,9 @@
 #!/usr/bin/env bats
 # A real app behind bg: WebSockets and event streams through every mode's
-# template (real nginx, the fixture app's /ws and /sse, tests/bgws), the
+# template (real nginx, the fixture app's /ws and /sse, tests/bin/bgws), the
 # idle timeout, TLS with HTTP/2, /bg for loopback only, the app's own nginx
 # files, and long-lived connections across make switch and make rollback
-# (linger, bgstage -r, the retire hook) while tests/bgload counts every
+# (linger, bgstage -r, the retire hook) while tests/bin/bgload counts every
 # HTTP request. Counts only.
 
 load helpers/bg
@@ -22,7 +22,7 @@ teardown() {
 ws() {
 	local kv st=0
 
-	W_LINE=$("$BG_ROOT/tests/bgws" "$@") || st=$?
+	W_LINE=$("$BG_ROOT/tests/bin/bgws" "$@") || st=$?
 	echo "bgws $*: exit $st: $W_LINE"
 	for kv in ${W_LINE#bgws }; do
 		printf -v "W_${kv%%=*}" '%s' "${kv#*=}"
@@ -33,7 +33,7 @@ ws() {
 # ws_bg ARGS...: bgws in the background (output in $T/ws.out); ws_wait
 # waits for it (bounded by its own -d) and sets W_ as ws does.
 ws_bg() {
-	"$BG_ROOT/tests/bgws" "$@" >"$T/ws.out" 2>"$T/ws.err" 3>&- &
+	"$BG_ROOT/tests/bin/bgws" "$@" >"$T/ws.out" 2>"$T/ws.err" 3>&- &
 	WS_PID=$!
 	bg_track "$WS_PID" bgws
 }
@@ -263,13 +263,13 @@ EOF
 	assert_output "retire green
 restart green"
 	hold=$(cat "$T/app-green.pid")
-	[ -n "$hold" ]
+	assert [ -n "$hold" ]
 	kill -TERM "$WS_PID"
 	ws_wait
 	# the WebSocket was closed cleanly by the retired instance and came
 	# back (to the new green instance, through staging)
 	assert_equal "$W_ws_clean $W_ws_eof $W_ws_reset" "1 0 0"
-	[ "$W_ws_open" -eq 2 ]
+	assert_equal "$W_ws_open" 2
 }
 
 # across MODE LOADFLAGS: 50 WebSockets + 50 event streams and HTTP load

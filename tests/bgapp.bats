@@ -18,16 +18,14 @@ established() {
 	ss -Htn state established "( sport = :$1 )" | wc -l
 }
 
+# at_least_established PORT N: N connections or more are in
+at_least_established() {
+	[ "$(established "$1")" -ge "$2" ]
+}
+
 # wait_established PORT N: until N connections are in (bounded, 5 s)
 wait_established() {
-	local n=50
-
-	while [ "$n" -gt 0 ]; do
-		[ "$(established "$1")" -ge "$2" ] && return 0
-		sleep 0.1
-		n=$((n - 1))
-	done
-	return 1
+	wait_until 5 at_least_established "$1" "$2"
 }
 
 # bats test_tags=sanitize
@@ -76,7 +74,7 @@ wait_established() {
 	run curl -s -m 2 "$URL/fast"
 	assert_output "blue v1"
 	# the slow one is still held while the fast one has its answer
-	[ ! -s "$T/slow" ]
+	assert [ ! -s "$T/slow" ]
 	kill -0 "$slow"
 	wait "$slow"
 	run cat "$T/slow"
@@ -112,7 +110,7 @@ wait_established() {
 	big=$(head -c 20000 /dev/zero | tr '\0' a)
 	run curl -s -o /dev/null -w '%{http_code}' -H "X-Big: $big" "$URL/"
 	echo "$output"
-	[ "$output" = 400 ] || [ "$output" = 000 ]	# 400, or reset mid-send
+	assert_output --regexp '^(400|000)$'	# 400, or reset mid-send
 	run curl -s "$URL/"
 	assert_output "blue v1"
 }
@@ -124,7 +122,7 @@ wait_established() {
 	exec 5<>"/dev/tcp/127.0.0.1/$PORT"
 	printf 'GET / HTTP/1.1\r\nHost: x\r\n\r\n' >&5
 	read -r -t 5 status <&5
-	[[ $status == "HTTP/1.1 200 OK"* ]]
+	assert_regex "$status" '^HTTP/1\.1 200 OK'
 	curl -s -o "$T/slow" -w '%{http_code}' "$URL/x?sleep=1500" >"$T/code" 3>&- &
 	slow=$!
 	wait_established "$PORT" 2
@@ -151,7 +149,7 @@ wait_established() {
 	assert_output "blue v1"
 	run stop_app blue
 	assert_success
-	[ ! -e "$T/blue.sock" ]
+	assert [ ! -e "$T/blue.sock" ]
 	start_app green green v2 "unix:$T/green.sock"
 	run stat -c %a "$T/green.sock"
 	assert_output 660
@@ -159,12 +157,12 @@ wait_established() {
 
 @test "bgapp: replaces a stale socket, refuses a live one" {
 	start_app blue blue v1 "unix:$T/app.sock"
-	run "$BG_ROOT/tests/bgapp" --listen "unix:$T/app.sock" --color green --version v2
+	run "$BG_ROOT/tests/bin/bgapp" --listen "unix:$T/app.sock" --color green --version v2
 	assert_failure 5
 	assert_output --partial "another server listens there"
 	kill -KILL "$(cat "$T/app-blue.pid")"
 	wait "$(cat "$T/app-blue.pid")" 2>/dev/null || true
-	[ -S "$T/app.sock" ]
+	assert [ -S "$T/app.sock" ]
 	start_app green green v2 "unix:$T/app.sock"
 	run curl -s --unix-socket "$T/app.sock" http://x/
 	assert_output "green v2"
@@ -180,11 +178,11 @@ wait_established() {
 }
 
 @test "bgapp: usage errors exit 2, --free-port prints a port" {
-	run "$BG_ROOT/tests/bgapp" --listen 127.0.0.1:1 --color blue
+	run "$BG_ROOT/tests/bin/bgapp" --listen 127.0.0.1:1 --color blue
 	assert_failure 2
-	run "$BG_ROOT/tests/bgapp" --listen nonsense --color blue --version v1
+	run "$BG_ROOT/tests/bin/bgapp" --listen nonsense --color blue --version v1
 	assert_failure 2
-	run "$BG_ROOT/tests/bgapp" --free-port
+	run "$BG_ROOT/tests/bin/bgapp" --free-port
 	assert_success
 	assert_output --regexp '^[0-9]+$'
 }
@@ -216,12 +214,12 @@ wait_established() {
 	assert_failure 28
 	assert_line --partial "Connection: close"
 	refute_line --partial "Transfer-Encoding"
-	[ "$(grep -c '^data: green v2' <<<"$output")" -ge 5 ]
+	assert [ "$(grep -c '^data: green v2' <<<"$output")" -ge 5 ]
 }
 
 @test "bgapp: SIGTERM closes WebSockets with 1001 and ends event streams cleanly, exit 0" {
 	start_app blue blue v1 "127.0.0.1:$PORT"
-	"$BG_ROOT/tests/bgws" -w 5 -s 5 -e 100 -d 3 "$URL/" >"$T/ws.out" 3>&- &
+	"$BG_ROOT/tests/bin/bgws" -w 5 -s 5 -e 100 -d 3 "$URL/" >"$T/ws.out" 3>&- &
 	ws=$!
 	bg_track "$ws" bgws
 	wait_established "$PORT" 10
@@ -235,7 +233,7 @@ wait_established() {
 
 @test "bgapp: SIGKILL is what an unclean end looks like to bgws (counted as cut, not clean)" {
 	start_app blue blue v1 "127.0.0.1:$PORT"
-	"$BG_ROOT/tests/bgws" -w 3 -s 3 -e 100 -d 2 "$URL/" >"$T/ws.out" 3>&- &
+	"$BG_ROOT/tests/bin/bgws" -w 3 -s 3 -e 100 -d 2 "$URL/" >"$T/ws.out" 3>&- &
 	ws=$!
 	bg_track "$ws" bgws
 	wait_established "$PORT" 6

@@ -1,5 +1,5 @@
 #!/usr/bin/env bats
-# bgcolor against a real nginx, and against tests/httpsrv for the replies
+# bgcolor against a real nginx, and against tests/bin/httpsrv for the replies
 # nginx would never send (chunked /bg, bare LF, silence, a dribble).
 
 bats_require_minimum_version 1.5.0
@@ -45,20 +45,17 @@ EOF
 	URL=http://127.0.0.1:$NPORT
 }
 
-# start_srv NAME HTTPSRV-ARGS...: tests/httpsrv on a free port, URL in $SRV.
+# start_srv NAME HTTPSRV-ARGS...: tests/bin/httpsrv on a free port, URL in $SRV.
 start_srv() {
-	local name=$1 n=50 port
+	local name=$1 port
 	shift
 
 	port=$(free_port)
 	httpsrv --listen "127.0.0.1:$port" --lifetime 30 "$@" \
 	    </dev/null >"$T/srv-$name.addr" 2>"$T/srv-$name.log" 3>&- &
 	bg_track $! "httpsrv-$name"
-	while [ ! -s "$T/srv-$name.addr" ] && [ "$n" -gt 0 ]; do
-		sleep 0.1
-		n=$((n - 1))
-	done
-	[ -s "$T/srv-$name.addr" ] || { cat "$T/srv-$name.log"; return 1; }
+	wait_until 5 test -s "$T/srv-$name.addr" ||
+	    { cat "$T/srv-$name.log"; return 1; }
 	SRV=http://127.0.0.1:$port/bg
 }
 
@@ -90,7 +87,7 @@ fails() {
 	nginx_bg
 	bgcolor -u "$URL/bg" >"$T/out" 2>"$T/err"
 	printf 'blue\n' | cmp - "$T/out"
-	[ ! -s "$T/err" ]
+	assert [ ! -s "$T/err" ]
 }
 
 @test "bgcolor: -s prints the standby color" {
@@ -213,14 +210,10 @@ EOF
 		fails 5 "^bgcolor: bad reply from 127\.0\.0\.1:[0-9]+: reply over 65536 bytes" \
 		    bgcolor -u "$SRV"
 		# the server counts what it could send before bgcolor hung up
-		n=50
-		while ! grep -q 'sent' "$T/srv-big$len.log" && [ "$n" -gt 0 ]; do
-			sleep 0.1
-			n=$((n - 1))
-		done
+		wait_until 5 grep -q 'sent' "$T/srv-big$len.log"
 		cat "$T/srv-big$len.log"
 		sent=$(sed -n 's/.*sent \([0-9]*\) bytes/\1/p' "$T/srv-big$len.log")
-		[ "$sent" -lt 67108864 ]
+		assert [ "$sent" -lt 67108864 ]
 	done
 }
 
@@ -305,16 +298,16 @@ EOF
 	assert_success
 	assert_output "usage: bgcolor [-s] [-f conf] [-t secs] [-u url]
        bgcolor [-f conf] -k key[,key...]"
-	[ -z "$stderr" ]
+	assert [ -z "$stderr" ]
 	run --separate-stderr bgcolor --help
 	assert_success
 	for args in -x "-u http://a/bg blue" -t -f; do
 		# shellcheck disable=SC2086 # split into arguments on purpose
 		run --separate-stderr bgcolor $args
 		echo "$args: $status $stderr"
-		[ "$status" -eq 2 ]
-		[ -z "$output" ]
-		[[ $stderr == *"usage: bgcolor [-s] [-f conf] [-t secs] [-u url]"* ]]
+		assert_failure 2
+		refute_output
+		assert_regex "$stderr" 'usage: bgcolor \[-s\] \[-f conf\] \[-t secs\] \[-u url\]'
 	done
 }
 
@@ -324,7 +317,7 @@ EOF
 	run --separate-stderr bgcolor -f "$T/bg.conf" -k linger,app -k timeout \
 	    -k log,staging_url,blue,mode,lock
 	assert_success
-	[ -z "$stderr" ]
+	assert [ -z "$stderr" ]
 	assert_output "2.5
 $T/app
 30
@@ -351,11 +344,11 @@ reload
 	run --separate-stderr bgcolor -f "$T/bg.conf" -k app,nope
 	assert_failure 4
 	assert_output ""
-	[[ $stderr == *'bgcolor: unknown config key "nope"'* ]]
+	assert_regex "$stderr" 'bgcolor: unknown config key "nope"'
 	run --separate-stderr bgcolor -f "$T/bg.conf" -k app,linger
 	assert_failure 4
 	assert_output ""
-	[[ $stderr == *"bg.conf:2"* ]]
+	assert_regex "$stderr" 'bg\.conf:2'
 	# an unasked key with a bad value is still a key it knows
 	run bgcolor -f "$T/bg.conf" -k app
 	assert_success
@@ -363,7 +356,7 @@ reload
 		# shellcheck disable=SC2086 # split into arguments on purpose
 		run --separate-stderr bgcolor -f "$T/bg.conf" -k app $f
 		assert_failure 2
-		[[ $stderr == *"-k does not go with"* ]]
+		assert_regex "$stderr" '-k does not go with'
 	done
 }
 
@@ -375,11 +368,11 @@ reload
 		echo "$stderr"
 		assert_failure 2
 		assert_equal "${stderr_lines[0]}" "${t%%:*}: unknown flag -y"
-		[[ ${stderr_lines[1]} == "usage: ${t%%:*} "* ]]
+		assert_regex "${stderr_lines[1]}" "^usage: ${t%%:*} "
 		run --separate-stderr "$BG_ROOT/tools/${t%%:*}" "${t#*:}"
 		echo "$stderr"
 		assert_failure 2
 		assert_equal "${stderr_lines[0]}" "${t%%:*}: ${t#*:} needs a value"
-		[[ ${stderr_lines[1]} == "usage: ${t%%:*} "* ]]
+		assert_regex "${stderr_lines[1]}" "^usage: ${t%%:*} "
 	done
 }

@@ -74,19 +74,10 @@ snapshot() {
 	nginx_workers | sort
 }
 
-no_temps() {
-	local left
-
-	left=$(find "$T" -name "$BG_TMP" -o -name '*.bg.tmp*')
-	[ -z "$left" ] || { echo "temp files left: $left"; return 1; }
-}
-
-BG_TMP=.bg.tmp
-
 @test "bgflip: -h prints the usage on stdout" {
 	run bgflip -h
-	[ "$status" -eq 0 ]
-	[ "$output" = "usage: bgflip [-Fn] [-f conf] [-w secs] [COLOR]" ]
+	assert_success
+	assert_output "usage: bgflip [-Fn] [-f conf] [-w secs] [COLOR]"
 }
 
 # bats test_tags=sanitize
@@ -94,15 +85,15 @@ BG_TMP=.bg.tmp
 	for bad in 'green;id' ../blue $'blue\n' BLUE Blue '' ' blue' red; do
 		run bgflip "$bad"
 		echo "[$bad] $status $output"
-		[ "$status" -eq 2 ]
-		[[ $output == *usage:* ]]
+		assert_failure 2
+		assert_output --partial usage:
 	done
 	run bgflip blue green
-	[ "$status" -eq 2 ]
+	assert_failure 2
 	run bgflip -w 0 blue
-	[ "$status" -eq 2 ]
+	assert_failure 2
 	run bgflip -x
-	[ "$status" -eq 2 ]
+	assert_failure 2
 }
 
 # bats test_tags=sanitize
@@ -115,28 +106,28 @@ BG_TMP=.bg.tmp
 	for w in $old; do
 		c=$(tr '\0' ' ' <"/proc/$w/cmdline" 2>/dev/null) || continue
 		echo "old worker $w: $c"
-		[ -z "$c" ] || [[ $c == *"shutting down"* ]]
+		[ -z "$c" ] || assert_regex "$c" 'shutting down'
 	done
 	echo "$output"
-	[ "$status" -eq 0 ]
-	[ "${lines[-1]}" = green ]
+	assert_success
+	assert_line --index -1 green
 	cmp "$SITE/live.conf" "$SITE/green.conf"
 	answers green
 	fresh_all green
 	run bgflip
-	[ "$status" -eq 0 ]
-	[ "${lines[-1]}" = blue ]
+	assert_success
+	assert_line --index -1 blue
 	answers blue
 	fresh_all blue
 	# mode and owner of the live file are kept
-	[ "$(stat -c %a:%u "$SITE/live.conf")" = 644:0 ]
-	[ ! -e "$T/run/lock.flip" ]
+	assert_equal "$(stat -c %a:%u "$SITE/live.conf")" 644:0
+	assert [ ! -e "$T/run/lock.flip" ]
 	no_temps
 	run cat "$T/log/bg.log"
 	echo "$output"
-	[ "${#lines[@]}" -eq 2 ]
-	[[ ${lines[0]} =~ ^[0-9-]{10}T[0-9:]{8}Z\ blue\ green\ root\ v2$ ]]
-	[[ ${lines[1]} =~ ^[0-9-]{10}T[0-9:]{8}Z\ green\ blue\ root\ v1$ ]]
+	assert_equal "${#lines[@]}" 2
+	assert_line --index 0 --regexp '^[0-9-]{10}T[0-9:]{8}Z blue green root v2$'
+	assert_line --index 1 --regexp '^[0-9-]{10}T[0-9:]{8}Z green blue root v1$'
 	history_ok
 }
 
@@ -146,22 +137,22 @@ BG_TMP=.bg.tmp
 	answers blue
 	run bgflip
 	echo "$output"
-	[ "$status" -eq 0 ]
-	[ "${lines[-1]}" = green ]
-	[ "$(readlink "$T/state/current")" = green ]
+	assert_success
+	assert_line --index -1 green
+	assert_equal "$(readlink "$T/state/current")" green
 	answers green
 	fresh_all green
 	run bgflip green
-	[ "$status" -eq 0 ]
-	[ "$output" = "$(printf 'bgflip: green is already live; nothing to do\ngreen')" ]
+	assert_success
+	assert_output "$(printf 'bgflip: green is already live; nothing to do\ngreen')"
 	run bgflip blue
-	[ "$status" -eq 0 ]
+	assert_success
 	answers blue
 	fresh_all blue
-	[ ! -e "$T/run/lock.flip" ]
+	assert [ ! -e "$T/run/lock.flip" ]
 	no_temps
 	run cat "$T/log/bg.log"
-	[ "${#lines[@]}" -eq 2 ]
+	assert_equal "${#lines[@]}" 2
 	history_ok
 }
 
@@ -174,17 +165,17 @@ BG_TMP=.bg.tmp
 	rm "$T/state/current"
 	run bgflip
 	echo "$output"
-	[ "$status" -eq 2 ]	# no live color yet: name one
+	assert_failure 2	# no live color yet: name one
 	(umask 077; bgflip green)
-	[ "$(readlink "$T/state/blue/staging.sock")" = "$T/sock/green.sock" ]
-	[ "$(readlink "$T/state/green/live.sock")" = "$T/sock/green.sock" ]
-	[ "$(readlink "$T/state/green/staging.sock")" = "$T/sock/blue.sock" ]
-	[ "$(stat -c %a "$T/state/blue")" = 755 ]
-	[ "$(stat -c %a "$T/state/green")" = 755 ]
-	[ "$(stat -c %a "$T/state/green/color")" = 644 ]
-	[ "$(cat "$T/state/green/color")" = green ]
+	assert_equal "$(readlink "$T/state/blue/staging.sock")" "$T/sock/green.sock"
+	assert_equal "$(readlink "$T/state/green/live.sock")" "$T/sock/green.sock"
+	assert_equal "$(readlink "$T/state/green/staging.sock")" "$T/sock/blue.sock"
+	assert_equal "$(stat -c %a "$T/state/blue")" 755
+	assert_equal "$(stat -c %a "$T/state/green")" 755
+	assert_equal "$(stat -c %a "$T/state/green/color")" 644
+	assert_equal "$(cat "$T/state/green/color")" green
 	answers green
-	[[ $(cat "$T/log/bg.log") == *" - green root v2" ]]
+	assert_regex "$(cat "$T/log/bg.log")" ' - green root v2$'
 }
 
 @test "bgflip: flipping to the live color changes nothing" {
@@ -192,10 +183,10 @@ BG_TMP=.bg.tmp
 	before=$(snapshot)
 	run bgflip blue
 	echo "$output"
-	[ "$status" -eq 0 ]
-	[ "${lines[-1]}" = blue ]
-	[[ $output == *"blue is already live"* ]]
-	[ "$(snapshot)" = "$before" ]
+	assert_success
+	assert_line --index -1 blue
+	assert_output --partial "blue is already live"
+	assert_equal "$(snapshot)" "$before"
 }
 
 # bats test_tags=sanitize
@@ -204,14 +195,14 @@ BG_TMP=.bg.tmp
 	before=$(snapshot)
 	run bgflip -n
 	echo "$output"
-	[ "$status" -eq 0 ]
-	[ "${lines[-1]}" = green ]
-	[[ $output == *"would copy"* ]]
-	[ "$(snapshot)" = "$before" ]
+	assert_success
+	assert_line --index -1 green
+	assert_output --partial "would copy"
+	assert_equal "$(snapshot)" "$before"
 	touch "$T/down-green"
 	run bgflip -n
-	[ "$status" -eq 1 ]	# as the real run would
-	[ "$(snapshot)" = "$before" ]
+	assert_failure 1	# as the real run would
+	assert_equal "$(snapshot)" "$before"
 	answers blue
 }
 
@@ -221,11 +212,11 @@ BG_TMP=.bg.tmp
 	before=$(snapshot)
 	run bgflip -n green
 	echo "$output"
-	[ "$status" -eq 0 ]
-	[ "${lines[-1]}" = green ]
-	[[ $output == *"would point $T/state/green/live.sock"* ]]
-	[ "$(snapshot)" = "$before" ]
-	[ "$(readlink "$T/state/current")" = blue ]
+	assert_success
+	assert_line --index -1 green
+	assert_output --partial "would point $T/state/green/live.sock"
+	assert_equal "$(snapshot)" "$before"
+	assert_equal "$(readlink "$T/state/current")" blue
 }
 
 @test "bgflip: a busy lock is exit 1 naming the holder; -w waits, then exit 3" {
@@ -233,20 +224,20 @@ BG_TMP=.bg.tmp
 	flock "$T/run/lock" sh -c ": >'$T/held'; exec sleep 30" 3>&- &
 	holder=$!
 	bg_track "$holder" flock
-	for i in $(seq 50); do [ -e "$T/held" ] && break; sleep 0.1; done
+	wait_until 5 test -e "$T/held"
 	run bgflip
 	echo "$output"
-	[ "$status" -eq 1 ]
-	[[ $output == *"held by pid $holder"* ]]
+	assert_failure 1
+	assert_output --partial "held by pid $holder"
 	run bgflip -w 1
 	echo "$output"
-	[ "$status" -eq 3 ]
+	assert_failure 3
 	answers blue
 	# shellcheck disable=SC2046 # pids, one per line
 	kill $(bg_children "$holder") "$holder"	# sleep holds it too
 	wait "$holder" || true
 	run bgflip -w 5
-	[ "$status" -eq 0 ]
+	assert_success
 	answers green
 }
 
@@ -255,13 +246,13 @@ BG_TMP=.bg.tmp
 	touch "$T/down-green"
 	run bgflip
 	echo "$output"
-	[ "$status" -eq 1 ]
-	[[ $output == *"green is not healthy"*503* ]]
+	assert_failure 1
+	assert_output --regexp 'green is not healthy.*503'
 	cmp "$SITE/live.conf" "$SITE/blue.conf"
 	answers blue
 	run bgflip -F
 	echo "$output"
-	[ "$status" -eq 0 ]
+	assert_success
 	answers green
 }
 
@@ -270,12 +261,12 @@ BG_TMP=.bg.tmp
 	touch "$T/app/.bg-staging.green"
 	run bgflip -F green
 	echo "$output"
-	[ "$status" -eq 1 ]
-	[[ $output == *"green is being staged: finish or re-run make deploy"* ]]
+	assert_failure 1
+	assert_output --partial "green is being staged: finish or re-run make deploy"
 	answers blue
 	rm "$T/app/.bg-staging.green"
 	run bgflip
-	[ "$status" -eq 0 ]
+	assert_success
 	answers green
 }
 
@@ -285,16 +276,16 @@ BG_TMP=.bg.tmp
 	before=$(snapshot)
 	run bgflip
 	echo "$output"
-	[ "$status" -eq 1 ]
-	[[ $output == *"nginx serves blue but live_conf"*"is green's"* ]]
-	[ "$(snapshot)" = "$before" ]
+	assert_failure 1
+	assert_output --regexp "nginx serves blue but live_conf.*is green's"
+	assert_equal "$(snapshot)" "$before"
 	run bgflip blue
-	[ "$status" -eq 1 ]
+	assert_failure 1
 	echo '# an edit' >>"$SITE/live.conf"
 	run bgflip green
 	echo "$output"
-	[ "$status" -eq 1 ]
-	[[ $output == *"neither blue_conf nor green_conf"* ]]
+	assert_failure 1
+	assert_output --partial "neither blue_conf nor green_conf"
 	answers blue
 }
 
@@ -305,14 +296,14 @@ BG_TMP=.bg.tmp
 	workers=$(nginx_workers | sort)
 	run bgflip
 	echo "$output"
-	[ "$status" -eq 4 ]
-	[[ $output == *'unknown directive "bogus_directive"'* ]]
+	assert_failure 4
+	assert_output --partial 'unknown directive "bogus_directive"'
 	cmp "$SITE/live.conf" "$SITE/blue.conf"
-	[ "$(nginx_workers | sort)" = "$workers" ]
-	[ ! -e "$T/run/lock.flip" ]
+	assert_equal "$(nginx_workers | sort)" "$workers"
+	assert [ ! -e "$T/run/lock.flip" ]
 	no_temps
 	answers blue
-	[ ! -s "$T/log/bg.log" ]
+	assert [ ! -s "$T/log/bg.log" ]
 }
 
 @test "bgflip: a reload that fails after nginx -t passed is rolled back (exit 6)" {
@@ -323,13 +314,13 @@ BG_TMP=.bg.tmp
 	grep -q "listen $BLUE_ADDR;" "$SITE/green.conf"
 	run bgflip
 	echo "$output"
-	[ "$status" -eq 6 ]
-	[[ $output == *"rolled back: blue is live again"* ]]
+	assert_failure 6
+	assert_output --partial "rolled back: blue is live again"
 	cmp "$SITE/live.conf" "$SITE/blue.conf"
-	[ ! -e "$T/run/lock.flip" ]
+	assert [ ! -e "$T/run/lock.flip" ]
 	answers blue
 	fresh_all blue
-	[ ! -s "$T/log/bg.log" ]
+	assert [ ! -s "$T/log/bg.log" ]
 }
 
 @test "bgflip: an nginx master that dies during the switch is exit 7" {
@@ -337,19 +328,18 @@ BG_TMP=.bg.tmp
 	workers=$(nginx_workers)
 	for w in $workers; do bg_track "$w" worker; done
 	# hold the SIGHUP back 2 s, long enough to kill the master first
-	strace -o /dev/null -e trace=pidfd_send_signal \
+	strace -o "$T/strace" -e trace=pidfd_send_signal \
 	    -e inject=pidfd_send_signal:delay_enter=2000000 \
 	    bgflip >"$T/out" 2>&1 3>&- &
 	flip=$!
-	for i in $(seq 100); do
-		cmp -s "$SITE/live.conf" "$SITE/green.conf" && break
-		sleep 0.05
-	done
+	bg_track "$flip" strace
+	wait_until 5 cmp -s "$SITE/live.conf" "$SITE/green.conf"
 	kill -KILL "$NGINX_MASTER"
 	st=0
 	wait "$flip" || st=$?
 	cat "$T/out"
-	[ "$st" -eq 7 ]
+	strace_saw "$T/strace" '^pidfd_send_signal\(.*\(DELAYED\)$'
+	assert_equal "$st" 7
 	grep -q "a human" "$T/out" || grep -q "gone" "$T/out"
 	cmp "$SITE/live.conf" "$SITE/blue.conf"
 }
@@ -364,15 +354,15 @@ BG_TMP=.bg.tmp
 	sed -i "s|^nginx_pid = .*|nginx_pid = $T/run/other.pid|" "$BG_CONF"
 	run bgflip
 	echo "$output"
-	[ "$status" -eq 5 ]
-	[[ $output == *"is not an nginx master"* ]]
+	assert_failure 5
+	assert_output --partial "is not an nginx master"
 	kill -0 "$other"
 	cmp "$SITE/live.conf" "$SITE/blue.conf"
 	sed -i "s|^nginx_pid = .*|nginx_pid = $NGINX_PID|" "$BG_CONF"
 	stop_nginx || true	# it may return wait's 127 for a non-child
 	run bgflip
 	echo "$output"
-	[ "$status" -eq 5 ]
+	assert_failure 5
 	cmp "$SITE/live.conf" "$SITE/blue.conf"
 }
 
@@ -382,67 +372,67 @@ BG_TMP=.bg.tmp
 	before=$(snapshot)
 	SUDO_UID=1000 run bgflip -f "$BG_CONF"
 	echo "$output"
-	[ "$status" -eq 4 ]
+	assert_failure 4
 	SUDO_UID=1000 run bgflip
-	[ "$status" -eq 4 ]	# BG_CONF names another config
+	assert_failure 4	# BG_CONF names another config
 	# group-writable counts unless the group is root's
 	chmod 0664 "$BG_CONF"
 	chgrp nogroup "$BG_CONF"
 	run bgflip
 	echo "$output"
-	[ "$status" -eq 4 ]
-	[[ $output == *"writable by group or others"* ]]
+	assert_failure 4
+	assert_output --partial "writable by group or others"
 	chgrp root "$BG_CONF"
 	chmod 0644 "$BG_CONF"
 	chown nobody "$BG_CONF"
 	run bgflip
-	[ "$status" -eq 4 ]
+	assert_failure 4
 	chown root "$BG_CONF"
 	mkdir -m 0777 "$T/open"
 	cp -p "$BG_CONF" "$T/open/bg.conf"
 	run bgflip -f "$T/open/bg.conf"
 	echo "$output"
-	[ "$status" -eq 4 ]
-	[[ $output == *"which others can write"* ]]
+	assert_failure 4
+	assert_output --partial "which others can write"
 	chmod 0775 "$T/run"
 	chgrp nogroup "$T/run"
 	run bgflip
 	echo "$output"
-	[ "$status" -eq 4 ]	# the lock's directory, group-writable
+	assert_failure 4	# the lock's directory, group-writable
 	chgrp root "$T/run"
 	chmod 0755 "$T/run"
 	chmod 0777 "$SITE"
 	run bgflip
-	[ "$status" -eq 4 ]	# live_conf in a directory others can write
+	assert_failure 4	# live_conf in a directory others can write
 	chmod 0755 "$SITE"
 	chmod 0666 "$SITE/green.conf"
 	run bgflip
-	[ "$status" -eq 4 ]
+	assert_failure 4
 	chmod 0644 "$SITE/green.conf"
 	mv "$SITE/live.conf" "$SITE/live.real"
 	ln -s live.real "$SITE/live.conf"
 	run bgflip
 	echo "$output"
-	[ "$status" -eq 4 ]
-	[[ $output == *"not a regular file"* ]]
+	assert_failure 4
+	assert_output --partial "not a regular file"
 	rm "$SITE/live.conf"
 	mv "$SITE/live.real" "$SITE/live.conf"
 	sed -i "s|^nginx = .*|nginx = nginx|" "$BG_CONF"
 	run bgflip
-	[ "$status" -eq 4 ]
+	assert_failure 4
 	sed -i "s|^nginx = .*|nginx = $NGINX_BIN|" "$BG_CONF"
 	echo 'secret = hunter2' >>"$BG_CONF"
 	run bgflip
 	echo "$output"
-	[ "$status" -eq 4 ]
-	[[ $output != *hunter2* ]]
+	assert_failure 4
+	refute_output --partial hunter2
 	sed -i '$d' "$BG_CONF"
-	[ "$(snapshot)" = "$before" ]
+	assert_equal "$(snapshot)" "$before"
 	# a sticky world-writable directory is fine
 	chmod 1777 "$T/open"
 	run bgflip -f "$T/open/bg.conf"
 	echo "$output"
-	[ "$status" -eq 0 ]
+	assert_success
 	answers green
 }
 
@@ -452,12 +442,12 @@ BG_TMP=.bg.tmp
 	ln -s state.real "$T/state"
 	run bgflip
 	echo "$output"
-	[ "$status" -eq 4 ]
+	assert_failure 4
 	rm "$T/state"
 	mv "$T/state.real" "$T/state"
 	sed -i "s|^green = .*|green = 127.0.0.1:1|" "$BG_CONF"
 	run bgflip
-	[ "$status" -eq 4 ]
+	assert_failure 4
 	answers blue
 }
 
@@ -468,8 +458,8 @@ BG_TMP=.bg.tmp
 	chmod 0755 "$T/fakebin/nginx"
 	PATH="$T/fakebin:$PATH" run bgflip
 	echo "$output"
-	[ "$status" -eq 0 ]
-	[ ! -e "$T/fake-ran" ]
+	assert_success
+	assert [ ! -e "$T/fake-ran" ]
 	answers green
 }
 
@@ -478,31 +468,31 @@ BG_TMP=.bg.tmp
 	scene socket
 	ln -sfn /etc/shadow "$T/app/green/REVISION"
 	SUDO_USER=alice run bgflip
-	[ "$status" -eq 0 ]
+	assert_success
 	rm "$T/app/blue/REVISION"
 	mkfifo "$T/app/blue/REVISION"
 	run timeout 20 bgflip
-	[ "$status" -eq 0 ]
+	assert_success
 	printf 'v3 \033[31mred\nsecond line\n' >"$T/app/green/REVISION.new"
 	mv "$T/app/green/REVISION.new" "$T/app/green/REVISION"
 	run bgflip
-	[ "$status" -eq 0 ]
+	assert_success
 	rm "$T/app/blue/REVISION"
 	printf '%0100d' 0 >"$T/app/blue/REVISION"
 	run bgflip
-	[ "$status" -eq 0 ]
+	assert_success
 	echo private >"$T/private"
 	rm "$T/app/green/REVISION"
 	ln "$T/private" "$T/app/green/REVISION"
 	run bgflip
-	[ "$status" -eq 0 ]
+	assert_success
 	cat "$T/log/bg.log"
 	run cut -d' ' -f2- "$T/log/bg.log"
-	[ "${lines[0]}" = "blue green alice -" ]
-	[ "${lines[1]}" = "green blue root -" ]
-	[ "${lines[2]}" = "blue green root v3[31mred" ]
-	[ "${lines[3]}" = "green blue root $(printf '%064d' 0)" ]
-	[ "${lines[4]}" = "blue green root -" ]
+	assert_line --index 0 "blue green alice -"
+	assert_line --index 1 "green blue root -"
+	assert_line --index 2 "blue green root v3[31mred"
+	assert_line --index 3 "green blue root $(printf '%064d' 0)"
+	assert_line --index 4 "blue green root -"
 	history_ok
 }
 
@@ -516,12 +506,12 @@ BG_TMP=.bg.tmp
 	fails=0
 	for p in "${pids[@]}"; do wait "$p" || fails=$((fails + 1)); done
 	cat "$T"/c*.err
-	[ "$fails" -eq 0 ]
-	[ "$(cat "$T"/c*.out | grep -c '^green$')" -eq 5 ]
-	[ "$(cat "$T"/c*.out | grep -c '^blue$')" -eq 5 ]
-	[ "$(served_color)" = blue ]
-	[ "$(disk_color)" = blue ]
-	[ "$(wc -l <"$T/log/bg.log")" -eq 10 ]
+	assert_equal "$fails" 0
+	assert_equal "$(cat "$T"/c*.out | grep -c '^green$')" 5
+	assert_equal "$(cat "$T"/c*.out | grep -c '^blue$')" 5
+	assert_equal "$(served_color)" blue
+	assert_equal "$(disk_color)" blue
+	assert_equal "$(wc -l <"$T/log/bg.log")" 10
 	history_ok
 	no_temps
 	answers blue
@@ -530,33 +520,40 @@ BG_TMP=.bg.tmp
 @test "bgflip: SIGINT, SIGTERM and SIGHUP do not stop a flip half way" {
 	scene reload
 	for sig in INT TERM HUP; do
-		run strace -o /dev/null -e trace=rename \
-		    -e inject=rename:signal=$sig:when=2 bgflip
+		# held, never delivered: delay_exit=1 marks the call it was
+		# sent at
+		run strace -o "$T/strace" -e trace=rename \
+		    -e inject=rename:signal=$sig:delay_exit=1:when=2 bgflip
 		echo "$sig: $output"
-		[ "$status" -eq 0 ]
-		[ ! -e "$T/run/lock.flip" ]
-		[ "$(served_color)" = "$(disk_color)" ]
+		strace_saw "$T/strace" '^rename\(.*\(DELAYED\)$'
+		assert_success
+		assert [ ! -e "$T/run/lock.flip" ]
+		assert_equal "$(served_color)" "$(disk_color)"
 	done
-	[ "$(wc -l <"$T/log/bg.log")" -eq 3 ]
+	assert_equal "$(wc -l <"$T/log/bg.log")" 3
 	answers green
 	history_ok
 }
 
-# kill_each STEP...: SIGKILL bgflip at each SYSCALL:N; after each, the disk
-# is wholly one color, and the next bgflip finishes or undoes the flip (and
-# stops there), or, when nothing was recorded yet, does its own.
+# kill_each STEP...: SIGKILL bgflip at each SYSCALL:N (strace must show
+# it killed there); after each, the disk is wholly one color, and the next
+# bgflip finishes or undoes the flip (and stops there), or, when nothing
+# was recorded yet, does its own.
 kill_each() {
-	local step sys n d confs
+	local step sys n d confs st
 
 	confs=$(find "$T" -name '*.conf' | sort)
 	for step in "$@"; do
 		sys=${step%:*}
 		n=${step#*:}
-		strace -o /dev/null -e trace="$sys" \
+		st=0
+		strace -o "$T/strace" -e trace="$sys" \
 		    -e inject="$sys:signal=KILL:when=$n" bgflip \
-		    >/dev/null 2>"$T/killed.err" || true
+		    >/dev/null 2>"$T/killed.err" || st=$?
 		d=$(disk_color)
-		echo "killed at $step: disk $d"
+		echo "killed at $step: exit $st, disk $d"
+		strace_saw "$T/strace" '^\+\+\+ killed by SIGKILL \+\+\+$'
+		[ "$st" -eq 137 ]
 		[ "$d" = blue ] || [ "$d" = green ]
 		[ "$(find "$T" -name '*.conf' | sort)" = "$confs" ]
 		bgflip -w 10 >"$T/next.out" 2>&1 || {
@@ -596,31 +593,31 @@ kill_each() {
 	before=$(snapshot)
 	run bgflip -n
 	echo "$output"
-	[ "$status" -eq 0 ]
-	[[ $output == *"would finish it"* ]]
-	[ "${lines[-1]}" = green ]	# and stop there: no COLOR was given
-	[ "$(snapshot)" = "$before" ]
+	assert_success
+	assert_output --partial "would finish it"
+	assert_line --index -1 green	# and stop there: no COLOR was given
+	assert_equal "$(snapshot)" "$before"
 	run bgflip green
 	echo "$output"
-	[ "$status" -eq 0 ]
-	[ "${lines[-1]}" = green ]
+	assert_success
+	assert_line --index -1 green
 	answers green
-	[ "$(cat "$T/log/bg.log")" = "$line" ]
-	[ ! -e "$T/run/lock.flip" ]
+	assert_equal "$(cat "$T/log/bg.log")" "$line"
+	assert [ ! -e "$T/run/lock.flip" ]
 	# the other way, with its target down: undone
 	cp "$SITE/blue.conf" "$SITE/live.conf"
 	printf 'bgflip reload green blue\n%s\n' "$line" >"$T/run/lock.flip"
 	touch "$T/down-blue"
 	run bgflip green
 	echo "$output"
-	[ "$status" -eq 0 ]
-	[[ $output == *"undoing it"* ]]
+	assert_success
+	assert_output --partial "undoing it"
 	cmp "$SITE/live.conf" "$SITE/green.conf"
 	answers green
-	[ "$(wc -l <"$T/log/bg.log")" -eq 1 ]
+	assert_equal "$(wc -l <"$T/log/bg.log")" 1
 	echo garbage >"$T/run/lock.flip"
 	run bgflip
-	[ "$status" -eq 4 ]
+	assert_failure 4
 }
 
 @test "bgflip: socket mode loses no request while flipping under load" {
@@ -653,9 +650,9 @@ kill_each() {
 	assert_output --partial "undoing it: green is being staged"
 	assert_line blue
 	cmp "$SITE/live.conf" "$SITE/blue.conf"
-	[ "$(served_color)" = blue ]
-	[ ! -e "$T/run/lock.flip" ]
-	[ ! -s "$T/log/bg.log" ]
+	assert_equal "$(served_color)" blue
+	assert [ ! -e "$T/run/lock.flip" ]
+	assert [ ! -s "$T/log/bg.log" ]
 }
 
 @test "bgflip: after finishing an interrupted flip, no COLOR stops there; a COLOR goes on" {
@@ -668,9 +665,9 @@ kill_each() {
 	echo "$output"
 	assert_success
 	assert_output --partial "finishing it"
-	[ "${lines[-1]}" = green ]
+	assert_line --index -1 green
 	answers green
-	[ "$(cat "$T/log/bg.log")" = "$line" ]
+	assert_equal "$(cat "$T/log/bg.log")" "$line"
 	# with a COLOR it finishes, then does what it was asked
 	line2="2026-01-01T00:00:01Z green blue carol v1"
 	printf 'bgflip reload green blue\n%s\n' "$line2" >"$T/run/lock.flip"
@@ -678,12 +675,12 @@ kill_each() {
 	echo "$output"
 	assert_success
 	assert_output --partial "finishing it"
-	[ "${lines[-1]}" = green ]
+	assert_line --index -1 green
 	answers green
 	run cut -d' ' -f2-4 "$T/log/bg.log"
 	assert_output "$(printf 'blue green carol\ngreen blue carol\nblue green root')"
-	[ "$(wc -l <"$T/log/bg.log")" -eq 3 ]
-	[ ! -e "$T/run/lock.flip" ]
+	assert_equal "$(wc -l <"$T/log/bg.log")" 3
+	assert [ ! -e "$T/run/lock.flip" ]
 }
 
 @test "bgflip: killed while rolling back, the crash record is still there" {
@@ -697,14 +694,14 @@ kill_each() {
 	echo "$output"
 	cat "$T/strace"
 	grep -q '+++ killed by SIGKILL' "$T/strace"
-	[ "$(grep -c '^pidfd_send_signal' "$T/strace")" -eq 2 ]
+	assert_equal "$(grep -c '^pidfd_send_signal' "$T/strace")" 2
 	cmp "$SITE/live.conf" "$SITE/blue.conf"
-	[ -e "$T/run/lock.flip" ]	# the rollback is not confirmed yet
+	assert [ -e "$T/run/lock.flip" ]	# the rollback is not confirmed yet
 	run bgflip -w 10 blue
 	echo "$output"
 	assert_success
 	assert_output --partial "interrupted flip from blue to green"
-	[ ! -e "$T/run/lock.flip" ]
+	assert [ ! -e "$T/run/lock.flip" ]
 	answers blue
 }
 

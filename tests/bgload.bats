@@ -23,6 +23,11 @@ kv() {
 	echo "$v"
 }
 
+# answers_green URL: URL answers "green v2"
+answers_green() {
+	[ "$(curl -s "$1")" = "green v2" ]
+}
+
 # bats test_tags=sanitize
 @test "bgload: counts every request against the app directly" {
 	start_app blue blue v1 "127.0.0.1:$PORT"
@@ -30,7 +35,7 @@ kv() {
 	echo "$output"
 	assert_success
 	assert_output --regexp '^bgload sent=1000 ok=1000 non2xx=0 connect_err=0 reset=0 timeout=0 failed=0 rps=[0-9]+ p50_ms=[0-9.]+ p99_ms=[0-9.]+ max_ms=[0-9.]+ switches=0 gap_med_ms=0.000 gap_max_ms=0.000 bodies=blue_v1:1000$'
-	[[ $stderr == *"sent 1000  ok 1000"* ]]
+	assert_regex "$stderr" 'sent 1000  ok 1000'
 }
 
 @test "bgload: keep-alive reuses connections, -C opens one per request" {
@@ -65,7 +70,7 @@ kv() {
 	echo "$output"
 	echo "$stderr"
 	assert_equal "$(kv sent) $(kv ok) $(kv failed)" "1000 1000 0"
-	[[ $stderr == *"(POST 300)"* ]]
+	assert_regex "$stderr" '\(POST 300\)'
 }
 
 @test "bgload: counts refused connections, timeouts and non-2xx answers" {
@@ -103,7 +108,7 @@ kv() {
 	wait "$pid"
 	output=$(cat "$T/out")
 	echo "$output"
-	[ "$(kv sent)" -gt 0 ]
+	assert [ "$(kv sent)" -gt 0 ]
 	assert_equal "$(kv failed)" 0
 	assert_equal "$(kv sent)" "$(kv ok)"
 }
@@ -125,7 +130,7 @@ kv() {
 	start_nginx "$T/site.conf"
 	run --separate-stderr bgload -k -c 50 -d 1 "http://127.0.0.1:$NP/"
 	echo "$output"
-	[ "$(kv sent)" -gt 100 ]
+	assert [ "$(kv sent)" -gt 100 ]
 	assert_equal "$(kv failed) $(kv switches)" "0 0"
 	run --separate-stderr bgload -C -c 10 -n 500 "http://127.0.0.1:$NP/"
 	echo "$output"
@@ -156,12 +161,7 @@ kv() {
 	sleep 1
 	site "$GP"
 	nginx_reload
-	n=50
-	until [ "$(curl -s "http://127.0.0.1:$NP/")" = "green v2" ]; do
-		n=$((n - 1))
-		[ "$n" -gt 0 ]
-		sleep 0.1
-	done
+	wait_until 5 answers_green "http://127.0.0.1:$NP/"
 	sleep 0.5
 	kill -INT "$pid"
 	wait "$pid"
@@ -169,8 +169,8 @@ kv() {
 	echo "$output"
 	cat "$T/err"
 	assert_equal "$(kv failed)" 0
-	[ "$(kv switches)" -ge 1 ]
-	[[ $(kv bodies) == blue_v1:*,green_v2:* ]]
+	assert [ "$(kv switches)" -ge 1 ]
+	assert_regex "$(kv bodies)" '^blue_v1:.*,green_v2:'
 }
 
 @test "bgload: usage errors exit 2, an unusable timeline file exits 5" {

@@ -3,7 +3,7 @@
 #
 # Real nginx answers /bg with "blue", so green is the standby. Hooks come
 # from tests/hooks/fixture, copied to $T/hooks (a fresh 0755 directory
-# whatever the checkout's umask); its restart starts tests/bgapp for the
+# whatever the checkout's umask); its restart starts tests/bin/bgapp for the
 # color on BG_ADDR, never systemctl. APP is $T/app.
 
 load helpers/bg
@@ -22,7 +22,7 @@ server {
 EOF
 	start_nginx "$T/nginx.snippet"
 	mkdir -p "$T/app/blue" "$T/app/green"
-	ln -s "$BG_ROOT/tests/bgapp" "$T/app/bgapp"
+	ln -s "$BG_ROOT/tests/bin/bgapp" "$T/app/bgapp"
 	cp -R "$BG_ROOT/tests/hooks/fixture" "$T/hooks"
 	chmod 0755 "$T/hooks" "$T/hooks"/*
 	export BG_CONF="$T/bg.conf"
@@ -49,15 +49,12 @@ hook() {
 
 # inflight_on PORT: a server-side ESTABLISHED connection on 127.0.0.1:PORT
 inflight_on() {
-	local n=50
+	wait_until 5 established_on "$1"
+}
 
-	while [ "$n" -gt 0 ]; do
-		[ "$(ss -Htn state established "( sport = :$1 )" | wc -l)" -gt 0 ] &&
-		    return 0
-		sleep 0.1
-		n=$((n - 1))
-	done
-	return 1
+# established_on PORT: ss lists an ESTABLISHED connection from PORT
+established_on() {
+	[ "$(ss -Htn state established "( sport = :$1 )" | wc -l)" -gt 0 ]
 }
 
 # bats test_tags=sanitize
@@ -65,9 +62,9 @@ inflight_on() {
 	run --separate-stderr bgstage
 	echo "$stderr"
 	assert_success
-	[ "$output" = green ]
+	assert_output green
 	# the hook's stdout went to bgstage's stderr, not to stdout
-	[[ $stderr == *"restart: restarting green"* ]]
+	assert_regex "$stderr" 'restart: restarting green'
 	run cat "$LOG"
 	assert_output "restart green"
 	run curl -sf "http://127.0.0.1:$GP/up"
@@ -83,7 +80,7 @@ inflight_on() {
 	run --separate-stderr bgstage green
 	echo "$stderr"
 	assert_success
-	[ "$output" = green ]
+	assert_output green
 	run curl -sf --unix-socket "$T/green.sock" http://x/
 	assert_output "green v1"
 }
@@ -113,7 +110,7 @@ inflight_on() {
 	echo "$output"
 	assert_failure 1
 	assert_output --partial "$T/hooks/restart"
-	[ ! -e "$LOG" ]
+	assert [ ! -e "$LOG" ]
 	rm "$T/hooks/migrate"
 	run bgstage -m green
 	assert_failure 1
@@ -126,7 +123,7 @@ inflight_on() {
 	echo "$output"
 	assert_failure 1
 	assert_output --partial "$T/hooks/migrate is not an executable file"
-	[ ! -e "$LOG" ]
+	assert [ ! -e "$LOG" ]
 }
 
 @test "bgstage: a failing hook stops it (exit 1) and later hooks do not run" {
@@ -154,7 +151,7 @@ inflight_on() {
 	hook restart 'exit 1'
 	run bgstage green
 	assert_failure 1
-	[ -e "$T/app/.bg-staging.green" ]
+	assert [ -e "$T/app/.bg-staging.green" ]
 }
 
 @test "bgstage: removes the being-staged mark on success, keeps it on a timeout" {
@@ -163,14 +160,14 @@ inflight_on() {
 	touch "$T/app/down.green"
 	run bgstage -t 0.5 green
 	assert_failure 3
-	[ -e "$T/app/.bg-staging.green" ]
+	assert [ -e "$T/app/.bg-staging.green" ]
 	rm "$T/app/down.green"
 	run bgstage -t 5 green
 	echo "$output"
 	assert_success
-	[ ! -e "$T/app/.bg-staging.green" ]
+	assert [ ! -e "$T/app/.bg-staging.green" ]
 	# the other color's mark is not ours to clear
-	[ -e "$T/app/.bg-staging.blue" ]
+	assert [ -e "$T/app/.bg-staging.blue" ]
 }
 
 @test "bgstage: refuses the live color (exit 1), even with -F" {
@@ -183,7 +180,7 @@ inflight_on() {
 	assert_output --partial "blue is live"
 	run bgstage -n -F -i blue
 	assert_failure 1
-	[ ! -e "$LOG" ]
+	assert [ ! -e "$LOG" ]
 }
 
 @test "bgstage: refuses while a request is in flight on the target; -F overrides" {
@@ -261,7 +258,7 @@ PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 	run bgstage green
 	assert_failure 4
 	assert_output --partial "hook $T/hooks/restart is writable by group or others"
-	[ ! -e "$LOG" ]
+	assert [ ! -e "$LOG" ]
 }
 
 @test "bgstage: a missing APP/COLOR directory is a configuration error (exit 4)" {
@@ -270,7 +267,7 @@ PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 	echo "$output"
 	assert_failure 4
 	assert_output --partial "$T/app/green: not a directory"
-	[ ! -e "$LOG" ]
+	assert [ ! -e "$LOG" ]
 }
 
 # bats test_tags=sanitize
@@ -279,15 +276,15 @@ PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 	run --separate-stderr bgstage -n -i -m
 	echo "$stderr"
 	assert_success
-	[ "$output" = green ]
-	[[ $stderr == *"would run $T/hooks/install green in $T/app/green"* ]]
-	[[ $stderr == *"would run $T/hooks/migrate green"* ]]
-	[[ $stderr == *"would run $T/hooks/restart green"* ]]
-	[[ $stderr == *"BG_ADDR=127.0.0.1:$GP"* ]]
-	[[ $stderr == *"http://127.0.0.1:$GP/up"* ]]
-	[ ! -e "$LOG" ]
-	[ ! -e "$T/lock" ]
-	[ -e "$T/app/.bg-staging.green" ]
+	assert_output green
+	assert_regex "$stderr" "would run $T/hooks/install green in $T/app/green"
+	assert_regex "$stderr" "would run $T/hooks/migrate green"
+	assert_regex "$stderr" "would run $T/hooks/restart green"
+	assert_regex "$stderr" "BG_ADDR=127\.0\.0\.1:$GP"
+	assert_regex "$stderr" "http://127\.0\.0\.1:$GP/up"
+	assert [ ! -e "$LOG" ]
+	assert [ ! -e "$T/lock" ]
+	assert [ -e "$T/app/.bg-staging.green" ]
 	run curl -s "http://127.0.0.1:$GP/"
 	assert_failure
 }
@@ -297,11 +294,7 @@ PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 	bgstage -t 2 green 2>"$T/first.err" 3>&- &
 	first=$!
 	bg_track "$first" bgstage
-	n=50
-	while [ "$n" -gt 0 ] && ! grep -qs "restart green" "$LOG"; do
-		sleep 0.1
-		n=$((n - 1))
-	done
+	wait_until 5 grep -qs "restart green" "$LOG"
 	run bgstage green
 	echo "$output"
 	assert_failure 1
@@ -310,7 +303,7 @@ PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 	assert_output "restart green"
 	st=0
 	wait "$first" || st=$?
-	[ "$st" -eq 3 ]
+	assert_equal "$st" 3
 }
 
 # bats test_tags=sanitize
@@ -321,18 +314,14 @@ wait'
 	bgstage green 2>"$T/err" 3>&- &
 	pid=$!
 	bg_track "$pid" bgstage
-	n=50
-	while [ "$n" -gt 0 ] && [ ! -s "$T/app/sleep.pid" ]; do
-		sleep 0.1
-		n=$((n - 1))
-	done
+	wait_until 5 test -s "$T/app/sleep.pid"
 	sp=$(cat "$T/app/sleep.pid")
 	bg_track "$sp" sleep
 	kill -TERM "$pid"
 	st=0
 	wait "$pid" || st=$?
 	cat "$T/err"
-	[ "$st" -eq 143 ]
+	assert_equal "$st" 143
 	grep -q "interrupted by signal 15" "$T/err"
 	run bg_alive "$sp"
 	assert_failure
@@ -344,7 +333,7 @@ wait'
 	echo "$output"
 	assert_failure 5
 	assert_output --partial "cannot tell which color is live"
-	[ ! -e "$LOG" ]
+	assert [ ! -e "$LOG" ]
 }
 
 @test "bgstage: usage errors are exit 2" {
@@ -361,7 +350,7 @@ wait'
 	run bgstage -h
 	assert_success
 	assert_output "usage: bgstage [-Fimnr] [-f conf] [-t secs] [COLOR]"
-	[ ! -e "$LOG" ]
+	assert [ ! -e "$LOG" ]
 }
 
 @test "bgstage: a config without hooks is exit 4" {

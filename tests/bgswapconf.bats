@@ -136,11 +136,11 @@ EOF
 	local pat='app_blue green.sock cyan blueprint evergreen BLUE GREEN Blue Green bLuE	'
 	local swp='app_green blue.sock cyan blueprint evergreen GREEN BLUE Green Blue bLuE	'
 	local size rss
-	[ "${#pat}" -eq "${#swp}" ]
+	assert [ "${#pat}" -eq "${#swp}" ]
 	size=$(( 100 * 1024 * 1024 / ${#pat} * ${#pat} ))
 	yes -- "$pat" | tr -d '\n' | head -c "$size" >"$T/big"
-	[ "$(stat -c %s "$T/big")" -eq "$size" ]
-	[ "$(grep -c . "$T/big")" -eq 1 ]	# one line, no newline at all
+	assert [ "$(stat -c %s "$T/big")" -eq "$size" ]
+	assert_equal "$(grep -c . "$T/big")" 1	# one line, no newline at all
 	# the expected output is made from the swapped pattern, not by swapping
 	/usr/bin/time -f %M -o "$T/rss" bgswapconf <"$T/big" |
 	    cmp - <(yes -- "$swp" | tr -d '\n' | head -c "$size")
@@ -149,7 +149,7 @@ EOF
 	# constant memory: far below the 100 MB a line-buffering tool needs
 	rss=$(cat "$T/rss")
 	echo "peak RSS ${rss} KiB"
-	[ "$rss" -lt 8192 ]
+	assert [ "$rss" -lt 8192 ]
 }
 
 # bats test_tags=sanitize
@@ -157,12 +157,12 @@ EOF
 	local st=0
 	{ head -c 100000 /dev/zero | tr '\0' x; printf 'blue\n'; } >"$T/in"
 	bgswapconf "$T/in" >"$T/out" || st=$?
-	[ "$st" -eq 1 ]
+	assert_equal "$st" 1
 	cmp "$T/in" "$T/out"
 	{ head -c 100000 /dev/zero | tr '\0' x; printf ' blue'; } >"$T/in2"
 	bgswapconf "$T/in2" >"$T/out"
-	[ "$(tail -c 6 "$T/out")" = " green" ]
-	[ "$(stat -c %s "$T/out")" -eq 100006 ]
+	assert_equal "$(tail -c 6 "$T/out")" " green"
+	assert_equal "$(stat -c %s "$T/out")" 100006
 }
 
 @test "bgswapconf: twice is the identity on every file in /etc/nginx" {
@@ -177,7 +177,7 @@ EOF
 		n=$((n + 1))
 	done < <(find -L /etc/nginx -type f -print0)
 	echo "$n files"
-	[ "$n" -gt 5 ]
+	assert [ "$n" -gt 5 ]
 }
 
 @test "bgswapconf: nginx -t accepts the swapped config of a config it accepts" {
@@ -231,32 +231,34 @@ EOF
 
 @test "bgswapconf: nginx -t accepts nginx/green.conf whenever it accepts nginx/blue.conf" {
 	local p s b g f
-	[ -f "$BG_ROOT/nginx/blue.conf" ] || skip "no nginx/blue.conf in the tree yet"
 	p=$(free_port); s=$(free_port); b=$(free_port); g=$(free_port)
-	# as make init does: swap the template, then fill in the placeholders
+	mkdir "$T/app-nginx"
+	# as make init does: swap the template, then nginx/fill fills it in
+	cp "$BG_ROOT/nginx/blue.conf" "$T/blue.tmpl"
 	bgswapconf "$BG_ROOT/nginx/blue.conf" >"$T/green.tmpl"
-	for f in blue green; do
-		{
-			[ -f "$BG_ROOT/nginx/upstreams.conf" ] &&
-			    cat "$BG_ROOT/nginx/upstreams.conf"
-			if [ $f = blue ]; then cat "$BG_ROOT/nginx/blue.conf"
-			else cat "$T/green.tmpl"; fi
-		} | sed -e "s/@LISTEN@/127.0.0.1:$p/g" \
-		    -e "s/@STAGING_LISTEN@/127.0.0.1:$s/g" \
-		    -e 's/@SERVER_NAME@/localhost/g' \
-		    -e "s/@BLUE@/127.0.0.1:$b/g" -e "s/@GREEN@/127.0.0.1:$g/g" \
-		    >"$T/$f.conf"
+	cp "$BG_ROOT/nginx/upstreams.conf" "$T/upstreams.tmpl"
+	for f in upstreams blue green; do
+		run --separate-stderr "$BG_ROOT/nginx/fill" "$T/$f.tmpl" \
+		    LISTEN="127.0.0.1:$p" STAGING_LISTEN="127.0.0.1:$s" \
+		    SERVER_NAME=localhost BLUE="127.0.0.1:$b" \
+		    GREEN="127.0.0.1:$g" APP_NGINX="$T/app-nginx" \
+		    ACME_ROOT="$T/acme"
+		echo "nginx/fill $f: exit $status: $stderr"
+		assert_success
+		printf '%s\n' "$output" >"$T/$f.conf"
+		run grep -n '@[A-Z_]*@' "$T/$f.conf"
+		assert_failure 1
 	done
-	! grep -n '@[A-Z_]*@' "$T/blue.conf" ||
-	    skip "nginx/blue.conf has placeholders this test does not know"
-	nginx_t "$T/blue.conf" >"$T/t.out" 2>&1 ||
-	    skip "nginx -t rejects nginx/blue.conf: $(head -c 300 "$T/t.out")"
-	run nginx_t "$T/green.conf"
-	echo "$output"
-	[ "$status" -eq 0 ]
-	start_nginx "$T/green.conf"
+	for f in blue green; do
+		printf 'include %s;\ninclude %s;\n' "$T/upstreams.conf" \
+		    "$T/$f.conf" >"$T/$f.site"
+		run nginx_t "$T/$f.site"
+		echo "nginx -t $f: $output"
+		assert_success
+	done
+	start_nginx "$T/green.site"
 	run curl -sS --max-time 5 "http://127.0.0.1:$p/bg"
-	[ "$output" = green ]
+	assert_output green
 }
 
 # bats test_tags=sanitize
@@ -264,8 +266,8 @@ EOF
 	printf 'blu' >"$T/a"
 	printf 'e green\n' >"$T/b"
 	run bash -c 'echo Blue | bgswapconf "$1" "$2" - "$1"' _ "$T/a" "$T/b"
-	[ "$status" -eq 0 ]
-	[ "$output" = "$(printf 'green blue\nGreen\nblu')" ]
+	assert_success
+	assert_output "$(printf 'green blue\nGreen\nblu')"
 }
 
 # bats test_tags=sanitize
@@ -277,53 +279,49 @@ EOF
 	bgswapconf "$T/a.conf" "$T/missing.conf" "$T/dir.conf" "$T/b.conf" \
 	    >"$T/out" 2>"$T/err" || st=$?
 	cat "$T/err"
-	[ "$st" -eq 5 ]
-	[ "$(cat "$T/out")" = "$(printf 'green\nblue')" ]
+	assert_equal "$st" 5
+	assert_equal "$(cat "$T/out")" "$(printf 'green\nblue')"
 	grep -q "^bgswapconf: cannot open $T/missing.conf: No such file or directory\$" "$T/err"
 	grep -q "^bgswapconf: cannot read $T/dir.conf: Is a directory\$" "$T/err"
-	[ "$(wc -l <"$T/err")" -eq 2 ]
+	assert_equal "$(wc -l <"$T/err")" 2
 	# 5 wins over 1 (nothing swapped)
 	printf 'cyan\n' >"$T/c.conf"
 	run bgswapconf "$T/c.conf" "$T/missing.conf"
-	[ "$status" -eq 5 ]
+	assert_failure 5
 }
 
 @test "bgswapconf: exit 1 when nothing was swapped, output still written" {
 	printf 'cyan blueprint\nno colors here\n' >"$T/in"
 	st=0
 	bgswapconf <"$T/in" >"$T/out" 2>"$T/err" || st=$?
-	[ "$st" -eq 1 ]
+	assert_equal "$st" 1
 	cmp "$T/in" "$T/out"
-	[ ! -s "$T/err" ]
+	assert [ ! -s "$T/err" ]
 }
 
 @test "bgswapconf: a write error (stdout is /dev/full) is exit 5 with a message" {
 	[ -w /dev/full ] || skip "no /dev/full"
 	run bash -c 'bgswapconf "$1" >/dev/full' _ "$FIX/nginx.in"
 	echo "$output"
-	[ "$status" -eq 5 ]
-	[ "$output" = "bgswapconf: cannot write to standard output: No space left on device" ]
+	assert_failure 5
+	assert_output "bgswapconf: cannot write to standard output: No space left on device"
 }
 
-@test "bgswapconf: -h and --help print the usage, identical to the man page SYNOPSIS" {
+@test "bgswapconf: -h and --help print the usage" {
 	run bgswapconf -h
-	[ "$status" -eq 0 ]
-	[ "$output" = "usage: bgswapconf [-a] [-w word1,word2] [file ...]" ]
+	assert_success
+	assert_output "usage: bgswapconf [-a] [-w word1,word2] [file ...]"
 	run bgswapconf --help
-	[ "$status" -eq 0 ]
-	[ "$output" = "usage: bgswapconf [-a] [-w word1,word2] [file ...]" ]
-	command -v mandoc >/dev/null || skip "no mandoc"
-	syn=$(mandoc -Tascii "$BG_ROOT/docs/bgswapconf.1" | col -b |
-	    sed -n '/^SYNOPSIS/{n;s/^ *//;p;}')
-	[ "usage: $syn" = "usage: bgswapconf [-a] [-w word1,word2] [file ...]" ]
+	assert_success
+	assert_output "usage: bgswapconf [-a] [-w word1,word2] [file ...]"
 }
 
 @test "bgswapconf: a bad flag is exit 2 with the usage" {
 	run bgswapconf -x
-	[ "$status" -eq 2 ]
-	[[ "$output" == *"usage: bgswapconf [-a] [-w word1,word2] [file ...]"* ]]
+	assert_failure 2
+	assert_output --partial "usage: bgswapconf [-a] [-w word1,word2] [file ...]"
 	run bgswapconf -w
-	[ "$status" -eq 2 ]
+	assert_failure 2
 }
 
 @test "bgswapconf: -w refuses what is not two different words of ASCII letters (exit 2)" {
@@ -334,13 +332,13 @@ EOF
 	    "$long,b"; do
 		run bgswapconf -w "$w" </dev/null
 		echo "-w '$w': $status $output"
-		[ "$status" -eq 2 ]
-		[[ "$output" == "bgswapconf: -w "* ]]
-		[ "${#lines[@]}" -eq 1 ]
+		assert_failure 2
+		assert_output --regexp '^bgswapconf: -w '
+		assert_equal "${#lines[@]}" 1
 	done
 	# 64 letters is the limit, not 65
 	run bgswapconf -w "${long:1},b" </dev/null
-	[ "$status" -eq 1 ]
+	assert_failure 1
 }
 
 @test "bgswapconf: -a refuses a pair whose occurrences can overlap (exit 2)" {
@@ -349,15 +347,15 @@ EOF
 	    green,ngreen nab,bna; do
 		run bgswapconf -a -w "$w" </dev/null
 		echo "-a -w $w: $status $output"
-		[ "$status" -eq 2 ]
-		[[ "$output" == *overlap* ]]
+		assert_failure 2
+		assert_output --partial overlap
 		# without -a a word is a whole letter run: these pairs are fine
 		run bgswapconf -w "$w" </dev/null
-		[ "$status" -eq 1 ]
+		assert_failure 1
 	done
 	# and pairs that cannot overlap are taken with -a
 	for w in blue,green up,down ab,cd a,b left,right; do
 		run bgswapconf -a -w "$w" </dev/null
-		[ "$status" -eq 1 ]
+		assert_failure 1
 	done
 }

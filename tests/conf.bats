@@ -1,5 +1,5 @@
 #!/usr/bin/env bats
-# The config file (SPEC "The config file"), through tests/unit_conf, which
+# The config file (SPEC "The config file"), through tests/unit/unit_conf, which
 # loads it exactly as the tools do: bg_conf_path, bg_conf_load, bg_conf_need.
 
 load helpers/bg
@@ -172,7 +172,8 @@ teardown() {
 	local p107 p108
 	p107=/$(printf 'a%.0s' $(seq 106))
 	p108=/$(printf 'a%.0s' $(seq 107))
-	[ "${#p107}" -eq 107 ] && [ "${#p108}" -eq 108 ]
+	assert_equal "${#p107}" 107
+	assert_equal "${#p108}" 108
 	write_conf "$C" "blue=unix:$p107"
 	run unit_conf -f "$C" blue
 	assert_success
@@ -350,7 +351,7 @@ teardown() {
 	assert_output --regexp "^unit_conf: ($T/dir: config is not a regular file|config $T/dir: not a regular file)$"
 	# 65536 bytes is the limit: a comment that fills it is fine
 	{ printf '#'; head -c 65534 /dev/zero | tr '\0' x; printf '\n'; } >"$C"
-	[ "$(stat -c %s "$C")" -eq 65536 ]
+	assert_equal "$(stat -c %s "$C")" 65536
 	run unit_conf -f "$C" url
 	assert_success
 	printf 'x' >>"$C"

@@ -635,7 +635,7 @@ forge_begin() {
 		done
 		echo "wrote to $pid"
 		sleep 3
-	' attack "$T" "$BG_ROOT/tests/fdwrite" "$1" >"$T/attack.out" 2>&1 3>&- &
+	' attack "$T" "$BG_ROOT/tests/bin/fdwrite" "$1" >"$T/attack.out" 2>&1 3>&- &
 	att=$!
 	bg_track "$att" attacker
 	run mk deploy

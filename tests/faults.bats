@@ -33,8 +33,6 @@ teardown() {
 	fi
 }
 
-BG_TMP=.bg.tmp
-
 # on_tmpfs DIR SIZE: DIR's contents moved onto a tmpfs of SIZE bytes
 # mounted on DIR (root-owned 0755, like DIR). Skips where mounting is not
 # allowed (not root, or a container without CAP_SYS_ADMIN).
@@ -59,13 +57,6 @@ fill() {
 	! dd if=/dev/zero of="$1/.filler2" bs=4096 count=1 2>/dev/null
 }
 
-no_temps() {
-	local left
-
-	left=$(find "$T" -name "$BG_TMP" -o -name '*.bg.tmp*')
-	[ -z "$left" ] || { echo "temp files left: $left"; return 1; }
-}
-
 # consistent: the disk is wholly one color, nginx serves it, and no flip is
 # half done (no crash record, no temp file).
 consistent() {
@@ -88,21 +79,21 @@ consistent() {
 	workers=$(nginx_workers | sort)
 	run bgflip
 	echo "$output"
-	[ "$status" -eq 5 ]
-	[[ $output == *"No space left on device"* ]]
+	assert_failure 5
+	assert_output --partial "No space left on device"
 	cmp "$SITE/live.conf" "$T/live.before"
-	[ "$(nginx_workers | sort)" = "$workers" ]	# not signalled
+	assert_equal "$(nginx_workers | sort)" "$workers"	# not signalled
 	consistent
-	[ "$(served_color)" = blue ]
-	[ ! -s "$T/log/bg.log" ]
+	assert_equal "$(served_color)" blue
+	assert [ ! -s "$T/log/bg.log" ]
 	# room again: the next run flips and leaves nothing behind
 	rm -f "$SITE/.filler" "$SITE/.filler2"
 	run bgflip
 	echo "$output"
-	[ "$status" -eq 0 ]
-	[ "${lines[-1]}" = green ]
+	assert_success
+	assert_line --index -1 green
 	consistent
-	[ "$(served_color)" = green ]
+	assert_equal "$(served_color)" green
 }
 
 @test "faults: a read-only conf directory: exit 5, nothing changed, no HUP" {
@@ -112,16 +103,16 @@ consistent() {
 	workers=$(nginx_workers | sort)
 	run bgflip
 	echo "$output"
-	[ "$status" -eq 5 ]
-	[[ $output == *"Read-only file system"* ]]
+	assert_failure 5
+	assert_output --partial "Read-only file system"
 	cmp "$SITE/live.conf" "$SITE/blue.conf"
-	[ "$(nginx_workers | sort)" = "$workers" ]
+	assert_equal "$(nginx_workers | sort)" "$workers"
 	consistent
 	mount -o remount,rw "$SITE"
 	run bgflip
-	[ "$status" -eq 0 ]
+	assert_success
 	consistent
-	[ "$(served_color)" = green ]
+	assert_equal "$(served_color)" green
 }
 
 @test "faults: a read-only state directory in socket mode: exit 5, nothing changed" {
@@ -130,15 +121,15 @@ consistent() {
 	mount -o remount,ro "$T/state"
 	run bgflip
 	echo "$output"
-	[ "$status" -eq 5 ]
-	[[ $output == *"Read-only file system"* ]]
-	[ "$(readlink "$T/state/current")" = blue ]
+	assert_failure 5
+	assert_output --partial "Read-only file system"
+	assert_equal "$(readlink "$T/state/current")" blue
 	consistent
 	mount -o remount,rw "$T/state"
 	run bgflip
-	[ "$status" -eq 0 ]
+	assert_success
 	consistent
-	[ "$(served_color)" = green ]
+	assert_equal "$(served_color)" green
 }
 
 @test "faults: a full disk for the history log does not undo a verified flip" {
@@ -148,11 +139,11 @@ consistent() {
 	run bgflip
 	echo "$output"
 	# the flip stands: failing now would make a retry flip back
-	[ "$status" -eq 0 ]
-	[ "${lines[-1]}" = green ]
-	[[ $output == *"history line is missing"* ]]
+	assert_success
+	assert_line --index -1 green
+	assert_output --partial "history line is missing"
 	consistent
-	[ "$(served_color)" = green ]
+	assert_equal "$(served_color)" green
 }
 
 @test "faults: a short history write on a full disk is cut back, never left torn" {
@@ -168,16 +159,16 @@ consistent() {
 	grep -qE '^write\(.*\) += 6$' "$T/strace"	# the short write happened
 	assert_success	# the flip stands
 	assert_output --partial "history line is missing"
-	[ "$(stat -c %s "$T/log/bg.log")" -eq 4090 ]	# cut back
+	assert_equal "$(stat -c %s "$T/log/bg.log")" 4090	# cut back
 	consistent
 	# room again: the next line is whole, on a line of its own
 	rm -f "$T/log/.filler" "$T/log/.filler2"
 	run bgflip
 	assert_success
-	[ "$(stat -c %s "$T/log/bg.log")" -gt 4090 ]
+	assert [ "$(stat -c %s "$T/log/bg.log")" -gt 4090 ]
 	run tail -n 1 "$T/log/bg.log"
 	assert_output --regexp '^[0-9-]{10}T[0-9:]{8}Z green blue root v1$'
-	[ "$(head -c 4090 "$T/log/bg.log")" = "$(printf '%04089d' 0)" ]
+	assert_equal "$(head -c 4090 "$T/log/bg.log")" "$(printf '%04089d' 0)"
 }
 
 @test "faults: a torn last history line stays a line of its own" {
@@ -187,15 +178,16 @@ consistent() {
 	assert_success
 	run cat "$T/log/bg.log"
 	echo "$output"
-	[ "${#lines[@]}" -eq 2 ]
-	[ "${lines[0]}" = "2026-01-01T00:00:00Z blue gr" ]
-	[[ ${lines[1]} =~ ^[0-9-]{10}T[0-9:]{8}Z\ blue\ green\ root\ v2$ ]]
+	assert_equal "${#lines[@]}" 2
+	assert_line --index 0 "2026-01-01T00:00:00Z blue gr"
+	assert_line --index 1 --regexp '^[0-9-]{10}T[0-9:]{8}Z blue green root v2$'
 }
 
 # [INJECT_PATH=PATH] inject_each ERRNO SYSCALL:N...: fail each listed call
 # (only those on PATH, when set) of a bgflip with
-# ERRNO; after each, disk and nginx agree, nothing is half done, and the
-# exit status says whether the flip happened (0) or not (5 or 6).
+# ERRNO; strace must show the failure injected; after each, disk and nginx
+# agree, nothing is half done, and the exit status says whether the flip
+# happened (0) or not (5 or 6).
 inject_each() {
 	local err=$1 step sys n before st
 	shift
@@ -205,10 +197,11 @@ inject_each() {
 		n=${step#*:}
 		before=$(served_color)
 		st=0
-		strace -o /dev/null ${INJECT_PATH:+-P "$INJECT_PATH"} \
+		strace -o "$T/strace" ${INJECT_PATH:+-P "$INJECT_PATH"} \
 		    -e trace="$sys" -e inject="$sys:error=$err:when=$n" bgflip \
 		    >"$T/out" 2>"$T/err" || st=$?
 		echo "$err at $step: exit $st: $(tr '\n' ' ' <"$T/err")"
+		strace_saw "$T/strace" "^$sys\\(.* $err .*\\(INJECTED\\)\$"
 		consistent
 		case $st in
 		0) [ "$(served_color)" != "$before" ] ;;
@@ -229,7 +222,7 @@ inject_each() {
 	INJECT_PATH="$T/run/lock" inject_each EIO openat:1
 	run bgflip -w 5
 	echo "$output"
-	[ "$status" -eq 0 ]
+	assert_success
 	consistent
 }
 
@@ -239,13 +232,14 @@ inject_each() {
 	inject_each EIO fsync:1 fsync:2 rename:1 rename:2 fsync:3 fsync:4 \
 	    unlink:1
 	run bgflip -w 5
-	[ "$status" -eq 0 ]
+	assert_success
 	consistent
 }
 
-# signal_each SIG SYSCALL:N...: deliver SIG to bgflip at each listed call.
-# Before the lock it dies of it with nothing changed; from the lock on the
-# signal waits, and the flip finishes: never a half state.
+# signal_each SIG SYSCALL:N...: deliver SIG to bgflip at each listed call
+# (strace must show it sent there). Before the lock bgflip dies of it with
+# nothing changed (strace shows it arrive); from the lock on the signal
+# waits, and the flip finishes: never a half state.
 signal_each() {
 	local sig=$1 step sys n before st
 	shift
@@ -255,14 +249,19 @@ signal_each() {
 		n=${step#*:}
 		before=$(served_color)
 		st=0
-		strace -o /dev/null -e trace="$sys" \
-		    -e inject="$sys:signal=$sig:when=$n" bgflip \
+		# delay_exit=1: strace marks the call the signal came at
+		strace -o "$T/strace" -e trace="$sys" \
+		    -e inject="$sys:signal=$sig:delay_exit=1:when=$n" bgflip \
 		    >"$T/out" 2>"$T/err" || st=$?
 		echo "SIG$sig at $step: exit $st: $(tr '\n' ' ' <"$T/err")"
+		strace_saw "$T/strace" "^$sys\\(.*\\(DELAYED\\)\$"
 		consistent
 		case $st in
-		0) [ "$(served_color)" != "$before" ] ;;
-		130 | 143) [ "$(served_color)" = "$before" ] ;;
+		0)	# held from the lock on, never delivered
+			[ "$(served_color)" != "$before" ] ;;
+		130 | 143)
+			strace_saw "$T/strace" "^--- SIG$sig .*SI_KERNEL"
+			[ "$(served_color)" = "$before" ] ;;
 		*) return 1 ;;
 		esac
 	done
@@ -273,16 +272,26 @@ signal_each() {
 	signal_each TERM openat:1 flock:1 write:1 rename:1 write:2 fsync:2 \
 	    rename:2 pidfd_send_signal:1 write:3 unlink:2
 	signal_each INT flock:1 rename:2 pidfd_send_signal:1
-	[ "$(wc -l <"$T/log/bg.log")" -ge 10 ]
+	assert [ "$(wc -l <"$T/log/bg.log")" -ge 10 ]
 	answers=$(prod_answer)
-	[ "$answers" = "$(served_color) v$([ "$(served_color)" = blue ] && echo 1 || echo 2)" ]
+	assert_equal "$answers" "$(served_color) v$([ "$(served_color)" = blue ] && echo 1 || echo 2)"
 }
 
 @test "faults: SIGTERM at each step of a socket flip: finished, never half" {
 	scene socket
 	signal_each TERM flock:1 write:1 rename:1 symlink:1 rename:2 \
 	    fsync:3 write:2 unlink:2
-	[ "$(wc -l <"$T/log/bg.log")" -ge 7 ]
+	assert [ "$(wc -l <"$T/log/bg.log")" -ge 7 ]
+}
+
+# new_worker " PID PID ... ": an nginx worker runs whose pid is not listed
+new_worker() {
+	local w
+
+	for w in $(nginx_workers); do
+		[[ $1 == *" $w "* ]] || return 0
+	done
+	return 1
 }
 
 @test "faults: the nginx master dies after the HUP, before verification: exit 7" {
@@ -290,32 +299,25 @@ signal_each() {
 	workers=" $(nginx_workers | tr '\n' ' ') "
 	for w in $workers; do bg_track "$w" worker; done
 	# the HUP is sent; bgflip is held 2 s after it, and the master killed
-	strace -o /dev/null -e trace=pidfd_send_signal,kill \
+	strace -o "$T/strace" -e trace=pidfd_send_signal,kill \
 	    -e inject=pidfd_send_signal,kill:delay_exit=2000000:when=1 \
 	    bgflip >"$T/out" 2>&1 3>&- &
 	flip=$!
 	bg_track "$flip" strace
 	# the HUP took: a new generation of workers is there
-	hupped=0
-	for _ in $(seq 100); do
-		for w in $(nginx_workers); do
-			[[ $workers == *" $w "* ]] || hupped=1
-		done
-		[ "$hupped" -eq 1 ] && break
-		sleep 0.05
-	done
-	[ "$hupped" -eq 1 ]
+	wait_until 5 new_worker "$workers"
 	# once the master is gone its workers are no one's children
 	for w in $(nginx_workers); do bg_track "$w" worker; done
 	kill -KILL "$NGINX_MASTER"
 	st=0
 	wait "$flip" || st=$?
 	cat "$T/out"
-	[ "$st" -eq 7 ]
+	strace_saw "$T/strace" '^(pidfd_send_signal|kill)\(.*\(DELAYED\)$'
+	assert_equal "$st" 7
 	grep -q "died" "$T/out"
 	# the disk is put back; the record is gone or names the flip
 	cmp "$SITE/live.conf" "$SITE/blue.conf"
-	[ ! -s "$T/log/bg.log" ]
+	assert [ ! -s "$T/log/bg.log" ]
 }
 
 @test "faults: the lock of a SIGKILLed bgflip does not block the next run" {
@@ -323,7 +325,7 @@ signal_each() {
 	: >"$T/run/lock"
 	chmod 0644 "$T/run/lock"
 	# hold bgflip still just after it took the lock, and kill it there
-	strace -o /dev/null -e trace=flock \
+	strace -o "$T/strace" -e trace=flock \
 	    -e inject=flock:delay_exit=15000000:when=1 bgflip \
 	    >"$T/flip.out" 2>&1 3>&- &
 	tracer=$!
@@ -331,38 +333,35 @@ signal_each() {
 	# watched in /proc/locks: a probe that took the lock itself, even
 	# for a moment, could be what bgflip's first flock(2) runs into
 	ino=$(stat -c %i "$T/run/lock")
-	held=0
-	for _ in $(seq 100); do
-		if grep -q "FLOCK .*:$ino " /proc/locks; then
-			held=1
-			break
-		fi
-		sleep 0.1
-	done
+	wait_until 10 grep -q "FLOCK .*:$ino " /proc/locks
 	cat "$T/flip.out"
-	[ "$held" -eq 1 ]
 	flip=$(bg_children "$tracer")
-	[ -n "$flip" ]
+	assert [ -n "$flip" ]
 	kill -KILL "$flip"
-	wait "$tracer" || :
-	[ -e "$T/run/lock" ]
+	st=0
+	wait "$tracer" || st=$?
+	# held in the delayed flock(2) until the SIGKILL, which ended it
+	strace_saw "$T/strace" '^flock\(.*\(DELAYED\)$'
+	strace_saw "$T/strace" '^\+\+\+ killed by SIGKILL \+\+\+$'
+	assert_equal "$st" 137
+	assert [ -e "$T/run/lock" ]
 	consistent
-	[ "$(served_color)" = blue ]
+	assert_equal "$(served_color)" blue
 	run bgflip
 	echo "$output"
-	[ "$status" -eq 0 ]
+	assert_success
 	consistent
-	[ "$(served_color)" = green ]
+	assert_equal "$(served_color)" green
 	# a lock file holding junk or another live process's pid is no lock
 	sleep 30 3>&- &
 	other=$!
 	bg_track "$other" sleep
 	echo "$other" >"$T/run/lock"
 	run bgflip
-	[ "$status" -eq 0 ]
+	assert_success
 	printf 'junk\n\377\n' >"$T/run/lock"
 	run bgflip
-	[ "$status" -eq 0 ]
+	assert_success
 	consistent
 	kill -0 "$other"	# never signalled
 }
@@ -375,16 +374,16 @@ signal_each() {
 	ln -s "$T/victim" "$T/run/$BG_TMP"
 	run bgflip
 	echo "$output"
-	[ "$status" -eq 0 ]
+	assert_success
 	cmp "$T/victim" "$T/victim.orig"
 	[ -L "$T/victim" ] || [ -f "$T/victim" ]
 	consistent
 	mkfifo "$SITE/$BG_TMP" "$T/run/$BG_TMP"
 	run timeout 20 bgflip
 	echo "$output"
-	[ "$status" -eq 0 ]
+	assert_success
 	consistent
-	[ "$(served_color)" = blue ]
+	assert_equal "$(served_color)" blue
 }
 
 @test "faults: planted symlinks at the state temp names leave their victims alone" {
@@ -398,16 +397,16 @@ signal_each() {
 	ln -sfn /elsewhere "$T/state/green/live.sock"
 	run bgflip
 	echo "$output"
-	[ "$status" -eq 0 ]
+	assert_success
 	cmp "$T/victim" "$T/victim.orig"
-	[ "$(readlink "$T/state/green/live.sock")" = "$T/sock/green.sock" ]
-	[ "$(served_color)" = green ]
-	[ "$(disk_color)" = green ]
-	[ ! -e "$T/run/lock.flip" ]
+	assert_equal "$(readlink "$T/state/green/live.sock")" "$T/sock/green.sock"
+	assert_equal "$(served_color)" green
+	assert_equal "$(disk_color)" green
+	assert [ ! -e "$T/run/lock.flip" ]
 	# gone from every directory bgflip wrote in (blue's view needed no
 	# change, so its planted link stays, harmless)
 	for d in "$T/state" "$T/state/green" "$T/run"; do
-		[ ! -L "$d/$BG_TMP" ]
+		assert [ ! -L "$d/$BG_TMP" ]
 	done
 }
 
@@ -422,14 +421,14 @@ signal_each() {
 	    strace -f -v -s 256 -e trace=execve -o "$T/trace" \
 	    "$BG_ROOT/tools/bgflip"
 	echo "$output"
-	[ "$status" -eq 0 ]
-	[ ! -e "$T/fake-ran" ]
+	assert_success
+	assert [ ! -e "$T/fake-ran" ]
 	grep 'execve(' "$T/trace" | grep -v 'tools/bgflip"' >"$T/children" || :
 	cat "$T/children"
 	grep -q "execve(\"$NGINX_BIN\", \[\"$NGINX_BIN\", \"-t\"" "$T/children"
 	run grep -E 'FOO=|NGINX=|LD_LIBRARY_PATH=|IFS=|MALLOC_PERTURB_|fakebin|BG_CONF=' \
 	    "$T/children"
-	[ "$status" -eq 1 ]
+	assert_failure 1
 }
 
 @test "faults: bgstage refuses hostile COLOR operands before running anything" {
@@ -440,10 +439,10 @@ signal_each() {
 	    'green/../blue' GREEN; do
 		run bgstage "$bad"
 		echo "[$bad] $status $output"
-		[ "$status" -eq 2 ]
+		assert_failure 2
 	done
-	[ ! -e "$T/hook-ran" ]
-	[ ! -e "$T/app/.bg-staging.green" ]
+	assert [ ! -e "$T/hook-ran" ]
+	assert [ ! -e "$T/app/.bg-staging.green" ]
 }
 
 @test "faults: SIGTERM to bgstage while it waits for health: prompt exit, mark kept" {
@@ -454,11 +453,7 @@ signal_each() {
 	bgstage -t 60 green >"$T/out" 2>"$T/err" 3>&- &
 	stage=$!
 	bg_track "$stage" bgstage
-	for _ in $(seq 50); do
-		[ -e "$T/hook-ran" ] && break
-		sleep 0.1
-	done
-	[ -e "$T/hook-ran" ]
+	wait_until 5 test -e "$T/hook-ran"
 	sleep 0.5	# in the health wait now
 	kill -TERM "$stage"
 	# prompt: well within the 60 s it would otherwise wait
@@ -466,9 +461,9 @@ signal_each() {
 	st=0
 	wait "$stage" || st=$?
 	cat "$T/err"
-	[ "$st" -eq 143 ]
+	assert_equal "$st" 143
 	grep -q "interrupted by signal 15" "$T/err"
-	[ ! -s "$T/out" ]
-	[ -e "$T/app/.bg-staging.green" ]	# not healthy: still marked
-	[ -z "$(bg_children "$stage")" ]
+	assert [ ! -s "$T/out" ]
+	assert [ -e "$T/app/.bg-staging.green" ]	# not healthy: still marked
+	assert [ -z "$(bg_children "$stage")" ]
 }

@@ -32,15 +32,6 @@ fmk() {
 	    PRE_DEPLOY="$T/no-pre-deploy" ROLLOUT="$T/rollout" "$@"
 }
 
-# prod I / staging I: what server I's production / staging answers.
-prod() {
-	scene_get "${FLEET_PROD[$1]}/"
-}
-
-staging() {
-	scene_get "${FLEET_STAGING[$1]}/"
-}
-
 # all_prod ANSWER: every server's production answers ANSWER.
 all_prod() {
 	local i
@@ -123,95 +114,95 @@ EOF
 
 	run fmk deploy
 	echo "$output"
-	[ "$status" -eq 0 ]
+	assert_success
 	for i in 1 2 3; do
-		[[ $output == *"$(fleet_host "$i") | make deploy: green is staged: revision "* ]]
+		assert_output --partial "$(fleet_host "$i") | make deploy: green is staged: revision "
 		[[ $output == *"$(fleet_host "$i")"*" ok "*"green is staged"* ]]
-		[ "$(staging "$i")" = "green v3" ]
-		[ "$(prod "$i")" = "blue v1" ]
+		assert_equal "$(staging "$i")" "green v3"
+		assert_equal "$(prod "$i")" "blue v1"
 	done
-	[[ $output == *"make deploy: done on all 3 servers"* ]]
-	[ "$(wc -l <"$T/barrier")" -eq 3 ]
+	assert_output --partial "make deploy: done on all 3 servers"
+	assert_equal "$(wc -l <"$T/barrier")" 3
 	run fmk switch
 	echo "$output"
-	[ "$status" -eq 0 ]
+	assert_success
 	# rolling: each server flipped after the one before it had drained
 	for i in 1 2; do
 		drained=$(line_of "$(fleet_host "$i") | make switch: green is live")
 		next=$(line_of "$(fleet_host $((i + 1))) | make switch: green is live")
-		[ "$drained" -lt "$next" ]
+		assert [ "$drained" -lt "$next" ]
 	done
 	for i in 1 2 3; do
-		[ "$(prod "$i")" = "green v3" ]
-		[ "$(wc -l <"$(fleet_dir "$i")/log/bg.log")" -eq 1 ]
+		assert_equal "$(prod "$i")" "green v3"
+		assert_equal "$(wc -l <"$(fleet_dir "$i")/log/bg.log")" 1
 	done
-	[ "$(cat "$T/rollout")" = "$(tr ' ' '\n' <<<"$FLEET_HOSTS")" ]
+	assert_equal "$(cat "$T/rollout")" "$(tr ' ' '\n' <<<"$FLEET_HOSTS")"
 
 	run fmk status
 	echo "$output"
-	[ "$status" -eq 0 ]
+	assert_success
 	for i in 1 2 3; do
 		[[ $output == *"$(fleet_host "$i")"*" green  v1 "* ]]
 	done
-	[[ $output != *differ* ]]
+	refute_output --partial differ
 
 	run fmk rollback
 	echo "$output"
-	[ "$status" -eq 0 ]
-	[[ $output == *"rolling back root@127.0.0.4 root@127.0.0.3 root@127.0.0.2"* ]]
+	assert_success
+	assert_output --partial "rolling back root@127.0.0.4 root@127.0.0.3 root@127.0.0.2"
 	for i in 1 2 3; do
-		[ "$(prod "$i")" = "blue v1" ]
-		[ "$(staging "$i")" = "green v3" ]
+		assert_equal "$(prod "$i")" "blue v1"
+		assert_equal "$(staging "$i")" "green v3"
 	done
-	[ ! -e "$T/rollout" ]
+	assert [ ! -e "$T/rollout" ]
 
 	loads_stop
 	echo "sent $SENT, ok $OK, failed $FAILED"
-	[ "$SENT" -gt 0 ]
-	[ "$FAILED" -eq 0 ]
-	[ "$OK" -eq "$SENT" ]
+	assert [ "$SENT" -gt 0 ]
+	assert_equal "$FAILED" 0
+	assert [ "$OK" -eq "$SENT" ]
 }
 
 @test "fleet: an unreachable server fails alone in deploy; switch then refuses to start" {
 	hosts="$(fleet_host 1) root@127.0.0.9 $(fleet_host 2)"
 	run fmk deploy HOSTS="$hosts"
 	echo "$output"
-	[ "$status" -ne 0 ]
-	[[ $output == *"Error 5"* ]]
-	[[ $output == *"root@127.0.0.9"*"exit 5"*"cannot connect to root@127.0.0.9"* ]]
-	[[ $output == *"failed on 1 of 3 servers"*"nothing went live"* ]]
-	[ "$(staging 1)" = "green v3" ]
-	[ "$(staging 2)" = "green v3" ]
-	[ "$(prod 1)" = "blue v1" ]
-	[ "$(prod 2)" = "blue v1" ]
+	assert_failure
+	assert_output --partial "Error 5"
+	assert_output --regexp 'root@127\.0\.0\.9.*exit 5.*cannot connect to root@127\.0\.0\.9'
+	assert_output --regexp 'failed on 1 of 3 servers.*nothing went live'
+	assert_equal "$(staging 1)" "green v3"
+	assert_equal "$(staging 2)" "green v3"
+	assert_equal "$(prod 1)" "blue v1"
+	assert_equal "$(prod 2)" "blue v1"
 
 	run fmk switch HOSTS="$hosts"
 	echo "$output"
-	[ "$status" -ne 0 ]
-	[[ $output == *"Error 5"* ]]
-	[[ $output == *"root@127.0.0.9: cannot tell what it runs: the ssh connection to root@127.0.0.9 failed"* ]]
-	[[ $output == *"nothing was switched"* ]]
-	[ "$(prod 1)" = "blue v1" ]
-	[ "$(prod 2)" = "blue v1" ]
-	[ ! -s "$(fleet_dir 1)/log/bg.log" ]
-	[ ! -s "$T/rollout" ]
+	assert_failure
+	assert_output --partial "Error 5"
+	assert_output --partial "root@127.0.0.9: cannot tell what it runs: the ssh connection to root@127.0.0.9 failed"
+	assert_output --partial "nothing was switched"
+	assert_equal "$(prod 1)" "blue v1"
+	assert_equal "$(prod 2)" "blue v1"
+	assert [ ! -s "$(fleet_dir 1)/log/bg.log" ]
+	assert [ ! -s "$T/rollout" ]
 }
 
 @test "fleet: a server whose new version never turns healthy: deploy says so, switch refuses to start" {
 	touch "$(fleet_dir 2)/sick"
 	run fmk deploy
 	echo "$output"
-	[ "$status" -ne 0 ]
-	[[ $output == *"Error 3"* ]]
+	assert_failure
+	assert_output --partial "Error 3"
 	[[ $output == *"$(fleet_host 2)"*"exit 3"*"did not answer 200"* ]]
-	[ "$(staging 1)" = "green v3" ]
-	[ "$(staging 3)" = "green v3" ]
+	assert_equal "$(staging 1)" "green v3"
+	assert_equal "$(staging 3)" "green v3"
 
 	run fmk switch
 	echo "$output"
-	[ "$status" -ne 0 ]
-	[[ $output == *"$(fleet_host 2): green is being staged: make deploy did not finish there"* ]]
-	[[ $output == *"nothing was switched"* ]]
+	assert_failure
+	assert_output --partial "$(fleet_host 2): green is being staged: make deploy did not finish there"
+	assert_output --partial "nothing was switched"
 	all_prod "blue v1"
 
 	# a server that missed the deploy altogether: its standby runs
@@ -220,63 +211,63 @@ EOF
 	echo v2-old >"$(fleet_dir 2)/app/green/REVISION"
 	run fmk switch
 	echo "$output"
-	[ "$status" -ne 0 ]
-	[[ $output == *"standbys run different revisions"* ]]
-	[[ $output == *"  v2-old: $(fleet_host 2)"* ]]
+	assert_failure
+	assert_output --partial "standbys run different revisions"
+	assert_output --partial "  v2-old: $(fleet_host 2)"
 	all_prod "blue v1"
 }
 
 @test "fleet: a switch failing on the second server stops the rollout there; status flags it; rollback" {
 	run fmk deploy
-	[ "$status" -eq 0 ]
+	assert_success
 	# server 2's new instance dies after its deploy: bgflip's health
 	# check refuses it
 	kill "$(cat "$(fleet_dir 2)/app-green.pid")"
 	run fmk switch
 	echo "$output"
-	[ "$status" -ne 0 ]
-	[[ $output == *"Error 1"* ]]
-	[[ $output == *"1 done stay as they are; 1 not touched"* ]]
-	[ "$(prod 1)" = "green v3" ]
-	[ "$(prod 2)" = "blue v1" ]
-	[ "$(prod 3)" = "blue v1" ]
-	[ ! -s "$(fleet_dir 3)/log/bg.log" ]
-	[ "$(cat "$T/rollout")" = "$(fleet_host 1)" ]
+	assert_failure
+	assert_output --partial "Error 1"
+	assert_output --partial "1 done stay as they are; 1 not touched"
+	assert_equal "$(prod 1)" "green v3"
+	assert_equal "$(prod 2)" "blue v1"
+	assert_equal "$(prod 3)" "blue v1"
+	assert [ ! -s "$(fleet_dir 3)/log/bg.log" ]
+	assert_equal "$(cat "$T/rollout")" "$(fleet_host 1)"
 
 	run fmk status
 	echo "$output"
-	[ "$status" -ne 0 ]
+	assert_failure
 	[[ $output == *"$(fleet_host 2)"*" blue   v1 "* ]]
-	[[ $output == *"live revisions differ"* ]]
-	[[ $output == *"  v1: $(fleet_host 2) $(fleet_host 3)"* ]]
+	assert_output --partial "live revisions differ"
+	assert_output --partial "  v1: $(fleet_host 2) $(fleet_host 3)"
 
 	run fmk rollback
 	echo "$output"
-	[ "$status" -eq 0 ]
-	[[ $output == *"rolling back $(fleet_host 1):"* ]]
+	assert_success
+	assert_output --partial "rolling back $(fleet_host 1):"
 	all_prod "blue v1"
-	[ ! -e "$T/rollout" ]
+	assert [ ! -e "$T/rollout" ]
 	run fmk rollback
-	[ "$status" -ne 0 ]
-	[[ $output == *"no rolling switch recorded"* ]]
+	assert_failure
+	assert_output --partial "no rolling switch recorded"
 }
 
 @test "fleet: PARALLEL=3 switches every server in one batch; PARALLEL=0 is refused" {
 	run fmk deploy
-	[ "$status" -eq 0 ]
+	assert_success
 	run fmk switch PARALLEL=0
 	echo "$output"
-	[ "$status" -ne 0 ]
-	[[ $output == *"PARALLEL=0: want a number of servers"* ]]
-	[ "$(prod 1)" = "blue v1" ]
+	assert_failure
+	assert_output --partial "PARALLEL=0: want a number of servers"
+	assert_equal "$(prod 1)" "blue v1"
 	run fmk switch PARALLEL=3
 	echo "$output"
-	[ "$status" -eq 0 ]
-	[[ $output == *"one batch of 3 at a time"* ]]
+	assert_success
+	assert_output --partial "one batch of 3 at a time"
 	all_prod "green v3"
 	run fmk history
 	echo "$output"
-	[ "$status" -eq 0 ]
+	assert_success
 	for i in 1 2 3; do
 		[[ $output == *"$(fleet_host "$i") | "*" blue green root "* ]]
 	done
@@ -300,21 +291,21 @@ EOF
 	    NGINX_CONF="$T/host/nginx/nginx.conf" NGINX_PID="$T/host/nginx/nginx.pid"
 	run fmk "$@"
 	echo "$output"
-	[ "$status" -eq 0 ]
-	[[ $output == *"make init: done on all 3 servers"* ]]
+	assert_success
+	assert_output --partial "make init: done on all 3 servers"
 	for i in 1 2 3; do
-		[[ $output == *"$(fleet_host "$i") | make init: done"* ]]
-		[ -x "$(fleet_dir "$i")/srv/bin/bgflip" ]
+		assert_output --partial "$(fleet_host "$i") | make init: done"
+		assert [ -x "$(fleet_dir "$i")/srv/bin/bgflip" ]
 		grep -qx "mode = reload" "$(fleet_dir "$i")/srv/etc/bg.conf"
-		[ -d "$(fleet_dir "$i")/srv/app/shared" ]
+		assert [ -d "$(fleet_dir "$i")/srv/app/shared" ]
 	done
-	[ ! -e "$T/host/srv" ]
+	assert [ ! -e "$T/host/srv" ]
 
 	run fmk "$@"
 	echo "$output"
-	[ "$status" -eq 0 ]
+	assert_success
 	for i in 1 2 3; do
-		[[ $output == *"$(fleet_host "$i") | make init: nothing changed"* ]]
+		assert_output --partial "$(fleet_host "$i") | make init: nothing changed"
 	done
-	[[ $output != *": created"* ]]
+	refute_output --partial ": created"
 }

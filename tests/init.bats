@@ -285,7 +285,7 @@ restart"
 	# the deploy user keeps exchanging with its own APP/blue (mode 0700,
 	# so that make init has something to fix on every run)
 	ssh_run 'mkdir -m 0700 /etc/target && ln -s /etc/target /srv/app/bait && chown -h deploy:deploy /srv/app/bait && chmod 0700 /srv/app/blue'
-	ssh_run "cd /srv/app; setsid setpriv --reuid=deploy --regid=deploy --init-groups $BG_ROOT/tests/raceswap blue bait 20 >/tmp/swaps 2>&1 </dev/null &"
+	ssh_run "cd /srv/app; setsid setpriv --reuid=deploy --regid=deploy --init-groups $BG_ROOT/tests/bin/raceswap blue bait 20 >/tmp/swaps 2>&1 </dev/null &"
 	for i in 1 2 3 4 5 6; do
 		# its directory 0700 again, wherever it is now: work for make init
 		ssh_run 'setpriv --reuid=deploy --regid=deploy --init-groups chmod 0700 /srv/app/blue /srv/app/bait 2>/dev/null; :'

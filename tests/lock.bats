@@ -1,6 +1,6 @@
 #!/usr/bin/env bats
 # The lock bgstage, bgflip and make deploy share (tools/lib/lock.c), through
-# tests/unit_lock: "unit_lock PATH [WAIT_MS [HOLD_MS]]".
+# tests/unit/unit_lock: "unit_lock PATH [WAIT_MS [HOLD_MS]]".
 
 load helpers/bg
 
@@ -16,17 +16,12 @@ teardown() {
 # hold NAME [HOLD_MS]: a background unit_lock holding $L; its pid in
 # $HOLDER once it printed "locked".
 hold() {
-	local out=$T/hold-$1.out n=50
+	local out=$T/hold-$1.out
 
 	unit_lock "$L" -1 "${2:-30000}" >"$out" 2>&1 3>&- &
 	HOLDER=$!
 	bg_track "$HOLDER" "unit_lock-$1"
-	while [ "$n" -gt 0 ]; do
-		grep -q '^locked ' "$out" && return 0
-		bg_alive "$HOLDER" || break
-		sleep 0.1
-		n=$((n - 1))
-	done
+	wait_until 5 grep -q '^locked ' "$out" && return 0
 	echo "hold: unit_lock did not take $L:" >&2
 	cat "$out" >&2
 	return 1
@@ -35,22 +30,23 @@ hold() {
 # flock1_hold: flock(1) holding $L in the background (as in make deploy),
 # its pid in $HOLDER and its command's in $CHILD once the lock is taken.
 flock1_hold() {
-	local n=50
+	local st=0
 
 	flock "$L" sleep 30 </dev/null >/dev/null 2>&1 3>&- &
 	HOLDER=$!
 	bg_track "$HOLDER" flock
-	while [ "$n" -gt 0 ]; do
-		CHILD=$(bg_children "$HOLDER")
-		if [ -n "$CHILD" ]; then
-			bg_track "$CHILD" flock-child
-			grep -q "FLOCK .* $HOLDER " /proc/locks && return 0
-		fi
-		sleep 0.1
-		n=$((n - 1))
-	done
+	CHILD=
+	wait_until 5 flock1_took || st=$?
+	[ -z "$CHILD" ] || bg_track "$CHILD" flock-child
+	[ "$st" -eq 0 ] && return 0
 	echo "flock1_hold: flock(1) did not take $L" >&2
 	return 1
+}
+
+# flock1_took: $HOLDER runs its command ($CHILD) and holds the lock
+flock1_took() {
+	CHILD=$(bg_children "$HOLDER")
+	[ -n "$CHILD" ] && grep -q "FLOCK .* $HOLDER " /proc/locks
 }
 
 # bats test_tags=sanitize
@@ -60,8 +56,8 @@ flock1_hold() {
 	echo "$output"
 	assert_success
 	assert_output --regexp '^locked [0-9]+$'
-	[ "$(cat "$L")" = "${output#locked }" ]
-	[ "$(stat -c %a "$L")" = 644 ]
+	assert_equal "$(cat "$L")" "${output#locked }"
+	assert_equal "$(stat -c %a "$L")" 644
 }
 
 # bats test_tags=sanitize
@@ -71,7 +67,7 @@ flock1_hold() {
 	echo "$output"
 	assert_failure 1
 	assert_output "busy $HOLDER"
-	[ "$(cat "$L")" = "$HOLDER" ]
+	assert_equal "$(cat "$L")" "$HOLDER"
 }
 
 @test "lock: a taker that waits times out while the lock stays held" {
@@ -89,19 +85,19 @@ flock1_hold() {
 	echo "$output"
 	assert_success
 	assert_output --regexp '^locked [0-9]+$'
-	[ "$(cat "$L")" = "${output#locked }" ]
+	assert_equal "$(cat "$L")" "${output#locked }"
 }
 
 @test "lock: a SIGKILLed holder releases the lock; its pid left in the file is not stale" {
 	hold a
 	kill -KILL "$HOLDER"
 	wait "$HOLDER" 2>/dev/null || true
-	[ "$(cat "$L")" = "$HOLDER" ]
+	assert_equal "$(cat "$L")" "$HOLDER"
 	run unit_lock "$L"
 	echo "$output"
 	assert_success
-	[ "$(cat "$L")" = "${output#locked }" ]
-	[ "${output#locked }" != "$HOLDER" ]
+	assert_equal "$(cat "$L")" "${output#locked }"
+	assert_not_equal "${output#locked }" "$HOLDER"
 }
 
 @test "lock: flock(1) on the same file excludes bg_lock, and names its pid" {
@@ -157,11 +153,11 @@ flock1_hold() {
 	echo "$output"
 	assert_failure 5
 	assert_output "error: Too many levels of symbolic links"
-	[ ! -e "$T/target" ]
+	assert [ ! -e "$T/target" ]
 	echo keep >"$T/target"
 	run unit_lock "$L"
 	assert_failure 5
-	[ "$(cat "$T/target")" = keep ]
+	assert_equal "$(cat "$T/target")" keep
 }
 
 @test "lock: a FIFO or a directory at the lock path is refused without hanging" {
@@ -190,17 +186,17 @@ flock1_hold() {
 	echo 1 >"$L"
 	chmod 0644 "$L"
 	local as_nobody=(setpriv --reuid=65534 --regid=65534 --clear-groups)
-	run "${as_nobody[@]}" "$BG_ROOT/tests/unit_lock" "$L"
+	run "${as_nobody[@]}" "$BG_ROOT/tests/unit/unit_lock" "$L"
 	echo "$output"
 	assert_success
 	assert_output --regexp '^locked [0-9]+$'
-	[ "$(cat "$L")" = 1 ]	# read-only: nothing written
+	assert_equal "$(cat "$L")" 1	# read-only: nothing written
 	hold a
-	run "${as_nobody[@]}" "$BG_ROOT/tests/unit_lock" "$L"
+	run "${as_nobody[@]}" "$BG_ROOT/tests/unit/unit_lock" "$L"
 	assert_failure 1
 	assert_output "busy $HOLDER"
 	# cannot create it either: the error says why
-	run "${as_nobody[@]}" "$BG_ROOT/tests/unit_lock" "$T/new-lock"
+	run "${as_nobody[@]}" "$BG_ROOT/tests/unit/unit_lock" "$T/new-lock"
 	assert_failure 5
 	assert_output "error: Permission denied"
 }

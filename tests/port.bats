@@ -75,7 +75,7 @@ t_flip() {
 	workers=$(nginx_workers)
 	# a fresh state: the first bgflip creates the table, its map and
 	# STATE/current
-	[ "$(nft list tables)" = "" ]
+	assert_equal "$(nft list tables)" ""
 	run bgflip
 	assert_failure 2
 	assert_output --partial "no live color yet"
@@ -85,8 +85,8 @@ t_flip() {
 	assert_line blue
 	answers blue
 	nft list table inet bg
-	[ "$(readlink "$T/state/current")" = blue ]
-	[ ! -e "$T/state/blue/live.sock" ]
+	assert_equal "$(readlink "$T/state/current")" blue
+	assert [ ! -e "$T/state/blue/live.sock" ]
 	run bgflip
 	echo "$output"
 	assert_success
@@ -97,7 +97,7 @@ t_flip() {
 	assert_success
 	assert_line blue
 	assert_output --partial "would switch nft table inet bg to blue"
-	[ "$(snapshot)" = "$before" ]
+	assert_equal "$(snapshot)" "$before"
 	answers green
 	run bgflip
 	assert_success
@@ -105,17 +105,17 @@ t_flip() {
 	run bgflip blue
 	assert_success
 	assert_output --partial "already live"
-	[ ! -e "$T/run/lock.flip" ]
-	[ ! -e "$T/state/.bg.nft" ]
+	assert [ ! -e "$T/run/lock.flip" ]
+	assert [ ! -e "$T/state/.bg.nft" ]
 	run cat "$T/log/bg.log"
 	echo "$output"
-	[ "${#lines[@]}" -eq 3 ]
-	[[ ${lines[0]} == *" - blue root v1" ]]
-	[[ ${lines[1]} == *" blue green root v2" ]]
-	[[ ${lines[2]} == *" green blue root v1" ]]
+	assert_equal "${#lines[@]}" 3
+	assert_line --index 0 --regexp ' - blue root v1$'
+	assert_line --index 1 --regexp ' blue green root v2$'
+	assert_line --index 2 --regexp ' green blue root v1$'
 	# nginx was never signalled: the same workers all along
-	[ "$(nginx_workers | wc -l)" -eq 2 ]
-	[ "$(nginx_workers)" = "$workers" ]
+	assert_equal "$(nginx_workers | wc -l)" 2
+	assert_equal "$(nginx_workers)" "$workers"
 }
 
 # bats test_tags=sanitize
@@ -151,7 +151,7 @@ t_gates() {
 	run bgflip
 	assert_failure 1
 	assert_output --partial "not healthy"
-	[ "$(snapshot)" = "$before" ]
+	assert_equal "$(snapshot)" "$before"
 	answers blue
 	rm "$T/down-green"
 	# a config port mode cannot serve: exit 4
@@ -163,7 +163,7 @@ t_gates() {
 	run bgflip
 	assert_failure 4
 	assert_output --partial "loopback"
-	[ "$(snapshot)" = "$before" ]
+	assert_equal "$(snapshot)" "$before"
 }
 
 @test "port: the being-staged mark, health and a bad config are refused" {
@@ -183,7 +183,7 @@ t_hand_edit() {
 	assert_failure 1
 	assert_output --partial "sends live_addr to neither color alone"
 	assert_output --partial "rm $T/state/current && bgflip blue"
-	[ "$(snapshot)" = "$before" ]
+	assert_equal "$(snapshot)" "$before"
 	run bgflip green
 	assert_failure 1
 	# the repair the hint gives
@@ -201,12 +201,12 @@ t_hand_edit() {
 	assert_output --partial "sends live_addr to green but"
 	# the repair that keeps production where it is, then the flip
 	assert_output --partial "ln -sfn green $T/state/current"
-	[ "$(prod_answer)" = "green v2" ]
+	assert_equal "$(prod_answer)" "green v2"
 	ln -sfn green "$T/state/current"
 	run bgflip -n
 	assert_success
 	assert_line blue
-	[ "$(prod_answer)" = "green v2" ]
+	assert_equal "$(prod_answer)" "green v2"
 	run bgflip blue
 	echo "$output"
 	assert_success
@@ -229,7 +229,7 @@ t_restore() {
 	assert_success
 	assert_output --partial "would restore nft table inet bg for blue"
 	assert_line green
-	[ "$(snapshot)" = "$before" ]
+	assert_equal "$(snapshot)" "$before"
 	run bgflip blue
 	echo "$output"
 	assert_success
@@ -249,29 +249,29 @@ t_chains() {
 	scene_port nb
 	start_app blue3 blue v3 "127.0.0.1:$nb"
 	sed -i "s/^blue = .*/blue = 127.0.0.1:$nb/" "$T/bg.conf"
-	[ "$(prod_answer)" = "blue v1" ]
+	assert_equal "$(prod_answer)" "blue v1"
 	before=$(snapshot)
 	run bgflip -n blue
 	echo "$output"
 	assert_success
 	assert_output --partial "would rewrite nft table inet bg for blue"
-	[ "$(snapshot)" = "$before" ]
+	assert_equal "$(snapshot)" "$before"
 	run bgflip blue
 	echo "$output"
 	assert_success
 	assert_output --partial "rewriting nft table inet bg for blue"
 	assert_output --partial "already live"
-	[ "$(prod_answer)" = "blue v3" ]
-	[ "$(staging_answer)" = "green v2" ]
+	assert_equal "$(prod_answer)" "blue v3"
+	assert_equal "$(staging_answer)" "green v2"
 	# a chain edited by hand is written again too
 	nft flush chain inet bg blue
 	nft add rule inet bg blue meta l4proto tcp dnat ip to "$GREEN_ADDR"
-	[ "$(prod_answer)" = "green v2" ]
+	assert_equal "$(prod_answer)" "green v2"
 	run bgflip blue
 	echo "$output"
 	assert_success
 	assert_output --partial "rewriting nft table inet bg for blue"
-	[ "$(prod_answer)" = "blue v3" ]
+	assert_equal "$(prod_answer)" "blue v3"
 	run bgflip blue
 	refute_output --partial "rewriting"
 }
@@ -295,7 +295,7 @@ t_foreign() {
 	echo "$output"
 	assert_failure 4
 	assert_output --partial "nft table inet bg is not bgflip's"
-	[ "$(snapshot)" = "$before" ]
+	assert_equal "$(snapshot)" "$before"
 	# another name is free; the foreign tables stay as they were
 	echo "nft_table = bg2" >>"$T/bg.conf"
 	run bgflip blue
@@ -303,8 +303,8 @@ t_foreign() {
 	assert_success
 	answers_bg2=$(nft list map inet bg2 colors)
 	echo "$answers_bg2"
-	[[ $answers_bg2 == *"goto blue"* ]]
-	[ "$(nft list table inet bg; nft list table inet other)" = "$theirs" ]
+	assert_regex "$answers_bg2" 'goto blue'
+	assert_equal "$(nft list table inet bg; nft list table inet other)" "$theirs"
 }
 
 @test "port: a table of that name that is not ours is refused, exit 4; others untouched" {
@@ -344,7 +344,7 @@ t_nft_missing() {
 	echo "$output"
 	assert_failure 4
 	assert_output --partial "nft binary $T/bin/nft is unsafe: it lies in $T/bin"
-	[ "$(snapshot)" = "$before" ]
+	assert_equal "$(snapshot)" "$before"
 	answers blue
 }
 
@@ -360,7 +360,7 @@ t_nft_env() {
 	echo "$output"
 	assert_success
 	grep '/nft"' "$T/strace.out"
-	[ "$(grep -c 'execve("/usr/sbin/nft", \[' "$T/strace.out")" -ge 3 ]
+	assert [ "$(grep -c 'execve("/usr/sbin/nft", \[' "$T/strace.out")" -ge 3 ]
 	grep -q "execve(\"/usr/sbin/nft\", \[\"/usr/sbin/nft\", \"-f\", \"$T/state/.bg.nft\"\], \[\"PATH=/usr/sbin:/usr/bin:/sbin:/bin\"\]) = 0" "$T/strace.out"
 	! grep 'execve("/usr/sbin/nft"' "$T/strace.out" | grep -v \
 	    '\], \["PATH=/usr/sbin:/usr/bin:/sbin:/bin"\]) = 0$'
@@ -387,8 +387,8 @@ t_nft_hangs() {
 	assert_failure 5
 	assert_output --partial "nft $T/nft did not finish in 10 s"
 	! bg_alive "$hung"
-	[ "$(snapshot)" = "$before" ]
-	[ ! -e "$T/run/lock.flip" ]
+	assert_equal "$(snapshot)" "$before"
+	assert [ ! -e "$T/run/lock.flip" ]
 	answers blue
 }
 
@@ -410,9 +410,9 @@ t_nft_fails() {
 	grep -q 'sendmsg(.*ENOBUFS (No buffer space available) (INJECTED)' \
 	    "$T/strace.out"
 	assert_output --partial "nft -f refused the switch"
-	[ "$(snapshot)" = "$before" ]
-	[ ! -e "$T/run/lock.flip" ]
-	[ ! -e "$T/state/.bg.nft" ]
+	assert_equal "$(snapshot)" "$before"
+	assert [ ! -e "$T/run/lock.flip" ]
+	assert [ ! -e "$T/state/.bg.nft" ]
 	answers blue
 	run bgflip
 	assert_success
@@ -447,13 +447,13 @@ t_nft_atomic() {
 	run bgflip
 	echo "$output"
 	nft list chain inet bg output | grep -q 'udp accept'
-	[ "$(snapshot)" = "$before" ]
+	assert_equal "$(snapshot)" "$before"
 	assert_failure 5
 	# the kernel refused the batch after the chains' flushes
 	assert_output --partial "nft: flush map inet bg colors"
 	assert_output --partial "Device or resource busy"
 	assert_output --partial "nft -f refused the switch"
-	[ ! -e "$T/run/lock.flip" ]
+	assert [ ! -e "$T/run/lock.flip" ]
 	answers blue
 }
 
@@ -472,23 +472,23 @@ t_rollback() {
 	assert_failure 6
 	grep -q 'memfd_create(.*EMFILE .*(INJECTED)' "$T/strace.out"
 	assert_output --partial "rolled back: blue is live again"
-	[ ! -e "$T/run/lock.flip" ]
+	assert [ ! -e "$T/run/lock.flip" ]
 	answers blue
-	[ ! -s "$T/log/bg.log" ]
+	assert [ ! -s "$T/log/bg.log" ]
 	# and when every nft from then on fails, the rollback too: exit 7,
 	# the record kept, and the next bgflip finishes the flip
 	run strace -o "$T/strace.out" -e trace=memfd_create \
 	    -e inject=memfd_create:error=EMFILE:when=4+ bgflip
 	echo "$output"
 	assert_failure 7
-	[ "$(grep -c '(INJECTED)' "$T/strace.out")" -ge 2 ]
-	[ -e "$T/run/lock.flip" ]
+	assert [ "$(grep -c '(INJECTED)' "$T/strace.out")" -ge 2 ]
+	assert [ -e "$T/run/lock.flip" ]
 	run bgflip -w 10 green
 	echo "$output"
 	assert_success
 	assert_output --partial "found an interrupted flip from blue to green; finishing it"
 	answers green
-	[ "$(wc -l <"$T/log/bg.log")" -eq 1 ]
+	assert_equal "$(wc -l <"$T/log/bg.log")" 1
 }
 
 @test "port: a switch the table does not confirm is rolled back (6); a failed rollback is 7, then converges" {
@@ -541,8 +541,8 @@ t_kill() {
 	    -e inject=symlink:signal=KILL:when=1 bgflip green \
 	    >/dev/null 2>&1 || true
 	grep -q '+++ killed by SIGKILL' "$T/strace.out"
-	[ "$(map_says)" = green ]
-	[ ! -e "$T/state/current" ]
+	assert_equal "$(map_says)" green
+	assert [ ! -e "$T/state/current" ]
 	run bgflip -w 10 green
 	echo "$output"
 	assert_success
@@ -568,10 +568,10 @@ t_signals() {
 		    >/dev/null 2>"$T/err" || st=$?
 		# held signals are never shown delivered: that the call it was
 		# injected at happened is what proves the injection
-		[ "$(grep -c "^$sys(" "$T/strace.out")" -ge "$n" ]
+		assert [ "$(grep -c "^$sys(" "$T/strace.out")" -ge "$n" ]
 		echo "SIGTERM at $step: exit $st: $(tr '\n' ' ' <"$T/err")"
 		answers "$(served_color)"
-		[ ! -e "$T/run/lock.flip" ]
+		assert [ ! -e "$T/run/lock.flip" ]
 		case $st in
 		0) [ "$(served_color)" != "$before" ] ;;
 		143) [ "$step" = flock:1 ] && [ "$(served_color)" = "$before" ] ;;
@@ -597,7 +597,7 @@ t_drain() {
 	sleep 0.3
 	# the client-side rows name live_addr's port, the server-side ones
 	# the instance's: only the latter count, each once
-	[ "$(grep -c ":$(printf '%04X' "${LIVE_ADDR##*:}") 01" /proc/net/tcp)" -eq 3 ]
+	assert_equal "$(grep -c ":$(printf '%04X' "${LIVE_ADDR##*:}") 01" /proc/net/tcp)" 3
 	run bgdrain -cF blue
 	assert_failure 1
 	assert_output "bgdrain: blue has 3 connections in flight"
@@ -651,19 +651,22 @@ t_zero() {
 	line=$(grep '^bgload ' "$T/load.out")
 	echo "$line"
 	echo "flips: $ok of 100"
-	[ "$alive" -eq 1 ]
-	[ "$ok" -eq 100 ]
-	[ "$(wc -l <"$T/log/bg.log")" -eq 100 ]
-	[[ $line =~ \ sent=([0-9]+)\  ]] && sent=${BASH_REMATCH[1]}
-	[[ $line =~ \ ok=([0-9]+)\  ]] && got=${BASH_REMATCH[1]}
-	[ "$sent" -gt 0 ] && [ "$got" -eq "$sent" ]
-	[[ $line == *" failed=0 "* ]]
-	[[ $line == *" non2xx=0 "* ]]
-	[[ $line == *blue_v1:* ]] && [[ $line == *green_v2:* ]]
-	[[ $line =~ \ switches=([0-9]+)\  ]] && [ "${BASH_REMATCH[1]}" -ge 50 ]
+	assert_equal "$alive" 1
+	assert_equal "$ok" 100
+	assert_equal "$(wc -l <"$T/log/bg.log")" 100
+	assert_regex "$line" ' sent=[0-9]+ ok=[0-9]+ .* switches=[0-9]+ '
+	sent=${line#* sent=} got=${line#* ok=} switches=${line#* switches=}
+	sent=${sent%% *} got=${got%% *} switches=${switches%% *}
+	assert [ "$sent" -gt 0 ]
+	assert_equal "$got" "$sent"
+	assert_regex "$line" ' failed=0 '
+	assert_regex "$line" ' non2xx=0 '
+	assert_regex "$line" 'blue_v1:'
+	assert_regex "$line" 'green_v2:'
+	assert [ "$switches" -ge 50 ]
 	# nginx never reloaded
-	[ "$(nginx_workers | wc -l)" -eq 2 ]
-	[ "$(nginx_workers)" = "$workers" ]
+	assert_equal "$(nginx_workers | wc -l)" 2
+	assert_equal "$(nginx_workers)" "$workers"
 }
 
 @test "zero downtime: port mode, 50 keep-alive clients half POST, 100 flips: no request lost" {

@@ -108,7 +108,7 @@ root_state() {
 	{ cat "$SITE/green.conf"; echo '# planted'; } >"$SITE/planted.conf"
 	chown "$TU" "$SITE/planted.conf"
 	before=$(root_state)
-	as_user "$BG_ROOT/tests/renamex" "$SITE" green.conf planted.conf 8 \
+	as_user "$BG_ROOT/tests/bin/renamex" "$SITE" green.conf planted.conf 8 \
 	    >"$T/swaps" 2>&1 3>&- &
 	racer=$!
 	bg_track "$racer" renamex

@@ -1,6 +1,6 @@
 #!/usr/bin/env bats
 # Unit tests of the pure parsers, through small table-driven C programs in
-# tests/ that print TAP lines. Each owner adds a line here for theirs.
+# tests/unit/ that print TAP lines. Each owner adds a line here for theirs.
 
 load helpers/bg
 

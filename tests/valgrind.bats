@@ -49,10 +49,10 @@ vg() {
 @test "valgrind: bgswapconf on files and stdin" {
 	printf 'upstream app_blue { server unix:/run/blue.sock; }\nBlue GREEN evergreen\n' >"$T/a.conf"
 	vg 0 bgswapconf "$T/a.conf"
-	[ "${lines[0]}" = "upstream app_green { server unix:/run/green.sock; }" ]
-	[ "${lines[1]}" = "Green BLUE evergreen" ]
+	assert_line --index 0 "upstream app_green { server unix:/run/green.sock; }"
+	assert_line --index 1 "Green BLUE evergreen"
 	vg 0 bgswapconf -a -w green,red "$T/a.conf"
-	[ "${lines[1]}" = "Blue RED everred" ]
+	assert_line --index 1 "Blue RED everred"
 	vg 5 bgswapconf "$T/a.conf" "$T/missing.conf"
 	vg 2 bgswapconf -w blue,blue
 }
@@ -96,27 +96,27 @@ EOF
 	chmod 0755 "$T/hooks/restart" "$T/hooks/install"
 	vg 0 bgstage -n
 	vg 0 bgstage -i green
-	[ "${lines[-1]}" = green ]
+	assert_line --index -1 green
 	vg 1 bgstage blue	# the live color
 }
 
 @test "valgrind: bgflip in a scene, dry run and real flips, reload mode" {
 	scene reload
 	vg 0 bgflip -n
-	[ "${lines[-1]}" = green ]
+	assert_line --index -1 green
 	vg 0 bgflip
-	[ "${lines[-1]}" = green ]
-	[ "$(served_color)" = green ]
+	assert_line --index -1 green
+	assert_equal "$(served_color)" green
 	vg 0 bgflip green	# already live
 	touch "$T/down-blue"
 	vg 1 bgflip	# unhealthy
-	[ "$(served_color)" = green ]
+	assert_equal "$(served_color)" green
 }
 
 @test "valgrind: bgflip in a scene, socket mode" {
 	scene socket
 	vg 0 bgflip
-	[ "${lines[-1]}" = green ]
-	[ "$(served_color)" = green ]
+	assert_line --index -1 green
+	assert_equal "$(served_color)" green
 	vg 0 bgflip -n blue
 }

@@ -1,5 +1,5 @@
 #!/usr/bin/env bats
-# Zero downtime, counted: tests/bgload keeps 50 clients busy through real
+# Zero downtime, counted: tests/bin/bgload keeps 50 clients busy through real
 # nginx (the repo's templates, helpers/scene.bash) while bgflip switches
 # back and forth, and every request sent must come back complete, 2xx, and
 # from one of the two instances. bgload never retries, so a request lost
@@ -94,16 +94,16 @@ only_instances() {
 	load_stop
 	echo "flips: $FLIPS_OK of 100 succeeded"
 	echo "last old answer to first new one, ms: median $L_gap_med_ms, max $L_gap_max_ms (not asserted; negative: both answered at once)"
-	[ "$LOAD_ALIVE" -eq 1 ]		# the load ran through every flip
-	[ "$FLIPS_OK" -eq 100 ]
-	[ "$(wc -l <"$T/log/bg.log")" -eq 100 ]
-	[ "$L_sent" -gt 0 ]
-	[ "$L_failed" -eq 0 ]
-	[ "$L_non2xx" -eq 0 ]
-	[ "$L_ok" -eq "$L_sent" ]
+	assert_equal "$LOAD_ALIVE" 1		# the load ran through every flip
+	assert_equal "$FLIPS_OK" 100
+	assert_equal "$(wc -l <"$T/log/bg.log")" 100
+	assert [ "$L_sent" -gt 0 ]
+	assert_equal "$L_failed" 0
+	assert_equal "$L_non2xx" 0
+	assert [ "$L_ok" -eq "$L_sent" ]
 	only_instances
 	# each flip moved the clients: at least one switch per two flips
-	[ "$L_switches" -ge 50 ]
+	assert [ "$L_switches" -ge 50 ]
 }
 
 @test "zero downtime: reload mode, 50 Connection: close clients half POST, 50 flips: no request lost" {
@@ -113,15 +113,15 @@ only_instances() {
 	load_stop
 	echo "flips: $FLIPS_OK of 50 succeeded"
 	echo "last old answer to first new one, ms: median $L_gap_med_ms, max $L_gap_max_ms (not asserted)"
-	[ "$LOAD_ALIVE" -eq 1 ]
-	[ "$FLIPS_OK" -eq 50 ]
-	[ "$(wc -l <"$T/log/bg.log")" -eq 50 ]
-	[ "$L_sent" -gt 0 ]
-	[ "$L_failed" -eq 0 ]
-	[ "$L_non2xx" -eq 0 ]
-	[ "$L_ok" -eq "$L_sent" ]
+	assert_equal "$LOAD_ALIVE" 1
+	assert_equal "$FLIPS_OK" 50
+	assert_equal "$(wc -l <"$T/log/bg.log")" 50
+	assert [ "$L_sent" -gt 0 ]
+	assert_equal "$L_failed" 0
+	assert_equal "$L_non2xx" 0
+	assert [ "$L_ok" -eq "$L_sent" ]
 	only_instances
-	[ "$L_switches" -ge 25 ]
+	assert [ "$L_switches" -ge 25 ]
 }
 
 # The documented limit of reload mode on nginx < 1.27.4 (docs/performance.md):
@@ -137,10 +137,10 @@ only_instances() {
 	echo "flips: $FLIPS_OK of 10 succeeded"
 	echo "reload mode, keep-alive: $L_failed of $L_sent requests lost over $FLIPS_OK flips (reset $L_reset, connect_err $L_connect_err, timeout $L_timeout, non2xx $L_non2xx)"
 	echo "nginx: $("$NGINX_BIN" -v 2>&1)"
-	[ "$LOAD_ALIVE" -eq 1 ]
-	[ "$FLIPS_OK" -eq 10 ]
-	[ "$L_non2xx" -eq 0 ]
-	[ "$L_ok" -gt 0 ]
+	assert_equal "$LOAD_ALIVE" 1
+	assert_equal "$FLIPS_OK" 10
+	assert_equal "$L_non2xx" 0
+	assert [ "$L_ok" -gt 0 ]
 	only_instances
-	[ "$L_switches" -ge 5 ]
+	assert [ "$L_switches" -ge 5 ]
 }

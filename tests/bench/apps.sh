@@ -2,7 +2,7 @@
 # tests/bench/apps.sh - what a switch costs a real app's clients: HTTP/2
 # and HTTP/1.1 keep-alive over TLS (h2load) through the seed's switch,
 # bgflip in reload mode and in socket mode; one nginx reload (a certificate
-# renewal's) in each mode; and long-lived clients (tests/bgws: N WebSockets
+# renewal's) in each mode; and long-lived clients (tests/bin/bgws: N WebSockets
 # + N event streams) held across make switch. Not a test: it prints
 # markdown tables and asserts nothing. make bench runs it (BENCH_SKIP=apps
 # leaves it out); alone: bash tests/bench/apps.sh.
@@ -21,7 +21,7 @@ LINGER=${BENCH_LINGER:-2}
 
 say() { echo "bench/apps: $*" >&2; }
 command -v h2load >/dev/null || { say "h2load is not installed (Debian: nghttp2-client)"; exit 2; }
-make -s all tests/bgapp tests/bgload tests/bgws || exit 2
+make -s all tests/bin/bgapp tests/bin/bgload tests/bin/bgws || exit 2
 BATS_RUN_TMPDIR=$(mktemp -d "${TMPDIR:-/tmp}/bench-apps.XXXXXX") || exit 2
 export BATS_RUN_TMPDIR
 for h in bg scene deploy; do
@@ -108,7 +108,7 @@ h2() {
 load_reload() {
 	local pid line
 
-	tests/bgload -k -c "$CONNS" -d 4 "$PROD_URL/" >"$T/load.out" 2>/dev/null &
+	tests/bin/bgload -k -c "$CONNS" -d 4 "$PROD_URL/" >"$T/load.out" 2>/dev/null &
 	pid=$!
 	bg_track "$pid" bgload
 	sleep 2
@@ -140,10 +140,10 @@ long_lived() {
 
 	make_src "$T/src" v3
 	mk deploy || { say "$mode: make deploy failed: $(cat "$T/mk.out")"; return; }
-	tests/bgload "$lf" -c 10 -d 60 "$PROD_URL/" >"$T/load.out" 2>/dev/null &
+	tests/bin/bgload "$lf" -c 10 -d 60 "$PROD_URL/" >"$T/load.out" 2>/dev/null &
 	lpid=$!
 	bg_track "$lpid" bgload
-	tests/bgws -P "$procs" -w "$LONG" -s "$LONG" -e 1000 -u green -x \
+	tests/bin/bgws -P "$procs" -w "$LONG" -s "$LONG" -e 1000 -u green -x \
 	    -d 40 "$PROD_URL/" >"$T/ws.out" 2>"$T/ws.err" &
 	wpid=$!
 	bg_track "$wpid" bgws
@@ -208,7 +208,7 @@ printf '%s\n' "${RELOAD_ROWS[@]}"
 echo
 echo "### Long-lived clients across make switch (linger = $LINGER)"
 echo
-echo "tests/bgws -P 2: $LONG WebSockets + $LONG event streams on blue, then make switch (HOST=local) to green while tests/bgload (-C in reload mode, -k in socket mode, 10 clients) runs. clean: WebSocket close 1001, end of stream; cut: EOF or reset without it; all on green: seconds from the start of make switch until every client was connected to green again."
+echo "tests/bin/bgws -P 2: $LONG WebSockets + $LONG event streams on blue, then make switch (HOST=local) to green while tests/bin/bgload (-C in reload mode, -k in socket mode, 10 clients) runs. clean: WebSocket close 1001, end of stream; cut: EOF or reset without it; all on green: seconds from the start of make switch until every client was connected to green again."
 echo
 echo "| mode | clients | make switch exit | WS clean | SSE clean | cut | refused attempts | on green at the end | all on green after s | HTTP sent | HTTP failed |"
 echo "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"

@@ -5,7 +5,7 @@
 #   1. ms per poll of bgdrain's count (what it does every -i ms), through
 #      netlink sock_diag (all of them; and stopping at the first, as its
 #      polls while it waits do) and from /proc/net, side by side in the
-#      same run (tests/unit_proc -b alternates them), with no connections,
+#      same run (tests/unit/unit_proc -b alternates them), with no connections,
 #      then with
 #      N (default 10000) idle TCP connections held open to a bgapp on
 #      loopback plus N more to another bgapp (so /proc/net/tcp has 4N
@@ -28,7 +28,7 @@ fi
 N=${1:-10000}
 RUNS=5
 
-make -s tools/bgdrain tests/bgapp tests/unit_proc || exit 2
+make -s tools/bgdrain tests/bin/bgapp tests/unit/unit_proc || exit 2
 tmp=$(mktemp -d) || exit 2
 pids=()
 cleanup() {
@@ -51,8 +51,8 @@ if [ "$(ulimit -n)" != unlimited ] && [ "$(ulimit -n)" -lt $((N + 200)) ]; then
 	exit 2
 fi
 
-port=$(tests/bgapp --free-port) || exit 2
-tests/bgapp --listen "127.0.0.1:$port" --color blue --version 1 \
+port=$(tests/bin/bgapp --free-port) || exit 2
+tests/bin/bgapp --listen "127.0.0.1:$port" --color blue --version 1 \
     </dev/null >"$tmp/app.log" 2>&1 &
 pids+=($!)
 for _ in $(seq 50); do
@@ -62,8 +62,8 @@ done
 addr=127.0.0.1:$port
 
 # The others: another instance on another port, N connections of its own.
-oport=$(tests/bgapp --free-port) || exit 2
-tests/bgapp --listen "127.0.0.1:$oport" --color green --version 1 \
+oport=$(tests/bin/bgapp --free-port) || exit 2
+tests/bin/bgapp --listen "127.0.0.1:$oport" --color green --version 1 \
     </dev/null >"$tmp/other.log" 2>&1 &
 pids+=($!)
 for _ in $(seq 50); do
@@ -71,10 +71,10 @@ for _ in $(seq 50); do
 	sleep 0.1
 done
 
-echo "== poll cost: tests/unit_proc -b $addr 100 (netlink, /proc, netlink first only: alternating)"
+echo "== poll cost: tests/unit/unit_proc -b $addr 100 (netlink, /proc, netlink first only: alternating)"
 echo "   (/proc/net/tcp before: $(wc -l </proc/net/tcp) lines; load $(cut -d' ' -f1-3 /proc/loadavg))"
 echo "idle:"
-tests/unit_proc -b "$addr" 100 | sed 's/^/   /'
+tests/unit/unit_proc -b "$addr" 100 | sed 's/^/   /'
 "$tmp/conns" 127.0.0.1 "$port" "$N" >"$tmp/conns.out" &
 pids+=($!)
 cpid1=$!
@@ -91,14 +91,14 @@ if [ ! -s "$tmp/conns.out" ] || [ ! -s "$tmp/conns2.out" ]; then
 fi
 sleep 0.5	# let the bgapps accept the last of them
 echo "$N connections to the instance, $N to another (load $(cut -d' ' -f1-3 /proc/loadavg)):"
-tests/unit_proc -b "$addr" 100 | sed 's/^/   /'
+tests/unit/unit_proc -b "$addr" 100 | sed 's/^/   /'
 echo "   (/proc/net/tcp: $(wc -l </proc/net/tcp) lines, $(wc -c </proc/net/tcp) bytes)"
 kill -TERM "$cpid1" "$cpid2"
 wait "$cpid1" "$cpid2" 2>/dev/null
 
 # A second instance for the delay, untouched by the 10,000 closes above.
-port2=$(tests/bgapp --free-port) || exit 2
-tests/bgapp --listen "127.0.0.1:$port2" --color green --version 1 \
+port2=$(tests/bin/bgapp --free-port) || exit 2
+tests/bin/bgapp --listen "127.0.0.1:$port2" --color green --version 1 \
     </dev/null >"$tmp/app2.log" 2>&1 &
 pids+=($!)
 for _ in $(seq 50); do

@@ -14,7 +14,7 @@ set -u
 cd "$(dirname "$0")/../.." || exit 2
 RUNS=${1:-5}
 
-make -s all tests/bgapp || exit 2
+make -s all tests/bin/bgapp || exit 2
 BATS_RUN_TMPDIR=$(mktemp -d "${TMPDIR:-/tmp}/bench-fleet.XXXXXX") || exit 2
 BATS_TEST_TMPDIR=$BATS_RUN_TMPDIR/fleet
 export BATS_RUN_TMPDIR BATS_TEST_TMPDIR

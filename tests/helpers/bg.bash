@@ -1,5 +1,5 @@
 # tests/helpers/bg.bash - the one place that starts and stops what the bats
-# tests need: the fixture app (tests/bgapp) and a real nginx, on free loopback
+# tests need: the fixture app (tests/bin/bgapp) and a real nginx, on free loopback
 # ports, in a scratch directory nginx's workers (user nobody) can reach.
 #
 #   load helpers/bg
@@ -8,7 +8,7 @@
 #
 # API
 #   bg_setup                 exports T (scratch dir, 0755), BG_ROOT, NGINX_BIN;
-#                            puts $BG_ROOT/tools and $BG_ROOT/tests first on
+#                            puts $BG_ROOT/tools, tests/bin and tests/unit first on
 #                            PATH; unsets BG_CONF.
 #   bg_teardown              stops everything started through these helpers
 #                            (TERM, up to 2 s, then KILL), even after failures.
@@ -17,7 +17,7 @@
 #   free_port                prints a free TCP port on 127.0.0.1.
 #   wait_for_port HOST PORT [SECS]   until a TCP connect succeeds (default 5 s).
 #   start_app NAME COLOR VERSION LISTEN [bgapp args]
-#                            starts tests/bgapp, waits until it listens; pid in
+#                            starts tests/bin/bgapp, waits until it listens; pid in
 #                            $T/app-NAME.pid, stderr in $T/app-NAME.log, the
 #                            address it listens on in $T/app-NAME.addr.
 #   stop_app NAME [SECS]     SIGTERM, wait (default 10 s, then KILL); returns
@@ -36,6 +36,9 @@
 #   write_conf FILE k=v ...  writes a bg.conf: one "k = v" line per argument.
 #   bg_alive PID [START]     true while PID runs (not a zombie).
 #   bg_children PID          its child pids, one per line.
+#   wait_until SECS CMD...   runs CMD every 0.1 s until it succeeds; fails
+#                            naming CMD after SECS seconds.
+#   strace_saw FILE ERE      strace -o FILE shows its -e inject hit.
 #
 # NGINX_BIN defaults to /usr/sbin/nginx and may be set by the caller.
 # Processes started here keep no fd above 2: bats waits for its pipes.
@@ -69,7 +72,7 @@ bg_setup() {
 	fi
 	BG_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd) || return 1
 	export BG_ROOT
-	export PATH="$BG_ROOT/tools:$BG_ROOT/tests:$PATH"
+	export PATH="$BG_ROOT/tools:$BG_ROOT/tests/bin:$BG_ROOT/tests/unit:$PATH"
 	unset BG_CONF
 	export NGINX_BIN=${NGINX_BIN:-/usr/sbin/nginx}
 	export T="$BATS_TEST_TMPDIR/bg"
@@ -189,7 +192,7 @@ bg_teardown() {
 }
 
 free_port() {
-	"${BG_ROOT:?bg_setup first}/tests/bgapp" --free-port
+	"${BG_ROOT:?bg_setup first}/tests/bin/bgapp" --free-port
 }
 
 # The probe connects and closes without sending a request.
@@ -218,7 +221,7 @@ start_app() {
 	# it even when called through bats' run (a subshell cannot wait).
 	(
 		bg_close_fds
-		"$BG_ROOT/tests/bgapp" --listen "$listen" --color "$color" \
+		"$BG_ROOT/tests/bin/bgapp" --listen "$listen" --color "$color" \
 		    --version "$version" "$@" </dev/null \
 		    >"$T/app-$name.addr" 2>"$T/app-$name.log" &
 		echo "$!" >"$T/app-$name.pid"
@@ -430,4 +433,39 @@ write_conf() {
 		*) echo "write_conf: $kv is not key=value" >&2; return 1 ;;
 		esac
 	done
+}
+
+# wait_until SECS CMD...: run CMD every 0.1 s until it succeeds (return 0)
+# or SECS whole seconds have passed (return 1, with a message naming CMD).
+wait_until() {
+	local secs=$1 end
+	shift
+
+	case $secs in
+	'' | *[!0-9]*)
+		echo "wait_until: $secs: not a whole number of seconds" >&2
+		return 2 ;;
+	esac
+	end=$(( ${EPOCHREALTIME/[.,]/} + secs * 1000000 ))
+	until "$@"; do
+		if [ "${EPOCHREALTIME/[.,]/}" -ge "$end" ]; then
+			echo "wait_until: still not true after $secs s: $*" >&2
+			return 1
+		fi
+		sleep 0.1
+	done
+}
+
+# strace_saw FILE ERE: strace's output FILE (-o FILE) has a line matching
+# ERE, the evidence that an -e inject hit: "(INJECTED)" for error=,
+# "(DELAYED)" for delay_enter= and delay_exit=, "^--- SIGTERM .*SI_KERNEL"
+# for signal=TERM, "^\+\+\+ killed by SIGKILL" for signal=KILL. A signal
+# the program holds blocked until it exits never shows arriving: add
+# delay_exit=1 to the same inject, and the call it was sent at is the one
+# marked "(DELAYED)". Prints FILE when it has not.
+strace_saw() {
+	grep -qE -- "$2" "$1" && return 0
+	echo "strace_saw: no line matches '$2' in $1:"
+	cat "$1"
+	return 1
 }

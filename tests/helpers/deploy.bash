@@ -7,7 +7,7 @@
 #   tree_sum DIR...      one checksum of paths, modes and bytes
 
 # The server's hooks. restart stops the instance that start_app (or an
-# earlier restart) started for COLOR, and starts tests/bgapp with the
+# earlier restart) started for COLOR, and starts tests/bin/bgapp with the
 # version in the deployed tree's VERSION file, in the background, detached
 # from the ssh session; /up stays 503 while the tree holds a file "down", or
 # while $T/sick exists (a server whose new version never gets healthy).
@@ -41,7 +41,7 @@ down=
 [ ! -e $T/sick ] || down="--down-file $T/sick"
 mode=
 case \$BG_ADDR in unix:*) mode="--sock-mode 0660" ;; esac
-setsid $BG_ROOT/tests/bgapp --listen "\$BG_ADDR" --color "\$1" \\
+setsid $BG_ROOT/tests/bin/bgapp --listen "\$BG_ADDR" --color "\$1" \\
     --version "\$(cat VERSION)" \$down \$mode </dev/null >>$T/app-\$1.log 2>&1 &
 echo \$! >"\$pidf"
 echo "app \$1 \$!" >>$T/.bg-started

@@ -89,3 +89,13 @@ fleet_teardown() {
 	done
 	return 0
 }
+
+# prod I / staging I: what server I answers on its production / staging
+# URL, on a fresh connection.
+prod() {
+	scene_get "${FLEET_PROD[$1]}/"
+}
+
+staging() {
+	scene_get "${FLEET_STAGING[$1]}/"
+}

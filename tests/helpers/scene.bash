@@ -196,3 +196,14 @@ disk_color() {
 		esac
 	fi
 }
+
+# the temp name bgflip writes a file under before renaming it into place
+BG_TMP=.bg.tmp
+
+# no_temps: no temp file of bgflip's ($BG_TMP, *.bg.tmp*) is left in $T
+no_temps() {
+	local left
+
+	left=$(find "$T" -name "$BG_TMP" -o -name '*.bg.tmp*')
+	[ -z "$left" ] || { echo "temp files left: $left"; return 1; }
+}

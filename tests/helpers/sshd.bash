@@ -36,7 +36,7 @@ start_sshd() {
 	# also from setup_file, before bg_setup
 	root=${BG_ROOT:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)}
 	sshd_keys "$d" || return 1
-	SSHD_PORT=$("$root/tests/bgapp" --free-port) || return 1
+	SSHD_PORT=$("$root/tests/bin/bgapp" --free-port) || return 1
 	sshd_start "$d" 127.0.0.1 "$SSHD_PORT" || return 1
 	export SSHD_DIR=$d SSHD_PORT SSH_HOST=root@127.0.0.1
 	sshd_opts "$d" "$SSHD_PORT"

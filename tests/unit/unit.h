@@ -1,4 +1,4 @@
-/* unit.h - what the table-driven unit drivers (tests/unit_*.c) share: a
+/* unit.h - what the table-driven unit drivers (tests/unit/unit_*.c) share: a
  * count of passes and failures, and the one FAIL line that shows the input
  * with anything unprintable as \xNN. The driver prints the totals as
  * "N passed, N failed". */

@@ -1,7 +1,7 @@
 /* bgws - holds long-lived connections through a switch and counts how each
  * one ends: -w WebSockets to URL/ws and -s event streams to URL/sse, each
  * reconnected as soon as it ends (100 ms after a failed attempt), until -d
- * secs or SIGTERM. The fixture app (tests/bgapp) names its color in the
+ * secs or SIGTERM. The fixture app (tests/bin/bgapp) names its color in the
  * first WebSocket message and in every event; that is where a connection
  * "is". A WebSocket sends one text message "echo" once open, then stays
  * quiet (so an idle timeout can cut it); -p MS pings instead every MS.

@@ -1,5 +1,5 @@
 /* ws.h - the RFC 6455 handshake's arithmetic, shared by the fixture app
- * (tests/bgapp.c) and the long-lived client (tests/bgws.c): SHA-1 (RFC 3174)
+ * (tests/bin/bgapp.c) and the long-lived client (tests/bin/bgws.c): SHA-1 (RFC 3174)
  * and base64, just enough to compute Sec-WebSocket-Accept. Header-only:
  * each includer gets static copies. */
 #ifndef BG_TESTS_WS_H
