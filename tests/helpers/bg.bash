@@ -237,7 +237,9 @@ start_app() {
 			pid=$(cat "$T/app-$name.pid")
 			bg_record app "$name" "$pid"
 		fi
-		[ -s "$T/app-$name.addr" ] && return 0
+		# listening, and its pid recorded for bg_teardown (under load
+		# bgapp may print its address before the wrapper writes its pid)
+		[ -s "$T/app-$name.addr" ] && [ -n "$pid" ] && return 0
 		if [ -e "$T/app-$name.status" ]; then
 			echo "start_app: bgapp $name exited $(cat "$T/app-$name.status"):" >&2
 			cat "$T/app-$name.log" >&2
