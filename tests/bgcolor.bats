@@ -297,7 +297,8 @@ EOF
 	run --separate-stderr bgcolor -h
 	assert_success
 	assert_output "usage: bgcolor [-s] [-f conf] [-t secs] [-u url]
-       bgcolor [-f conf] -k key[,key...]"
+       bgcolor [-f conf] -k key[,key...]
+       bgcolor -V"
 	assert [ -z "$stderr" ]
 	run --separate-stderr bgcolor --help
 	assert_success

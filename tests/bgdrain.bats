@@ -437,7 +437,8 @@ bgdrain: green still has 1 connection after 0.5s"
 	assert_equal "$st" 143
 }
 
-USAGE="usage: bgdrain [-cFq] [-f conf] [-i ms] [-t secs] [COLOR]"
+USAGE="usage: bgdrain [-cFq] [-f conf] [-i ms] [-t secs] [COLOR]
+       bgdrain -V"
 
 # bad_usage ARG...: bgdrain -F -c -f $C ARG... is a usage error.
 bad_usage() {

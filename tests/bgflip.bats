@@ -77,7 +77,8 @@ snapshot() {
 @test "bgflip: -h prints the usage on stdout" {
 	run bgflip -h
 	assert_success
-	assert_output "usage: bgflip [-Fn] [-f conf] [-w secs] [COLOR]"
+	assert_output "usage: bgflip [-Fn] [-f conf] [-w secs] [COLOR]
+       bgflip -V"
 }
 
 # bats test_tags=sanitize

@@ -349,7 +349,8 @@ wait'
 	assert_failure 2
 	run bgstage -h
 	assert_success
-	assert_output "usage: bgstage [-Fimnr] [-f conf] [-t secs] [COLOR]"
+	assert_output "usage: bgstage [-Fimnr] [-f conf] [-t secs] [COLOR]
+       bgstage -V"
 	assert [ ! -e "$LOG" ]
 }
 

@@ -310,10 +310,12 @@ EOF
 @test "bgswapconf: -h and --help print the usage" {
 	run bgswapconf -h
 	assert_success
-	assert_output "usage: bgswapconf [-a] [-w word1,word2] [file ...]"
+	assert_output "usage: bgswapconf [-a] [-w word1,word2] [file ...]
+       bgswapconf -V"
 	run bgswapconf --help
 	assert_success
-	assert_output "usage: bgswapconf [-a] [-w word1,word2] [file ...]"
+	assert_output "usage: bgswapconf [-a] [-w word1,word2] [file ...]
+       bgswapconf -V"
 }
 
 @test "bgswapconf: a bad flag is exit 2 with the usage" {

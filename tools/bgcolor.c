@@ -18,7 +18,8 @@
 
 static const char usage[] =
     "bgcolor [-s] [-f conf] [-t secs] [-u url]\n"
-    "       bgcolor [-f conf] -k key[,key...]";
+    "       bgcolor [-f conf] -k key[,key...]\n"
+    "       bgcolor -V";
 
 /* Add the keys of the comma list s to keys[*nk]; -1 naming an unknown one. */
 static int

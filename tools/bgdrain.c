@@ -11,7 +11,8 @@
 #include "bg.h"
 
 static const char usage[] =
-    "bgdrain [-cFq] [-f conf] [-i ms] [-t secs] [COLOR]";
+    "bgdrain [-cFq] [-f conf] [-i ms] [-t secs] [COLOR]\n"
+    "       bgdrain -V";
 
 #define CHECK_GAP_MS	50	/* -c: between its two readings */
 #define COLOR_WAIT_MS	2000	/* asking nginx which color is live */

@@ -26,7 +26,8 @@
  * BG_LIVE_* values bg_flip_disk returns are -1 to -4) */
 #define LIVE_UNKNOWN (-5)
 
-static const char usage[] = "bgflip [-Fn] [-f conf] [-w secs] [COLOR]";
+static const char usage[] = "bgflip [-Fn] [-f conf] [-w secs] [COLOR]\n"
+    "       bgflip -V";
 
 /* One run of bgflip: what setup read, what run works on. */
 struct flip {

@@ -43,7 +43,8 @@
 #define REQ_MS       1000	/* longest single health request */
 #define HOOK_PATH    "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 
-static const char usage[] = "bgstage [-Fimnr] [-f conf] [-t secs] [COLOR]";
+static const char usage[] = "bgstage [-Fimnr] [-f conf] [-t secs] [COLOR]\n"
+    "       bgstage -V";
 
 #define NHOOKS 4
 static const char *const hook_names[NHOOKS] = { "install", "migrate",

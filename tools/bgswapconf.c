@@ -7,7 +7,8 @@
 
 #include "bg.h"
 
-static const char usage[] = "bgswapconf [-a] [-w word1,word2] [file ...]";
+static const char usage[] = "bgswapconf [-a] [-w word1,word2] [file ...]\n"
+    "       bgswapconf -V";
 
 #define IN_SIZE  65536
 #define OUT_SIZE (2 * IN_SIZE)
