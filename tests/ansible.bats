@@ -256,23 +256,7 @@ load_stop() {
 	# deploy-begin.sh waits for it, and writes its own line into that
 	# process's output first (pidfd_getfd): a color that is a path to
 	# root's directory.
-	# shellcheck disable=SC2016 # for the attacker's shell
-	setpriv --reuid=nobody --regid=nogroup --clear-groups sh -c '
-		d=$1 app=$2 fdwrite=$3
-		exec 9<"$d/run/lock"
-		flock -n 9 || { echo "no lock"; exit 1; }
-		n=0
-		until pid=$(pgrep -o -u nobody -f "deploy-begin.sh $app ") &&
-		    "$fdwrite" "$pid" 1 "../rootdir - x" 2>/dev/null; do
-			n=$((n + 1))
-			[ "$n" -lt 1000 ] || { echo "no deploy-begin.sh"; exit 1; }
-			sleep 0.02
-		done
-		echo "wrote to $pid"
-		sleep 3
-	' attack "$d" "$FLEET_APP" "$BG_ROOT/tests/bin/fdwrite" >"$T/attack.out" 2>&1 3>&- &
-	att=$!
-	bg_track "$att" attacker
+	forge_begin "$d/run/lock" "$FLEET_APP" "../rootdir - x"
 	run play deploy.yml -l s1 -e app_src="$T/src"
 	echo "$output"
 	wait "$att" || :

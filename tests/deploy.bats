@@ -615,29 +615,11 @@ deploy_user_app() {
 	    "$T/app/.bg-staged.green" | sort -u)" = nobody ]
 }
 
-# forge_begin LINE: as the deploy user (nobody), hold the bg lock so that
-# the dropped deploy-begin.sh waits for it, and meanwhile write LINE into
-# that process's stdout through pidfd_getfd (its own process, once
-# dropped from root), ahead of its own line; then make deploy as root.
-# The attacker's pid: $att; what it did: $T/attack.out.
-forge_begin() {
-	# shellcheck disable=SC2016 # for the attacker's shell
-	setpriv --reuid=nobody --regid=nogroup --clear-groups sh -c '
-		T=$1 fdwrite=$2 line=$3
-		exec 9<"$T/run/lock"
-		flock -n 9 || { echo "no lock"; exit 1; }
-		n=0
-		until pid=$(pgrep -o -u nobody -f "deploy-begin.sh $T/app ") &&
-		    "$fdwrite" "$pid" 1 "$line" 2>/dev/null; do
-			n=$((n + 1))
-			[ "$n" -lt 300 ] || { echo "no deploy-begin.sh"; exit 1; }
-			sleep 0.02
-		done
-		echo "wrote to $pid"
-		sleep 3
-	' attack "$T" "$BG_ROOT/tests/bin/fdwrite" "$1" >"$T/attack.out" 2>&1 3>&- &
-	att=$!
-	bg_track "$att" attacker
+# forge_deploy LINE: make deploy as root while the deploy user writes LINE
+# into deploy-begin.sh's output (forge_begin); asserts the injection
+# happened.
+forge_deploy() {
+	forge_begin "$T/run/lock" "$T/app" "$1"
 	run mk deploy
 	echo "$output"
 	wait "$att" || :
@@ -651,7 +633,7 @@ forge_begin() {
 	echo "root's" >"$T/root/dir/keep"
 	# a color that is a path to root's directory, "copy as whoever runs
 	# it" (root)
-	forge_begin "../root/dir - x"
+	forge_deploy "../root/dir - x"
 	assert_failure
 	assert_output --partial "deploy-begin.sh on $SSH_HOST answered \"../root/dir\", not a color: nothing was copied"
 	ls -la "$T/root/dir"
@@ -659,7 +641,7 @@ forge_begin() {
 	[ ! -e "$T/root/dir/VERSION" ]
 	# whom to copy as, as a shell command on the server
 	# shellcheck disable=SC2016 # for the server's shell
-	forge_begin "green 0;touch\${IFS}$T/root/pwned;:0 x"
+	forge_deploy "green 0;touch\${IFS}$T/root/pwned;:0 x"
 	[ ! -e "$T/root/pwned" ]
 	# the copy ran as APP's owner all the same
 	[ "$(stat -c %U "$T/app/green/VERSION")" = nobody ]

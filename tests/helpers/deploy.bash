@@ -5,6 +5,7 @@
 #   write_hooks          $T/hooks/{install,migrate,restart}
 #   make_src DIR VERSION an app tree to deploy
 #   tree_sum DIR...      one checksum of paths, modes and bytes
+#   forge_begin LOCK APP LINE  the deploy user forging deploy-begin.sh's line
 
 # The server's hooks. restart stops the instance that start_app (or an
 # earlier restart) started for COLOR, and starts tests/bin/bgapp with the
@@ -60,4 +61,30 @@ make_src() {
 tree_sum() {
 	find "$@" -printf '%p %m %s %l\n' | sort | md5sum
 	find "$@" -type f -print0 | sort -z | xargs -0 cat | md5sum
+}
+
+# forge_begin LOCK APP LINE: in the background, as the deploy user
+# (nobody), hold the bg lock LOCK so that a deploy-begin.sh for APP,
+# dropped from root to nobody, waits for it, and meanwhile write LINE into
+# that process's stdout through pidfd_getfd (tests/bin/fdwrite), ahead of
+# its own line. The attacker's pid: $att (tracked); what it did:
+# $T/attack.out, "wrote to PID" once the injection happened.
+forge_begin() {
+	# shellcheck disable=SC2016 # for the attacker's shell
+	setpriv --reuid=nobody --regid=nogroup --clear-groups sh -c '
+		lock=$1 app=$2 fdwrite=$3 line=$4
+		exec 9<"$lock"
+		flock -n 9 || { echo "no lock"; exit 1; }
+		n=0
+		until pid=$(pgrep -o -u nobody -f "deploy-begin.sh $app ") &&
+		    "$fdwrite" "$pid" 1 "$line" 2>/dev/null; do
+			n=$((n + 1))
+			[ "$n" -lt 1000 ] || { echo "no deploy-begin.sh"; exit 1; }
+			sleep 0.02
+		done
+		echo "wrote to $pid"
+		sleep 3
+	' attack "$1" "$2" "$BG_ROOT/tests/bin/fdwrite" "$3" >"$T/attack.out" 2>&1 3>&- &
+	att=$!
+	bg_track "$att" attacker
 }
