@@ -231,6 +231,19 @@ root_state() {
 	assert_equal "$(cat "$T/victim")" "root's"
 }
 
+@test "trust: bgcolor -k as root (the cron stop hook) refuses a config the deploy user could swap (exit 4)" {
+	deploy_scene
+	cp "$BG_CONF" "$T/app/bg.conf"	# root's file, in the deploy user's APP
+	run --separate-stderr bgcolor -f "$T/app/bg.conf" -k app
+	echo "$stderr"
+	assert_failure 4
+	refute_output
+	assert_regex "$stderr" "config $T/app/bg.conf is unsafe: it lies in $T/app, owned by uid $TU_UID"
+	run bgcolor -f "$BG_CONF" -k app
+	assert_success
+	assert_output "$T/app"
+}
+
 @test "trust: bgstage as root never removes a mark outside the deploy user's APP" {
 	scene reload
 	printf '#!/bin/sh\nexit 0\n' >"$T/hooks/restart"
