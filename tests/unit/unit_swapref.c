@@ -1,358 +1,193 @@
-/* unit_swapref - bgswapconf's swap (tools/lib/swap.c) against a reference:
- * the implementation as it was before its inner loop was rewritten for
- * throughput, kept here verbatim (renamed ref_*), so the rewrite can be
- * shown to give the same output byte for byte.
+/* unit_swapref - bgswapconf's swap (tools/lib/swap.c) against a reference
+ * written from its definition in bgswapconf(1), not from swap.c: the whole
+ * input at once, a byte or a run of letters at a time, no carry, no
+ * tables, no speed.
  *
  *   unit_swapref [-s seed] [-n inputs]
- *
- * Feeds both the same random inputs (default 20000, from a fixed seed):
- * text made of pieces of the words in every case form, letters, digits,
- * punctuation, NULs and newlines, long letter runs, cut into chunks of
- * random sizes (1 byte up to the whole input, so every boundary is hit),
- * in words mode and with -a, for blue,green and pairs of other lengths
- * (one letter, 64 letters). Compares the output, the count of swaps and,
- * after a second pass, that the swap gave the input back. Prints each
- * difference and "N passed, N failed". */
+ *	Feeds both the same random inputs (default 20000, from a fixed seed):
+ *	text made of pieces of the words in every case form, letters,
+ *	digits, punctuation, NULs and newlines, long letter runs, cut into
+ *	chunks of random sizes (1 byte up to the whole input, so every
+ *	boundary is hit), in words mode and with -a, for fixed pairs (blue,
+ *	green; one-letter and 64-letter words) and random ones over a small
+ *	alphabet (so that overlapping pairs turn up, and bad words now and
+ *	then). Compares whether the pair is refused, the output, the count of
+ *	swaps, that no chunk writes more than bg_swap_outmax says, and, after
+ *	a second pass, that the swap gave the input back. Prints each
+ *	difference and "N passed, N failed".
+ *   unit_swapref -r [-a] [-w word1,word2]
+ *	The reference alone, as a filter from stdin to stdout (less than
+ *	64 KiB): its output for the golden files must be theirs. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "bg.h"
 
-/* --- the reference: swap.c as it was --- */
+/* --- the reference, from bgswapconf(1) --- */
 
-#define FORM_LOWER 0
-#define FORM_UPPER 1
-#define FORM_TITLE 2
+#define WMAX 64		/* a word is 1 to 64 ASCII letters */
 
 static int
-is_letter(unsigned char c)
+letter(int ch)
 {
-	return (unsigned char)((c | 0x20) - 'a') < 26;
+	return (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z');
 }
 
 static char
-lower(char c)
+to_lower(char ch)
 {
-	return (c >= 'A' && c <= 'Z') ? (char)(c | 0x20) : c;
+	return ch >= 'A' && ch <= 'Z' ? (char)(ch - 'A' + 'a') : ch;
 }
 
 static char
-upper(char c)
+to_upper(char ch)
 {
-	return (c >= 'a' && c <= 'z') ? (char)(c & ~0x20) : c;
+	return ch >= 'a' && ch <= 'z' ? (char)(ch - 'a' + 'A') : ch;
 }
 
-/* Could an occurrence of q start d letters after one of p (d may be
- * negative) and share a letter with it? Both are lower-case. */
+struct ref {
+	int all;
+	int nforms;			/* 3, or 2 without Capitalized */
+	size_t len[2];
+	char form[2][3][WMAX + 1];	/* [word][lower, UPPER, Capitalized] */
+};
+
+/* With -a, may two occurrences share a letter? "where the end of one word
+ * is the start of one of the two, or where one word contains the other". */
 static int
-agree_at(const char *p, size_t lp, const char *q, size_t lq, long d)
+can_overlap(const struct ref *r)
 {
-	long i, lo, hi;
+	const char *p, *q;
+	size_t lp, lq, k;
+	int a, b;
 
-	lo = d > 0 ? d : 0;
-	hi = (long)lp < d + (long)lq ? (long)lp : d + (long)lq;
-	for (i = lo; i < hi; i++)
-		if (p[i] != q[i - d])
-			return 0;
-	return lo < hi;
-}
-
-static int
-can_overlap(const char *p, size_t lp, const char *q, size_t lq, int same)
-{
-	long d;
-
-	for (d = 1 - (long)lq; d < (long)lp; d++) {
-		if (same && d == 0)
-			continue;	/* an occurrence and itself */
-		if (agree_at(p, lp, q, lq, d))
-			return 1;
-	}
+	for (a = 0; a < 2; a++)
+		for (b = 0; b < 2; b++) {
+			p = r->form[a][0];
+			q = r->form[b][0];
+			lp = r->len[a];
+			lq = r->len[b];
+			/* a proper end of p, k letters, starts q */
+			for (k = 1; k < lp && k <= lq; k++)
+				if (memcmp(p + lp - k, q, k) == 0)
+					return 1;
+			if (a != b && strstr(p, q) != NULL)
+				return 1;
+		}
 	return 0;
 }
 
+/* 0, or -1 when bgswapconf must refuse the pair (exit 2). */
 static int
-ref_swap_init(struct bg_swap *s, const char *w1, size_t n1, const char *w2,
-    size_t n2, int all, const char **why)
+ref_init(struct ref *r, const char *w1, size_t n1, const char *w2, size_t n2,
+    int all)
 {
 	const char *w[2] = { w1, w2 };
 	size_t n[2] = { n1, n2 }, i;
-	int k, f;
+	int k;
 
-	memset(s, 0, sizeof(*s));
+	memset(r, 0, sizeof *r);
+	r->all = all;
 	for (k = 0; k < 2; k++) {
-		if (n[k] == 0) {
-			*why = "a word is empty";
+		if (n[k] < 1 || n[k] > WMAX)
 			return -1;
-		}
-		if (n[k] > BG_SWAP_WMAX) {
-			*why = "a word is longer than 64 letters";
-			return -1;
-		}
-		for (i = 0; i < n[k]; i++)
-			if (!is_letter((unsigned char)w[k][i])) {
-				*why = "a word has a character that is not an ASCII letter";
-				return -1;
-			}
-		s->len[k] = n[k];
 		for (i = 0; i < n[k]; i++) {
-			s->form[k][FORM_LOWER][i] = lower(w[k][i]);
-			s->form[k][FORM_UPPER][i] = upper(w[k][i]);
-			s->form[k][FORM_TITLE][i] = i == 0 ? upper(w[k][i]) :
-			    lower(w[k][i]);
-		}
-	}
-	if (n1 == n2 && memcmp(s->form[0][0], s->form[1][0], n1) == 0) {
-		*why = "the two words are the same word";
-		return -1;
-	}
-	if (all) {
-		for (k = 0; k < 4; k++)
-			if (can_overlap(s->form[k >> 1][0], n[k >> 1],
-			    s->form[k & 1][0], n[k & 1], (k >> 1) == (k & 1))) {
-				*why = "with -a the two occurrences of these words can overlap, so swapping twice would not give the input back";
+			if (!letter((unsigned char)w[k][i]))
 				return -1;
-			}
+			r->form[k][0][i] = to_lower(w[k][i]);
+			r->form[k][1][i] = to_upper(w[k][i]);
+			r->form[k][2][i] = i == 0 ? to_upper(w[k][i]) :
+			    to_lower(w[k][i]);
+		}
+		r->len[k] = n[k];
 	}
-	s->all = all;
-	s->nforms = (n1 >= 2 && n2 >= 2) ? 3 : 2;
-	s->maxlen = n1 > n2 ? n1 : n2;
-	s->minlen = n1 < n2 ? n1 : n2;
-	for (k = 0; k < 2; k++)
-		for (f = 0; f < s->nforms; f++)
-			s->first[(unsigned char)s->form[k][f][0]] |=
-			    (unsigned char)(1u << (k * 3 + f));
+	/* "taken in lower case ... they must differ in more than case" */
+	if (strcmp(r->form[0][0], r->form[1][0]) == 0)
+		return -1;
+	/* a one-letter word's Capitalized form is its upper case form */
+	r->nforms = n1 > 1 && n2 > 1 ? 3 : 2;
+	if (all && can_overlap(r))
+		return -1;
 	return 0;
 }
 
-static size_t
-ref_swap_outmax(const struct bg_swap *s, size_t n)
-{
-	/* Every input byte, the carry included, becomes at most
-	 * maxlen/minlen output bytes (a short word replaced by the long). */
-	return ((n + s->maxlen) * s->maxlen + s->minlen - 1) / s->minlen;
-}
-
-static size_t
-ref_swap_inmax(const struct bg_swap *s, size_t outcap)
-{
-	size_t n = outcap / s->maxlen * s->minlen;
-
-	return n > s->maxlen ? n - s->maxlen : 0;
-}
-
-/* Which form is exactly w[0..n)? k*3+f, or -1. */
+/* The form (word * 3 + form) that s[0..n) is exactly, or with prefix set
+ * that it starts with; -1 for none. */
 static int
-form_is(const struct bg_swap *s, const char *w, size_t n)
+which_form(const struct ref *r, const char *s, size_t n, int prefix)
 {
 	int k, f;
 
-	for (k = 0; k < 2; k++) {
-		if (n != s->len[k])
-			continue;
-		for (f = 0; f < s->nforms; f++)
-			if (memcmp(w, s->form[k][f], n) == 0)
+	for (k = 0; k < 2; k++)
+		for (f = 0; f < r->nforms; f++)
+			if ((prefix ? n >= r->len[k] : n == r->len[k]) &&
+			    memcmp(s, r->form[k][f], r->len[k]) == 0)
 				return k * 3 + f;
-	}
 	return -1;
 }
 
-/* Write form r's counterpart to o. */
-static char *
-put_swap(struct bg_swap *s, int r, char *o)
-{
-	int k = 1 - r / 3;
-
-	s->count++;
-	memcpy(o, s->form[k][r % 3], s->len[k]);
-	return o + s->len[k];
-}
-
-/* words mode: the run w[0..n) is complete; write it or its swap to o. */
-static char *
-put_run(struct bg_swap *s, const char *w, size_t n, char *o)
-{
-	int r = form_is(s, w, n);
-
-	if (r >= 0)
-		return put_swap(s, r, o);
-	memcpy(o, w, n);
-	return o + n;
-}
-
-/* Bytes that are not swapped are copied lazily, in[from..i) at a time, so
- * a chunk without a word costs one scan and one memcpy. */
+/* Swap in[0..n) into out (room for n * 64 bytes); returns its length.
+ * Words mode: a run of letters that is exactly a form becomes the same form
+ * of the other word. -a: left to right, a form wherever it starts. */
 static size_t
-feed_words(struct bg_swap *s, const char *in, size_t n, char *out)
+ref_swap(const struct ref *r, const char *in, size_t n, char *out,
+    unsigned long long *count)
 {
-	const unsigned char *u = (const unsigned char *)in;
-	size_t i = 0, j, from = 0;
-	char *o = out;
-	int r;
+	size_t i = 0, j, o = 0;
+	int x;
 
-	if (s->longrun || s->carrylen > 0) {
-		/* the chunk starts inside the run the last one ended in */
-		for (j = 0; j < n && is_letter(u[j]); j++)
-			;
-		if (s->longrun) {
-			s->longrun = j == n;
-		} else if (s->carrylen + j > s->maxlen) {
-			memcpy(o, s->carry, s->carrylen);
-			o += s->carrylen;
-			s->carrylen = 0;
-			s->longrun = j == n;
-		} else if (j == n) {
-			memcpy(s->carry + s->carrylen, in, n);
-			s->carrylen += n;
-			return 0;
-		} else {
-			memcpy(s->carry + s->carrylen, in, j);
-			o = put_run(s, s->carry, s->carrylen + j, o);
-			s->carrylen = 0;
-			from = j;
-		}
-		i = j;
-	}
+	*count = 0;
 	while (i < n) {
-		while (i < n && !is_letter(u[i]))
-			i++;
-		for (j = i; j < n && is_letter(u[j]); j++)
-			;
-		if (j == n) {
-			/* the run may go on in the next chunk: carry it,
-			 * unless it is already too long to be a word */
-			if (j - i > s->maxlen) {
-				s->longrun = 1;
-				break;
-			}
-			memcpy(o, in + from, i - from);
-			o += i - from;
-			memcpy(s->carry, in + i, j - i);
-			s->carrylen = j - i;
-			return (size_t)(o - out);
+		if (r->all) {
+			x = which_form(r, in + i, n - i, 1);
+			j = x >= 0 ? i + r->len[x / 3] : i + 1;
+		} else if (letter((unsigned char)in[i])) {
+			for (j = i; j < n && letter((unsigned char)in[j]); j++)
+				;
+			x = which_form(r, in + i, j - i, 0);
+		} else {
+			x = -1;
+			j = i + 1;
 		}
-		if ((j - i == s->len[0] || j - i == s->len[1]) &&
-		    (r = form_is(s, in + i, j - i)) >= 0) {
-			memcpy(o, in + from, i - from);
-			o = put_swap(s, r, o + (i - from));
-			from = j;
+		if (x < 0) {
+			memcpy(out + o, in + i, j - i);
+			o += j - i;
+		} else {
+			memcpy(out + o, r->form[1 - x / 3][x % 3],
+			    r->len[1 - x / 3]);
+			o += r->len[1 - x / 3];
+			(*count)++;
 		}
 		i = j;
 	}
-	memcpy(o, in + from, n - from);
-	o += n - from;
-	return (size_t)(o - out);
+	return o;
 }
 
-/* all mode: which form starts at p? -1 none, -2 a proper prefix of one
- * fills p[0..avail) and more input could complete it (not at eof). */
+/* --- -r: the reference as a filter --- */
+
 static int
-form_at(const struct bg_swap *s, const char *p, size_t avail, int eof)
+filter(int all, const char *pair)
 {
-	unsigned bits = s->first[(unsigned char)*p];
-	int k, f, partial = 0;
-	size_t m;
+	static char ibuf[1 << 16], obuf[WMAX << 16];
+	const char *comma = strchr(pair, ',');
+	unsigned long long count;
+	struct ref r;
+	size_t n = 0, o;
+	ssize_t k;
 
-	for (k = 0; k < 2; k++)
-		for (f = 0; f < s->nforms; f++) {
-			if (!(bits & (1u << (k * 3 + f))))
-				continue;
-			m = avail < s->len[k] ? avail : s->len[k];
-			if (memcmp(p, s->form[k][f], m) != 0)
-				continue;
-			if (m == s->len[k])
-				return k * 3 + f;
-			partial = 1;
-		}
-	return partial && !eof ? -2 : -1;
-}
-
-/* all mode: scan the positions below lim of d[0..len), writing to *op;
- * returns where it stopped: >= lim, or a position where a form may start
- * that the rest of d cannot complete yet. Copies lazily, as feed_words. */
-static size_t
-scan_all(struct bg_swap *s, const char *d, size_t len, size_t lim, int eof,
-    char **op)
-{
-	const unsigned char *u = (const unsigned char *)d;
-	char *o = *op;
-	size_t p = 0, from = 0;
-	int r;
-
-	while (p < lim) {
-		if (!s->first[u[p]]) {
-			p++;
-			continue;
-		}
-		r = form_at(s, d + p, len - p, eof);
-		if (r == -2)
-			break;
-		if (r < 0) {
-			p++;
-			continue;
-		}
-		memcpy(o, d + from, p - from);
-		o = put_swap(s, r, o + (p - from));
-		p += s->len[r / 3];
-		from = p;
-	}
-	memcpy(o, d + from, p - from);
-	*op = o + (p - from);
-	return p;
-}
-
-static size_t
-feed_all(struct bg_swap *s, const char *in, size_t n, char *out)
-{
-	char join[2 * BG_SWAP_WMAX];
-	size_t i = 0, k, p;
-	char *o = out;
-
-	if (s->carrylen > 0) {
-		/* Scan the carried positions with enough of the new input
-		 * behind them to decide; a form that is still partial then
-		 * means this chunk ended too, and all of it is carried. */
-		k = n < BG_SWAP_WMAX ? n : BG_SWAP_WMAX;
-		memcpy(join, s->carry, s->carrylen);
-		memcpy(join + s->carrylen, in, k);
-		p = scan_all(s, join, s->carrylen + k, s->carrylen, 0, &o);
-		if (p < s->carrylen) {
-			memcpy(s->carry, join + p, s->carrylen + k - p);
-			s->carrylen = s->carrylen + k - p;
-			return (size_t)(o - out);
-		}
-		i = p - s->carrylen;
-		s->carrylen = 0;
-	}
-	p = i + scan_all(s, in + i, n - i, n - i, 0, &o);
-	if (p < n) {
-		memcpy(s->carry, in + p, n - p);
-		s->carrylen = n - p;
-	}
-	return (size_t)(o - out);
-}
-
-static size_t
-ref_swap_feed(struct bg_swap *s, const char *in, size_t n, char *out)
-{
-	if (n == 0)
-		return 0;
-	return s->all ? feed_all(s, in, n, out) : feed_words(s, in, n, out);
-}
-
-static size_t
-ref_swap_end(struct bg_swap *s, char *out)
-{
-	char *o = out;
-
-	if (s->all)
-		scan_all(s, s->carry, s->carrylen, s->carrylen, 1, &o);
-	else if (s->carrylen > 0)
-		o = put_run(s, s->carry, s->carrylen, o);
-	s->carrylen = 0;
-	s->longrun = 0;
-	return (size_t)(o - out);
+	if (comma == NULL || ref_init(&r, pair, (size_t)(comma - pair),
+	    comma + 1, strlen(comma + 1), all) < 0)
+		bg_die(BG_USAGE, "-w %s: the reference refuses the pair", pair);
+	while ((k = read(STDIN_FILENO, ibuf + n, sizeof ibuf - n)) > 0)
+		n += (size_t)k;
+	if (k < 0 || n == sizeof ibuf)
+		bg_die(BG_SYS, "cannot read all of standard input");
+	o = ref_swap(&r, ibuf, n, obuf, &count);
+	if (fwrite(obuf, 1, o, stdout) != o || fflush(stdout) != 0)
+		bg_diesys(BG_SYS, "cannot write to standard output");
+	return count > 0 ? BG_OK : BG_NO;
 }
 
 /* --- the comparison --- */
@@ -381,20 +216,47 @@ static const char *const pairs[][2] = {
 };
 #define NPAIRS (sizeof pairs / sizeof pairs[0])
 
+/* A random word: mostly 1 to 4 letters of a small alphabet, so that words
+ * overlap; now and then one bgswapconf must refuse. Returns its length. */
+static size_t
+random_word(char *w)
+{
+	size_t n, i;
+
+	switch (rnd(40)) {
+	case 0:
+		return 0;			/* empty */
+	case 1:
+		memset(w, 'q', WMAX + 1);	/* too long */
+		return WMAX + 1;
+	case 2:
+		w[0] = 'a';
+		w[1] = '1';			/* not a letter */
+		return 2;
+	case 3:
+		memset(w, 'z', WMAX);		/* just long enough */
+		return WMAX;
+	}
+	n = 1 + rnd(4);
+	for (i = 0; i < n; i++)
+		w[i] = "abAB"[rnd(4)];
+	return n;
+}
+
 /* One piece of input: a case form or a cut of a word, letters, bytes. */
 static size_t
-piece(const char *w, char *p)
+piece(const char *w, size_t n, char *p)
 {
-	size_t n = strlen(w), i, k;
+	size_t i, k;
 
 	switch (rnd(10)) {
 	case 0: case 1: case 2:		/* the word in some case form */
 		k = rnd(4);
 		for (i = 0; i < n; i++)
-			p[i] = k == 0 ? (char)(w[i] | 0x20) : k == 1 ?
-			    (char)(w[i] & ~0x20) : k == 2 ? (char)(i ? w[i] |
-			    0x20 : w[i] & ~0x20) : (char)(w[i] ^ (rnd(2) ?
-			    0x20 : 0));
+			p[i] = k == 0 ? to_lower(w[i]) : k == 1 ?
+			    to_upper(w[i]) : k == 2 ? (i ? to_lower(w[i]) :
+			    to_upper(w[i])) : (char)(w[i] ^ (rnd(2) ? 0x20 :
+			    0));
 		return n;
 	case 3:				/* a prefix or suffix of it */
 		k = rnd(n + 1);
@@ -409,7 +271,7 @@ piece(const char *w, char *p)
 	case 5:				/* a long run of letters */
 		k = 60 + rnd(12);
 		for (i = 0; i < k; i++)
-			p[i] = "bluegreenxyz"[rnd(12)];
+			p[i] = "bluegreenxyzab"[rnd(14)];
 		return k;
 	case 6:				/* any byte */
 		p[0] = (char)rnd(256);
@@ -421,101 +283,133 @@ piece(const char *w, char *p)
 }
 
 static char in[1 << 16], want[1 << 18], got[1 << 18], back[1 << 18];
+static int npass, nfail;
 
-/* Feed in[0..n) in random chunks; returns the output length. */
+/* Feed src[0..n) to s in random chunks; returns the output length, or
+ * (size_t)-1 when a chunk wrote more than bg_swap_outmax allows. */
 static size_t
-run(struct bg_swap *s, int ref, const char *src, size_t n, char *out,
-    int onebyte)
+run(struct bg_swap *s, const char *src, size_t n, char *out, int onebyte)
 {
-	size_t off = 0, k, o = 0;
+	size_t off = 0, k, o = 0, w;
 
 	while (off < n) {
 		k = onebyte ? 1 : 1 + rnd(n - off);
 		if (rnd(4) == 0)
 			k = 1 + rnd(k < 80 ? k : 80);
-		o += ref ? ref_swap_feed(s, src + off, k, out + o) :
-		    bg_swap_feed(s, src + off, k, out + o);
+		if ((w = bg_swap_feed(s, src + off, k, out + o)) >
+		    bg_swap_outmax(s, k))
+			return (size_t)-1;
+		o += w;
 		off += k;
 	}
-	o += ref ? ref_swap_end(s, out + o) : bg_swap_end(s, out + o);
-	return o;
+	if ((w = bg_swap_end(s, out + o)) > bg_swap_outmax(s, 0))
+		return (size_t)-1;
+	return o + w;
 }
 
-static int npass, nfail;
-
 static void
-fail(const char *what, size_t pair, int all, size_t n, size_t at)
+fail(const char *what, const char *w[2], const size_t wn[2], int all,
+    size_t n, size_t at)
 {
 	nfail++;
 	if (nfail <= 10)
-		printf("FAIL %s: -w %s,%s%s, input of %zu bytes, at %zu\n", what,
-		    pairs[pair][0], pairs[pair][1], all ? " -a" : "", n, at);
+		printf("FAIL %s: -w %.*s,%.*s%s, input of %zu bytes, at %zu\n",
+		    what, (int)wn[0], w[0], (int)wn[1], w[1], all ? " -a" : "",
+		    n, at);
+}
+
+/* One random input: 1 when it passed. */
+static int
+one(void)
+{
+	static char words[2][WMAX + 2];
+	struct bg_swap b;
+	struct ref r;
+	const char *why, *w[2];
+	unsigned long long count;
+	size_t wn[2], n, k, nw, ng, nb, i, ratio;
+	int all, rr, rb, onebyte, x;
+
+	all = (int)rnd(2);
+	k = rnd(2) ? rnd(NPAIRS) : NPAIRS;	/* a fixed pair, or mixed */
+	for (x = 0; x < 2; x++)
+		if (k < NPAIRS || rnd(2)) {
+			w[x] = pairs[k < NPAIRS ? k : rnd(NPAIRS)][x];
+			wn[x] = strlen(w[x]);
+		} else {
+			wn[x] = random_word(words[x]);
+			w[x] = words[x];
+		}
+	rr = ref_init(&r, w[0], wn[0], w[1], wn[1], all);
+	rb = bg_swap_init(&b, w[0], wn[0], w[1], wn[1], all, &why);
+	if (rr != rb) {
+		fail(rr < 0 ? "accepted what the reference refuses" :
+		    "refused what the reference accepts", w, wn, all, 0, 0);
+		return 0;
+	}
+	if (rr < 0)
+		return 1;
+	/* mostly short inputs, some of up to 60 KiB; a word may become one
+	 * up to 64 times longer, and the output must fit the buffers */
+	ratio = (r.len[0] > r.len[1] ? r.len[0] : r.len[1]) /
+	    (r.len[0] < r.len[1] ? r.len[0] : r.len[1]) + 1;
+	k = rnd(8) == 0 ? sizeof in - 200 : 1 + rnd(600);
+	while ((k + 4 * WMAX) * ratio > sizeof want)
+		k /= 2;
+	for (n = 0; n < k;) {
+		x = (int)rnd(2);
+		n += piece(w[x], wn[x], in + n);
+	}
+	onebyte = rnd(10) == 0 && n < 4000;
+	nw = ref_swap(&r, in, n, want, &count);
+	ng = run(&b, in, n, got, onebyte);
+	if (ng == (size_t)-1) {
+		fail("more output than bg_swap_outmax", w, wn, all, n, 0);
+		return 0;
+	}
+	if (nw != ng || memcmp(want, got, nw) != 0) {
+		for (i = 0; i < nw && i < ng && want[i] == got[i]; i++)
+			;
+		fail("output", w, wn, all, n, i);
+		return 0;
+	}
+	if (b.count != count) {
+		fail("count", w, wn, all, n, 0);
+		return 0;
+	}
+	/* and back: the swap is an involution */
+	nb = run(&b, got, ng, back, 0);
+	if (nb != n || memcmp(back, in, n) != 0) {
+		fail("twice", w, wn, all, n, 0);
+		return 0;
+	}
+	return 1;
 }
 
 int
 main(int argc, char *argv[])
 {
-	struct bg_swap a, b;
-	const char *why, *w;
+	const char *pair = "blue,green";
 	unsigned long inputs = 20000, t;
-	size_t pair, n, k, nw, ng, nb, i;
-	int all, ra, rb, onebyte;
+	int c, all = 0, ref = 0;
 
 	bg_setprog(argv[0]);
-	for (i = 1; i + 1 < (size_t)argc; i += 2)
-		if (strcmp(argv[i], "-s") == 0)
-			rng = strtoull(argv[i + 1], NULL, 10) | 1;
-		else if (strcmp(argv[i], "-n") == 0)
-			inputs = strtoul(argv[i + 1], NULL, 10);
+	while ((c = getopt(argc, argv, "an:rs:w:")) != -1)
+		switch (c) {
+		case 'a': all = 1; break;
+		case 'n': inputs = strtoul(optarg, NULL, 10); break;
+		case 'r': ref = 1; break;
+		case 's': rng = strtoull(optarg, NULL, 10) | 1; break;
+		case 'w': pair = optarg; break;
+		default:
+			bg_usage("unit_swapref [-s seed] [-n inputs] | "
+			    "unit_swapref -r [-a] [-w word1,word2]");
+		}
+	if (ref)
+		return filter(all, pair);
 	for (t = 0; t < inputs; t++) {
-		pair = rnd(NPAIRS);
-		all = (int)rnd(2);
-		ra = ref_swap_init(&a, pairs[pair][0], strlen(pairs[pair][0]),
-		    pairs[pair][1], strlen(pairs[pair][1]), all, &why);
-		rb = bg_swap_init(&b, pairs[pair][0], strlen(pairs[pair][0]),
-		    pairs[pair][1], strlen(pairs[pair][1]), all, &why);
-		if (ra != rb) {
-			fail("init", pair, all, 0, 0);
-			continue;
-		}
-		if (ra < 0) {
+		if (one())
 			npass++;
-			continue;
-		}
-		if (ref_swap_inmax(&a, 4096) != bg_swap_inmax(&b, 4096) ||
-		    ref_swap_outmax(&a, 777) != bg_swap_outmax(&b, 777)) {
-			fail("buffer sizes", pair, all, 0, 0);
-			continue;
-		}
-		/* mostly short inputs, some of up to 60 KiB; the output
-		 * (a short word may become a long one) fits the buffers */
-		k = rnd(8) == 0 ? sizeof in - 200 : 1 + rnd(600);
-		while (ref_swap_outmax(&a, k + 200) > sizeof want)
-			k /= 2;
-		for (n = 0; n < k;) {
-			w = pairs[pair][rnd(2)];
-			n += piece(w, in + n);
-		}
-		onebyte = rnd(10) == 0 && n < 4000;
-		nw = run(&a, 1, in, n, want, onebyte);
-		ng = run(&b, 0, in, n, got, onebyte);
-		if (nw != ng || memcmp(want, got, nw) != 0) {
-			for (i = 0; i < nw && i < ng && want[i] == got[i]; i++)
-				;
-			fail("output", pair, all, n, i);
-			continue;
-		}
-		if (a.count != b.count) {
-			fail("count", pair, all, n, 0);
-			continue;
-		}
-		/* and back: the rewrite is an involution too */
-		nb = run(&b, 0, got, ng, back, 0);
-		if (nb != n || memcmp(back, in, n) != 0) {
-			fail("twice", pair, all, n, 0);
-			continue;
-		}
-		npass++;
 	}
 	printf("%d passed, %d failed\n", npass, nfail);
 	return nfail ? BG_NO : BG_OK;
