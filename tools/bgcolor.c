@@ -33,11 +33,7 @@ keys_add(const char *s, int *keys, int *nk)
 	for (;;) {
 		e = strchr(s, ',');
 		n = e != NULL ? (size_t)(e - s) : strlen(s);
-		for (k = 0; k < K_NKEYS; k++)
-			if (strlen(bg_conf_keys[k]) == n &&
-			    strncmp(bg_conf_keys[k], s, n) == 0)
-				break;
-		if (k == K_NKEYS) {
+		if ((k = bg_conf_key(s, n)) < 0) {
 			bg_warn("unknown config key %s",
 			    bg_excerpt(s, n, 32, ex, sizeof ex));
 			return -1;

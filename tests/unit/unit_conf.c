@@ -288,10 +288,8 @@ keyindex(const char *s, size_t n)
 {
 	int k;
 
-	for (k = 0; k < K_NKEYS; k++)
-		if (strlen(bg_conf_keys[k]) == n &&
-		    strncmp(bg_conf_keys[k], s, n) == 0)
-			return k;
+	if ((k = bg_conf_key(s, n)) >= 0)
+		return k;
 	fprintf(stderr, "unit_conf: no key %.*s\n", (int)n, s);
 	exit(BG_USAGE);
 }

@@ -135,6 +135,8 @@ struct bg_conf {
 	char nft_table[36];	/* [A-Za-z][A-Za-z0-9_]{0,31}; 36: no padding */
 };
 extern const char *const bg_conf_keys[K_NKEYS];
+/* The K_ index of the key named s[0..n), -1 for none. */
+int bg_conf_key(const char *s, size_t n);
 /* Parse buf as a config named fname, validating the values of the keys in
  * used (others must still be known keys, once each). Defaults first.
  * 0 ok; -1 with err = "fname:line: what". Pure. */

@@ -245,8 +245,8 @@ defaults(struct bg_conf *c)
 	strcpy(c->nft_table, "bg");
 }
 
-static int
-findkey(const char *s, size_t n)
+int
+bg_conf_key(const char *s, size_t n)
 {
 	int k;
 
@@ -314,7 +314,7 @@ bg_conf_parse(const char *buf, size_t n, const char *fname,
 			    fname, lineno);
 			return -1;
 		}
-		if ((k = findkey(key, klen)) < 0) {
+		if ((k = bg_conf_key(key, klen)) < 0) {
 			if (keylike(key, klen))
 				snprintf(err, errlen, "%s:%d: unknown key "
 				    "\"%.*s\"", fname, lineno, (int)klen, key);
