@@ -153,6 +153,8 @@ tests/%: tests/%.c $(LIB) $(HDR)
 
 # the unit drivers' shared pass/fail counting
 tests/unit/unit_conf tests/unit/unit_proc: tests/unit/unit.h
+# the reference swap unit_swapref and fuzz_swap compare swap.c with
+tests/unit/unit_swapref build/fuzz/fuzz_swap: tests/unit/swapref.h
 tests/bin/bgapp tests/bin/bgws: tests/bin/ws.h
 
 # The seed kept nginx-blue.conf by hand and derived the green one with cp and

@@ -11,8 +11,10 @@
  *   [1] [2] lengths of those two words (1..4)
  *   [3..10] their letters
  *   [11]    largest read chunk; [12] [13] seed of the chunk sizes
- * For every accepted pair it checks: the streamed output, for chunks cut by
- * the fuzzer, equals a naive whole-buffer swap written independently below;
+ * It checks that bg_swap_init refuses the pairs the reference swap
+ * (tests/unit/swapref.h, written from bgswapconf(1), shared with
+ * unit_swapref) refuses; and for every accepted pair: the streamed output,
+ * for chunks cut by the fuzzer, equals the reference's whole-buffer swap;
  * it does not depend on the cuts; swapping it again gives the text back
  * byte for byte with the same count; no feed writes more than
  * bg_swap_outmax() says. */
@@ -21,6 +23,7 @@
 #include <string.h>
 
 #include "bg.h"
+#include "../unit/swapref.h"
 
 #define HDR 14
 
@@ -35,89 +38,6 @@ check(int ok)
 {
 	if (!ok)
 		__builtin_trap();
-}
-
-static int
-letter(unsigned char c)
-{
-	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
-}
-
-/* The case forms, built without swap.c's code: lower, UPPER, Capitalized. */
-struct ref {
-	char f[2][3][BG_SWAP_WMAX + 1];
-	size_t len[2];
-	int nf;
-};
-
-static void
-ref_init(struct ref *r, const char *w[2], const size_t n[2])
-{
-	size_t i;
-	int k;
-
-	memset(r, 0, sizeof(*r));
-	for (k = 0; k < 2; k++) {
-		r->len[k] = n[k];
-		for (i = 0; i < n[k]; i++) {
-			char lc = w[k][i] >= 'A' && w[k][i] <= 'Z' ?
-			    (char)(w[k][i] - 'A' + 'a') : w[k][i];
-			char uc = (char)(lc - 'a' + 'A');
-			r->f[k][0][i] = lc;
-			r->f[k][1][i] = uc;
-			r->f[k][2][i] = i == 0 ? uc : lc;
-		}
-	}
-	r->nf = n[0] > 1 && n[1] > 1 ? 3 : 2;
-}
-
-/* Which form is exactly p[0..m), or which one starts at p (all)? */
-static int
-ref_form(const struct ref *r, const char *p, size_t m, int prefix)
-{
-	int k, f;
-
-	for (k = 0; k < 2; k++)
-		for (f = 0; f < r->nf; f++)
-			if ((prefix ? m >= r->len[k] : m == r->len[k]) &&
-			    memcmp(p, r->f[k][f], r->len[k]) == 0)
-				return k * 3 + f;
-	return -1;
-}
-
-static size_t
-ref_swap(const struct ref *r, int all, const char *in, size_t n, char *out,
-    unsigned long long *count)
-{
-	size_t i = 0, j, o = 0;
-	int x;
-
-	*count = 0;
-	while (i < n) {
-		if (all) {
-			x = ref_form(r, in + i, n - i, 1);
-			j = i + 1;
-			if (x >= 0)
-				j = i + r->len[x / 3];
-		} else if (letter((unsigned char)in[i])) {
-			for (j = i; j < n && letter((unsigned char)in[j]); j++)
-				;
-			x = ref_form(r, in + i, j - i, 0);
-		} else {
-			x = -1;
-			j = i + 1;
-		}
-		if (x >= 0) {
-			memcpy(out + o, r->f[1 - x / 3][x % 3], r->len[1 - x / 3]);
-			o += r->len[1 - x / 3];
-			(*count)++;
-		} else {
-			memcpy(out + o, in + i, j - i);
-			o += j - i;
-		}
-		i = j;
-	}
-	return o;
 }
 
 static uint32_t
@@ -188,9 +108,10 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			n[k] = strlen(w[k]);
 		}
 	}
-	if (bg_swap_init(&s, w[0], n[0], w[1], n[1], all, &why) < 0)
+	k = ref_init(&r, w[0], n[0], w[1], n[1], all);
+	check(bg_swap_init(&s, w[0], n[0], w[1], n[1], all, &why) == k);
+	if (k < 0)
 		return 0;
-	ref_init(&r, w, n);
 	seed = (uint32_t)data[12] << 8 | data[13];
 	x = (const char *)data + HDR;
 	len = size - HDR;
@@ -202,7 +123,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	b = malloc(cap);
 	check(ref && a && b);
 
-	o1 = ref_swap(&r, all, x, len, ref, &rc);
+	o1 = ref_swap(&r, x, len, ref, &rc);
 	/* one chunk */
 	o2 = stream(&s, x, len, a, 70000, 1);
 	check(o2 == o1 && memcmp(a, ref, o1) == 0 && s.count == rc);

@@ -1,7 +1,6 @@
-/* unit_swapref - bgswapconf's swap (tools/lib/swap.c) against a reference
- * written from its definition in bgswapconf(1), not from swap.c: the whole
- * input at once, a byte or a run of letters at a time, no carry, no
- * tables, no speed.
+/* unit_swapref - bgswapconf's swap (tools/lib/swap.c) against the reference
+ * in swapref.h, written from its definition in bgswapconf(1), not from
+ * swap.c.
  *
  *   unit_swapref [-s seed] [-n inputs]
  *	Feeds both the same random inputs (default 20000, from a fixed seed):
@@ -24,153 +23,14 @@
 #include <unistd.h>
 
 #include "bg.h"
-
-/* --- the reference, from bgswapconf(1) --- */
-
-#define WMAX 64		/* a word is 1 to 64 ASCII letters */
-
-static int
-letter(int ch)
-{
-	return (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z');
-}
-
-static char
-to_lower(char ch)
-{
-	return ch >= 'A' && ch <= 'Z' ? (char)(ch - 'A' + 'a') : ch;
-}
-
-static char
-to_upper(char ch)
-{
-	return ch >= 'a' && ch <= 'z' ? (char)(ch - 'a' + 'A') : ch;
-}
-
-struct ref {
-	int all;
-	int nforms;			/* 3, or 2 without Capitalized */
-	size_t len[2];
-	char form[2][3][WMAX + 1];	/* [word][lower, UPPER, Capitalized] */
-};
-
-/* With -a, may two occurrences share a letter? "where the end of one word
- * is the start of one of the two, or where one word contains the other". */
-static int
-can_overlap(const struct ref *r)
-{
-	const char *p, *q;
-	size_t lp, lq, k;
-	int a, b;
-
-	for (a = 0; a < 2; a++)
-		for (b = 0; b < 2; b++) {
-			p = r->form[a][0];
-			q = r->form[b][0];
-			lp = r->len[a];
-			lq = r->len[b];
-			/* a proper end of p, k letters, starts q */
-			for (k = 1; k < lp && k <= lq; k++)
-				if (memcmp(p + lp - k, q, k) == 0)
-					return 1;
-			if (a != b && strstr(p, q) != NULL)
-				return 1;
-		}
-	return 0;
-}
-
-/* 0, or -1 when bgswapconf must refuse the pair (exit 2). */
-static int
-ref_init(struct ref *r, const char *w1, size_t n1, const char *w2, size_t n2,
-    int all)
-{
-	const char *w[2] = { w1, w2 };
-	size_t n[2] = { n1, n2 }, i;
-	int k;
-
-	memset(r, 0, sizeof *r);
-	r->all = all;
-	for (k = 0; k < 2; k++) {
-		if (n[k] < 1 || n[k] > WMAX)
-			return -1;
-		for (i = 0; i < n[k]; i++) {
-			if (!letter((unsigned char)w[k][i]))
-				return -1;
-			r->form[k][0][i] = to_lower(w[k][i]);
-			r->form[k][1][i] = to_upper(w[k][i]);
-			r->form[k][2][i] = i == 0 ? to_upper(w[k][i]) :
-			    to_lower(w[k][i]);
-		}
-		r->len[k] = n[k];
-	}
-	/* "taken in lower case ... they must differ in more than case" */
-	if (strcmp(r->form[0][0], r->form[1][0]) == 0)
-		return -1;
-	/* a one-letter word's Capitalized form is its upper case form */
-	r->nforms = n1 > 1 && n2 > 1 ? 3 : 2;
-	if (all && can_overlap(r))
-		return -1;
-	return 0;
-}
-
-/* The form (word * 3 + form) that s[0..n) is exactly, or with prefix set
- * that it starts with; -1 for none. */
-static int
-which_form(const struct ref *r, const char *s, size_t n, int prefix)
-{
-	int k, f;
-
-	for (k = 0; k < 2; k++)
-		for (f = 0; f < r->nforms; f++)
-			if ((prefix ? n >= r->len[k] : n == r->len[k]) &&
-			    memcmp(s, r->form[k][f], r->len[k]) == 0)
-				return k * 3 + f;
-	return -1;
-}
-
-/* Swap in[0..n) into out (room for n * 64 bytes); returns its length.
- * Words mode: a run of letters that is exactly a form becomes the same form
- * of the other word. -a: left to right, a form wherever it starts. */
-static size_t
-ref_swap(const struct ref *r, const char *in, size_t n, char *out,
-    unsigned long long *count)
-{
-	size_t i = 0, j, o = 0;
-	int x;
-
-	*count = 0;
-	while (i < n) {
-		if (r->all) {
-			x = which_form(r, in + i, n - i, 1);
-			j = x >= 0 ? i + r->len[x / 3] : i + 1;
-		} else if (letter((unsigned char)in[i])) {
-			for (j = i; j < n && letter((unsigned char)in[j]); j++)
-				;
-			x = which_form(r, in + i, j - i, 0);
-		} else {
-			x = -1;
-			j = i + 1;
-		}
-		if (x < 0) {
-			memcpy(out + o, in + i, j - i);
-			o += j - i;
-		} else {
-			memcpy(out + o, r->form[1 - x / 3][x % 3],
-			    r->len[1 - x / 3]);
-			o += r->len[1 - x / 3];
-			(*count)++;
-		}
-		i = j;
-	}
-	return o;
-}
+#include "swapref.h"
 
 /* --- -r: the reference as a filter --- */
 
 static int
 filter(int all, const char *pair)
 {
-	static char ibuf[1 << 16], obuf[WMAX << 16];
+	static char ibuf[1 << 16], obuf[REF_WMAX << 16];
 	const char *comma = strchr(pair, ',');
 	unsigned long long count;
 	struct ref r;
@@ -227,15 +87,15 @@ random_word(char *w)
 	case 0:
 		return 0;			/* empty */
 	case 1:
-		memset(w, 'q', WMAX + 1);	/* too long */
-		return WMAX + 1;
+		memset(w, 'q', REF_WMAX + 1);	/* too long */
+		return REF_WMAX + 1;
 	case 2:
 		w[0] = 'a';
 		w[1] = '1';			/* not a letter */
 		return 2;
 	case 3:
-		memset(w, 'z', WMAX);		/* just long enough */
-		return WMAX;
+		memset(w, 'z', REF_WMAX);		/* just long enough */
+		return REF_WMAX;
 	}
 	n = 1 + rnd(4);
 	for (i = 0; i < n; i++)
@@ -253,9 +113,9 @@ piece(const char *w, size_t n, char *p)
 	case 0: case 1: case 2:		/* the word in some case form */
 		k = rnd(4);
 		for (i = 0; i < n; i++)
-			p[i] = k == 0 ? to_lower(w[i]) : k == 1 ?
-			    to_upper(w[i]) : k == 2 ? (i ? to_lower(w[i]) :
-			    to_upper(w[i])) : (char)(w[i] ^ (rnd(2) ? 0x20 :
+			p[i] = k == 0 ? ref_lower(w[i]) : k == 1 ?
+			    ref_upper(w[i]) : k == 2 ? (i ? ref_lower(w[i]) :
+			    ref_upper(w[i])) : (char)(w[i] ^ (rnd(2) ? 0x20 :
 			    0));
 		return n;
 	case 3:				/* a prefix or suffix of it */
@@ -322,7 +182,7 @@ fail(const char *what, const char *w[2], const size_t wn[2], int all,
 static int
 one(void)
 {
-	static char words[2][WMAX + 2];
+	static char words[2][REF_WMAX + 2];
 	struct bg_swap b;
 	struct ref r;
 	const char *why, *w[2];
@@ -354,7 +214,7 @@ one(void)
 	ratio = (r.len[0] > r.len[1] ? r.len[0] : r.len[1]) /
 	    (r.len[0] < r.len[1] ? r.len[0] : r.len[1]) + 1;
 	k = rnd(8) == 0 ? sizeof in - 200 : 1 + rnd(600);
-	while ((k + 4 * WMAX) * ratio > sizeof want)
+	while ((k + 4 * REF_WMAX) * ratio > sizeof want)
 		k /= 2;
 	for (n = 0; n < k;) {
 		x = (int)rnd(2);
