@@ -123,8 +123,10 @@ drop(struct conn *c, int rst)
 	nconns--;
 }
 
-static void
-flush_out(struct conn *c)
+/* Send what is queued: 1 when all of it is out, 0 when the socket is full
+ * (then wait for it with events ev), -1 when an error dropped c. */
+static int
+send_out(struct conn *c, unsigned ev)
 {
 	ssize_t n;
 
@@ -134,15 +136,23 @@ flush_out(struct conn *c)
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n < 0 && errno == EAGAIN) {
-			set_events(c, EPOLLOUT);
-			return;
+			set_events(c, ev);
+			return 0;
 		}
 		if (n < 0) {
 			drop(c, 0);
-			return;
+			return -1;
 		}
 		c->outoff += (size_t)n;
 	}
+	return 1;
+}
+
+static void
+flush_out(struct conn *c)
+{
+	if (send_out(c, EPOLLOUT) <= 0)
+		return;
 	if (!c->keep) {
 		drop(c, 0);
 		return;
@@ -304,25 +314,12 @@ queue(struct conn *c, const void *p, size_t n)
 static int
 stream_flush(struct conn *c)
 {
-	ssize_t n;
+	int r;
 
 	if (c->fd < 0)
 		return -1;
-	while (c->outoff < c->outlen) {
-		n = send(c->fd, c->out + c->outoff, c->outlen - c->outoff,
-		    MSG_NOSIGNAL);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0 && errno == EAGAIN) {
-			set_events(c, EPOLLIN | EPOLLOUT);
-			return 0;
-		}
-		if (n < 0) {
-			drop(c, 0);
-			return -1;
-		}
-		c->outoff += (size_t)n;
-	}
+	if ((r = send_out(c, EPOLLIN | EPOLLOUT)) <= 0)
+		return r;
 	c->outoff = c->outlen = 0;
 	if (c->state == S_SSEEND) {
 		drop(c, 0);
@@ -504,16 +501,12 @@ stream_event(struct conn *c)
 	if (c->outoff < c->outlen && stream_flush(c) < 0)
 		return;
 	for (;;) {
-		n = read(c->fd, c->in + c->inlen, IN_MAX - c->inlen);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0 && errno == EAGAIN)
+		if ((n = ws_read(c->fd, c->in, &c->inlen, IN_MAX)) == WS_AGAIN)
 			return;
 		if (n <= 0) {
 			drop(c, 0);
 			return;
 		}
-		c->inlen += (size_t)n;
 		if (c->state != S_WS) {
 			c->inlen = 0;	/* nothing to say after the head */
 			continue;
@@ -590,14 +583,12 @@ on_event(struct conn *c)
 		flush_out(c);
 		return;
 	}
-	n = read(c->fd, c->in + c->inlen, IN_MAX - c->inlen);
-	if (n < 0 && (errno == EAGAIN || errno == EINTR))
+	if ((n = ws_read(c->fd, c->in, &c->inlen, IN_MAX)) == WS_AGAIN)
 		return;
 	if (n <= 0) {
 		drop(c, 0);
 		return;
 	}
-	c->inlen += (size_t)n;
 	process(c);
 }
 

@@ -323,12 +323,9 @@ on_event(struct conn *c)
 		return;
 	}
 	for (;;) {
-		n = read(c->fd, c->in + c->inlen, IN_MAX - c->inlen);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0 && errno == EAGAIN)
+		if ((n = ws_read(c->fd, c->in, &c->inlen, IN_MAX)) == WS_AGAIN)
 			return;
-		if (n < 0 || n == 0) {
+		if (n <= 0) {
 			if (c->state == C_HEAD)
 				ended(c, -1);
 			else if (n == 0)
@@ -337,7 +334,6 @@ on_event(struct conn *c)
 				ended(c, c->ws ? ST_WS_RESET : ST_SSE_RESET);
 			return;
 		}
-		c->inlen += (size_t)n;
 		if (c->state == C_HEAD) {
 			e = memmem(c->in, c->inlen, "\r\n\r\n", 4);
 			if (e == NULL) {

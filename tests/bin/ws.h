@@ -1,12 +1,16 @@
-/* ws.h - the RFC 6455 handshake's arithmetic, shared by the fixture app
- * (tests/bin/bgapp.c) and the long-lived client (tests/bin/bgws.c): SHA-1 (RFC 3174)
- * and base64, just enough to compute Sec-WebSocket-Accept. Header-only:
- * each includer gets static copies. */
+/* ws.h - what the fixture app (tests/bin/bgapp.c) and the long-lived client
+ * (tests/bin/bgws.c) share: the RFC 6455 handshake's arithmetic, SHA-1
+ * (RFC 3174) and base64, just enough to compute Sec-WebSocket-Accept; and
+ * the read of a non-blocking socket. Header-only: each includer gets static
+ * copies. */
 #ifndef BG_TESTS_WS_H
 #define BG_TESTS_WS_H
 
+#include <errno.h>
 #include <stdint.h>
 #include <string.h>
+#include <sys/types.h>
+#include <unistd.h>
 
 #define WS_GUID "258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
 #define WS_KEY_MAX 64		/* a client key is 24 base64 characters */
@@ -112,6 +116,26 @@ ws_accept(const char *key, size_t n, char *out)
 	memcpy(buf + n, WS_GUID, sizeof WS_GUID - 1);
 	ws_sha1(buf, n + sizeof WS_GUID - 1, d);
 	ws_base64(d, sizeof d, out);
+}
+
+#define WS_AGAIN (-2)	/* ws_read: nothing to read yet */
+
+/* Read what the non-blocking socket fd has into buf[*len..max), EINTR
+ * retried: the count read (added to *len), 0 at EOF, -1 on an error,
+ * WS_AGAIN when nothing is there yet. */
+static ssize_t
+ws_read(int fd, char *buf, size_t *len, size_t max)
+{
+	ssize_t n;
+
+	do
+		n = read(fd, buf + *len, max - *len);
+	while (n < 0 && errno == EINTR);
+	if (n < 0 && errno == EAGAIN)
+		return WS_AGAIN;
+	if (n > 0)
+		*len += (size_t)n;
+	return n;
 }
 
 #endif
