@@ -148,16 +148,6 @@ fuzz_history(const char *s, size_t n)
 		check(bg_history_ok(line, strlen(line)));
 }
 
-static int
-unhex(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	return -1;
-}
-
 static void
 fuzz_excerpt(const char *s, size_t n, size_t len, size_t max)
 {
@@ -195,10 +185,11 @@ fuzz_excerpt(const char *s, size_t n, size_t len, size_t max)
 			case '"': want = '"'; i += 2; break;
 			case '\\': want = '\\'; i += 2; break;
 			case 'x':
-				check(i + 3 < o && unhex(buf[i + 2]) >= 0 &&
-				    unhex(buf[i + 3]) >= 0);
-				want = (char)(unhex(buf[i + 2]) << 4 |
-				    unhex(buf[i + 3]));
+				check(i + 3 < o &&
+				    bg_hexdigit(buf[i + 2]) >= 0 &&
+				    bg_hexdigit(buf[i + 3]) >= 0);
+				want = (char)(bg_hexdigit(buf[i + 2]) << 4 |
+				    bg_hexdigit(buf[i + 3]));
 				i += 4;
 				break;
 			default:

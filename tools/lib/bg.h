@@ -71,6 +71,8 @@ const char *bg_color_name(int c);		/* "blue" or "green" */
 int bg_parse_ulong(const char *s, size_t n, unsigned long max, unsigned long *out);
 /* seconds as "N" or "N.D" (up to 3 decimals), 0 < value <= max_s; result in ms */
 int bg_parse_secs(const char *s, size_t n, unsigned long max_s, long long *ms);
+/* the value of a hex digit (either case), -1 for anything else */
+int bg_hexdigit(char ch);
 /* ms >= 0 as the config writes seconds ("30", "2.5", "0.25"), then unit
  * ("" or "s"), into buf */
 const char *bg_secs_fmt(long long ms, const char *unit, char *buf,

@@ -52,6 +52,18 @@ bg_parse_secs(const char *s, size_t n, unsigned long max_s, long long *ms)
 	return 0;
 }
 
+int
+bg_hexdigit(char ch)
+{
+	if (ch >= '0' && ch <= '9')
+		return ch - '0';
+	if (ch >= 'A' && ch <= 'F')
+		return ch - 'A' + 10;
+	if (ch >= 'a' && ch <= 'f')
+		return ch - 'a' + 10;
+	return -1;
+}
+
 const char *
 bg_secs_fmt(long long ms, const char *unit, char *buf, size_t len)
 {

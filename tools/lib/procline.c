@@ -7,18 +7,6 @@
 
 #include "bg.h"
 
-static int
-hexval(char ch)
-{
-	if (ch >= '0' && ch <= '9')
-		return ch - '0';
-	if (ch >= 'A' && ch <= 'F')
-		return ch - 'A' + 10;
-	if (ch >= 'a' && ch <= 'f')
-		return ch - 'a' + 10;
-	return -1;
-}
-
 /* Exactly len hex digits at s[*i]; the kernel pads every field. */
 static int
 hexfix(const char *s, size_t n, size_t *i, size_t len, unsigned long *out)
@@ -30,7 +18,7 @@ hexfix(const char *s, size_t n, size_t *i, size_t len, unsigned long *out)
 	if (len > 2 * sizeof v || n - *i < len)
 		return -1;
 	for (k = 0; k < len; k++) {
-		if ((d = hexval(s[*i + k])) < 0)
+		if ((d = bg_hexdigit(s[*i + k])) < 0)
 			return -1;
 		v = v << 4 | (unsigned long)d;
 	}
@@ -45,7 +33,7 @@ hexrun(const char *s, size_t n, size_t i)
 {
 	size_t k = i;
 
-	while (k < n && hexval(s[k]) >= 0)
+	while (k < n && bg_hexdigit(s[k]) >= 0)
 		k++;
 	return k - i;
 }
@@ -133,7 +121,7 @@ bg_proc_unix_line(const char *s, size_t n, struct bg_unixrow *r)
 	if (k == 0 || k > 16)
 		return -1;	/* the header "Num ...", or garbage */
 	for (i = 0; i < k; i++)
-		r->id = r->id << 4 | (unsigned long long)hexval(s[i]);
+		r->id = r->id << 4 | (unsigned long long)bg_hexdigit(s[i]);
 	if (expect(s, n, &i, ':') < 0 || expect(s, n, &i, ' ') < 0 ||
 	    hexfix(s, n, &i, 8, &v) < 0 ||		/* refcount */
 	    expect(s, n, &i, ' ') < 0 || hexfix(s, n, &i, 8, &v) < 0 ||
