@@ -162,33 +162,34 @@ long_lived() {
 TLS_ROWS=() RELOAD_ROWS=() LONG_ROWS=()
 NF=$((SECS * 1000 / EVERY_MS - 1))
 
-say "reload mode, TLS: steady, seed, bgflip (h2 and HTTP/1.1 keep-alive)"
-new_scene reload
-for p in h2 h1; do
-	TLS_ROWS+=("| steady | $p $(h2 none "$p" 0)")
-	TLS_ROWS+=("| seed: cp + nginx -s reload | $p $(h2 seed "$p" "$NF")")
-	nginx_reload >/dev/null 2>&1
-	TLS_ROWS+=("| bgflip, reload mode | $p $(h2 bgflip "$p" "$NF")")
-done
-RELOAD_ROWS+=("| reload | h2 over TLS $(h2 reload h2 1)")
-RELOAD_ROWS+=("| reload | HTTP/1.1 keep-alive over TLS $(h2 reload h1 1)")
-new_scene reload plain
-RELOAD_ROWS+=("| reload | HTTP/1.1 keep-alive, plain $(load_reload)")
-new_scene reload plain
-LONG_ROWS+=("$(long_lived reload -C)")
+# one_mode MODE STEADY LOADFLAGS: in MODE, the TLS runs (steady, named
+# STEADY; the seed's cp + reload in reload mode only; bgflip), one reload
+# over TLS and one over plain HTTP, and the long-lived clients (bgload with
+# LOADFLAGS); adds their rows to TLS_ROWS, RELOAD_ROWS and LONG_ROWS.
+one_mode() {
+	local mode=$1 steady=$2 lf=$3 p
 
+	new_scene "$mode"
+	for p in h2 h1; do
+		TLS_ROWS+=("| $steady | $p $(h2 none "$p" 0)")
+		if [ "$mode" = reload ]; then
+			TLS_ROWS+=("| seed: cp + nginx -s reload | $p $(h2 seed "$p" "$NF")")
+			nginx_reload >/dev/null 2>&1
+		fi
+		TLS_ROWS+=("| bgflip, $mode mode | $p $(h2 bgflip "$p" "$NF")")
+	done
+	RELOAD_ROWS+=("| $mode | h2 over TLS $(h2 reload h2 1)")
+	RELOAD_ROWS+=("| $mode | HTTP/1.1 keep-alive over TLS $(h2 reload h1 1)")
+	new_scene "$mode" plain
+	RELOAD_ROWS+=("| $mode | HTTP/1.1 keep-alive, plain $(load_reload)")
+	new_scene "$mode" plain
+	LONG_ROWS+=("$(long_lived "$mode" "$lf")")
+}
+
+say "reload mode, TLS: steady, seed, bgflip (h2 and HTTP/1.1 keep-alive)"
+one_mode reload steady -C
 say "socket mode, TLS: steady, bgflip"
-new_scene socket
-for p in h2 h1; do
-	TLS_ROWS+=("| steady (unix upstreams) | $p $(h2 none "$p" 0)")
-	TLS_ROWS+=("| bgflip, socket mode | $p $(h2 bgflip "$p" "$NF")")
-done
-RELOAD_ROWS+=("| socket | h2 over TLS $(h2 reload h2 1)")
-RELOAD_ROWS+=("| socket | HTTP/1.1 keep-alive over TLS $(h2 reload h1 1)")
-new_scene socket plain
-RELOAD_ROWS+=("| socket | HTTP/1.1 keep-alive, plain $(load_reload)")
-new_scene socket plain
-LONG_ROWS+=("$(long_lived socket -k)")
+one_mode socket "steady (unix upstreams)" -k
 
 echo "### Over TLS: failed requests per flip (h2load)"
 echo

@@ -44,6 +44,19 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
+# start_app COLOR LOG: a bgapp of COLOR on a free loopback port, logging to
+# $tmp/LOG; app_port is its port once it accepts connections.
+start_app() {
+	app_port=$(tests/bin/bgapp --free-port) || exit 2
+	tests/bin/bgapp --listen "127.0.0.1:$app_port" --color "$1" \
+	    --version 1 </dev/null >"$tmp/$2" 2>&1 &
+	pids+=($!)
+	for _ in $(seq 50); do
+		(exec 5<>"/dev/tcp/127.0.0.1/$app_port") 2>/dev/null && break
+		sleep 0.1
+	done
+}
+
 ${CC:-cc} -O2 -o "$tmp/conns" tests/bench/conns.c || exit 2
 ulimit -n "$(ulimit -Hn)" 2>/dev/null
 if [ "$(ulimit -n)" != unlimited ] && [ "$(ulimit -n)" -lt $((N + 200)) ]; then
@@ -51,25 +64,12 @@ if [ "$(ulimit -n)" != unlimited ] && [ "$(ulimit -n)" -lt $((N + 200)) ]; then
 	exit 2
 fi
 
-port=$(tests/bin/bgapp --free-port) || exit 2
-tests/bin/bgapp --listen "127.0.0.1:$port" --color blue --version 1 \
-    </dev/null >"$tmp/app.log" 2>&1 &
-pids+=($!)
-for _ in $(seq 50); do
-	(exec 5<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null && break
-	sleep 0.1
-done
-addr=127.0.0.1:$port
+start_app blue app.log
+port=$app_port addr=127.0.0.1:$app_port
 
 # The others: another instance on another port, N connections of its own.
-oport=$(tests/bin/bgapp --free-port) || exit 2
-tests/bin/bgapp --listen "127.0.0.1:$oport" --color green --version 1 \
-    </dev/null >"$tmp/other.log" 2>&1 &
-pids+=($!)
-for _ in $(seq 50); do
-	(exec 5<>"/dev/tcp/127.0.0.1/$oport") 2>/dev/null && break
-	sleep 0.1
-done
+start_app green other.log
+oport=$app_port
 
 echo "== poll cost: tests/unit/unit_proc -b $addr 100 (netlink, /proc, netlink first only: alternating)"
 echo "   (/proc/net/tcp before: $(wc -l </proc/net/tcp) lines; load $(cut -d' ' -f1-3 /proc/loadavg))"
@@ -97,15 +97,8 @@ kill -TERM "$cpid1" "$cpid2"
 wait "$cpid1" "$cpid2" 2>/dev/null
 
 # A second instance for the delay, untouched by the 10,000 closes above.
-port2=$(tests/bin/bgapp --free-port) || exit 2
-tests/bin/bgapp --listen "127.0.0.1:$port2" --color green --version 1 \
-    </dev/null >"$tmp/app2.log" 2>&1 &
-pids+=($!)
-for _ in $(seq 50); do
-	(exec 5<>"/dev/tcp/127.0.0.1/$port2") 2>/dev/null && break
-	sleep 0.1
-done
-addr=127.0.0.1:$port2
+start_app green app2.log
+addr=127.0.0.1:$app_port
 # -F and an explicit COLOR: the url is never asked, only /proc is read.
 cat >"$tmp/bg.conf" <<EOF
 url = http://127.0.0.1:1/bg
