@@ -147,10 +147,8 @@ main(int argc, char **argv)
 	if (optind != argc)
 		bg_usage(usage);
 	if (nk > 0) {
-		if (standby || timed || uopt != NULL) {
-			bg_warn("-k does not go with -s, -t or -u");
-			bg_usage(usage);
-		}
+		if (standby || timed || uopt != NULL)
+			bg_dieusage(usage, "-k does not go with -s, -t or -u");
 		return print_keys(fopt, keys, nk);
 	}
 	deadline = bg_now_ms() + ms;

@@ -169,22 +169,19 @@ main(int argc, char *argv[])
 			break;
 		case 'i':
 			if (bg_parse_ulong(optarg, strlen(optarg), 60000,
-			    &interval) < 0 || interval == 0) {
-				bg_warn("-i %s: expected milliseconds, 1 to "
-				    "60000", optarg);
-				bg_usage(usage);
-			}
+			    &interval) < 0 || interval == 0)
+				bg_dieusage(usage, "-i %s: expected "
+				    "milliseconds, 1 to 60000", optarg);
 			break;
 		case 'q':
 			quiet = 1;
 			break;
 		case 't':
 			if (bg_parse_secs(optarg, strlen(optarg), TIMEOUT_MAX,
-			    &timeout_ms) < 0) {
-				bg_warn("-t %s: expected seconds, like 30 or "
-				    "2.5, at most %d", optarg, TIMEOUT_MAX);
-				bg_usage(usage);
-			}
+			    &timeout_ms) < 0)
+				bg_dieusage(usage, "-t %s: expected seconds, "
+				    "like 30 or 2.5, at most %d", optarg,
+				    TIMEOUT_MAX);
 			break;
 		default:
 			bg_badflag(ch, usage);

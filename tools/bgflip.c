@@ -350,10 +350,9 @@ main(int argc, char **argv)
 			break;
 		case 'w':
 			if (bg_parse_secs(optarg, strlen(optarg), 86400,
-			    &wait) < 0) {
-				bg_warn("-w: expected seconds, like 30 or 2.5");
-				bg_usage(usage);
-			}
+			    &wait) < 0)
+				bg_dieusage(usage, "-w: expected seconds, "
+				    "like 30 or 2.5");
 			break;
 		default:
 			bg_badflag(ch, usage);

@@ -355,19 +355,17 @@ main(int argc, char **argv)
 		case 'r': retire = 1; break;
 		case 't':
 			if (bg_parse_secs(optarg, strlen(optarg), 86400,
-			    &wait_ms) < 0) {
-				bg_warn("bad -t value (seconds, at most 86400)");
-				bg_usage(usage);
-			}
+			    &wait_ms) < 0)
+				bg_dieusage(usage, "bad -t value (seconds, "
+				    "at most 86400)");
 			break;
 		default:
 			bg_badflag(ch, usage);
 		}
 	}
-	if (retire && (want[0] || want[1])) {
-		bg_warn("-r runs only the retire hook: not with -i or -m");
-		bg_usage(usage);
-	}
+	if (retire && (want[0] || want[1]))
+		bg_dieusage(usage, "-r runs only the retire hook: not with -i "
+		    "or -m");
 	if (retire) {
 		want[2] = 0;
 		want[3] = 1;

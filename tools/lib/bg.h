@@ -43,6 +43,9 @@ _Noreturn void bg_diesys(int code, const char *fmt, ...);
 extern const char bg_version[];
 void bg_help(int argc, char **argv, const char *usage);
 _Noreturn void bg_usage(const char *usage);	/* usage to stderr, exit 2 */
+/* "prog: text" saying what is wrong with the command line, then usage,
+ * exit 2 */
+_Noreturn void bg_dieusage(const char *usage, const char *fmt, ...);
 /* getopt's '?' (or ':') in every main: "prog: unknown flag -x" or "prog:
  * -f needs a value" (a flag usage shows with a value), usage, exit 2.
  * bg_setprog sets opterr = 0, so getopt itself prints nothing. */

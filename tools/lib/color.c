@@ -49,11 +49,9 @@ bg_color_operand(int argc, char **argv, const char *usage)
 		return -1;
 	if (argc - optind > 1)
 		bg_usage(usage);
-	if ((c = bg_color_arg(argv[optind])) < 0) {
-		bg_warn("not a color: %s (want blue or green)",
+	if ((c = bg_color_arg(argv[optind])) < 0)
+		bg_dieusage(usage, "not a color: %s (want blue or green)",
 		    bg_excerpt(argv[optind], strlen(argv[optind]), 40, ex,
 		    sizeof ex));
-		bg_usage(usage);
-	}
 	return c;
 }

@@ -105,6 +105,17 @@ bg_usage(const char *usage)
 	exit(BG_USAGE);
 }
 
+void
+bg_dieusage(const char *usage, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vwarn(0, fmt, ap);
+	va_end(ap);
+	bg_usage(usage);
+}
+
 /* 1 when usage shows flag f taking a value: "[-f conf]", "-k key". */
 static int
 takes_value(const char *usage, int f)
