@@ -34,7 +34,7 @@ setup() {
 	STAGE=$(free_port)
 	mkdir -p "$T/hooks" "$T/src"
 	# the test app: the fixture server, shipped in the app's own tree
-	cp "$BG_ROOT/tests/bgapp" "$T/src/bgapp"
+	cp "$BG_ROOT/tests/bin/bgapp" "$T/src/bgapp"
 	echo v1 >"$T/src/VERSION"
 	cat >"$T/hooks/restart" <<'EOF'
 #!/bin/sh
@@ -310,7 +310,7 @@ restart"
 	port=$(free_port)
 	cat >"$app/green/bin/start" <<EOF
 #!/bin/sh
-exec $BG_ROOT/tests/bgapp --listen "\$BG_ADDR" --color "\$1" --version v9
+exec $BG_ROOT/tests/bin/bgapp --listen "\$BG_ADDR" --color "\$1" --version v9
 EOF
 	chmod 0755 "$app/green/bin/start"
 	chown -R nobody "$app"
