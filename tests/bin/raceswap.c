@@ -8,7 +8,6 @@
  *                       far on each SIGUSR1 (one line each), and at the end
  *                       "total N"; exit 0 when at least one did, 1 when
  *                       none, 2 on bad usage. */
-#include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
