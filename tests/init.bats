@@ -107,7 +107,7 @@ is_comm() {
 swaps() {
 	local n
 
-	n=$(grep -c . "$2")
+	n=$(grep -c . "$2" || :)
 	kill -USR1 "$1" || return 1
 	wait_until 5 has_lines "$2" $((n + 1)) || return 1
 	sed -n "$((n + 1))p" "$2"
