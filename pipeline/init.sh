@@ -30,9 +30,17 @@ note() {
 	printf 'make init: %s\n' "$*"
 }
 
+# err TEXT: what failed; make init ends in failure. Returns 1.
 err() {
 	printf 'make init: %s\n' "$*" >&2
 	failed=1
+	return 1
+}
+
+# did TEXT: what was written, counted.
+did() {
+	note "$*"
+	changed=$((changed + 1))
 }
 
 # die CODE TEXT: a setting is missing or wrong; nothing was changed.
@@ -117,32 +125,39 @@ put() {
 		err "cannot install $2"
 		return 1
 	fi
-	note "$2: $what"
-	changed=$((changed + 1))
+	did "$2: $what"
 }
 
-# root_dir DIR MODE: a directory of root's (hooks, state, the lock's),
-# in directories only root can change (root_safe), so working by path is
-# safe: created, or its mode and owner set, when they differ.
-root_dir() {
-	if [ -L "$1" ] || { [ -e "$1" ] && [ ! -d "$1" ]; }; then
-		err "$1 exists and is not a directory"
-		return 1
-	fi
+# set_own PATH MODE OWNER: PATH's mode and owner (user:group) set, when
+# they differ; chown first, as it may clear a set-group-ID bit. PATH lies
+# in directories only root can change (root_safe).
+set_own() {
+	[ "$(stat -c '%a %U:%G' "$1")" = "${2#0} $3" ] && return 0
+	{ chown "$3" "$1" && chmod "$2" "$1"; } || { err "cannot set up $1"; return 1; }
+	n=$1
+	[ ! -d "$1" ] || n=$1/
+	did "$n: mode and owner set to $2 $3"
+}
+
+# dir_ok DIR: DIR is a directory or nothing yet, not a link nor a file.
+dir_ok() {
+	[ -L "$1" ] || { [ -e "$1" ] && [ ! -d "$1" ]; } || return 0
+	err "$1 exists and is not a directory"
+}
+
+# own_dir DIR MODE OWNER: a directory in directories only root can change
+# (root_safe), so working by path is safe (root's own ones, APP itself,
+# the socket directory): created with MODE and OWNER in one step, or those
+# set when they differ.
+own_dir() {
+	dir_ok "$1" || return 1
 	if [ -d "$1" ]; then
-		[ "$(stat -c '%a %U:%G' "$1")" = "${2#0} $rootown" ] && return 0
-		what="mode and owner set to $2 $rootown"
-		if ! { chmod "$2" "$1" && chown "$rootown" "$1"; }; then
-			err "cannot set up $1"
-			return 1
-		fi
-	else
-		install -d -m "$2" -o "${rootown%:*}" -g "${rootown#*:}" "$1" ||
-		    { err "cannot create $1"; return 1; }
-		what=created
+		set_own "$1" "$2" "$3"
+		return
 	fi
-	note "$1/: $what"
-	changed=$((changed + 1))
+	install -d -m "$2" -o "${3%:*}" -g "${3#*:}" "$1" ||
+	    { err "cannot create $1"; return 1; }
+	did "$1/: created ($2 $3)"
 }
 
 # user_dir DIR: one of the deploy user's directories. APP itself sits in a
@@ -151,39 +166,21 @@ root_dir() {
 # user itself; one there that is not the deploy user's is refused, never
 # chowned (root works by path only where nobody else can swap the path).
 user_dir() {
-	if [ -L "$1" ] || { [ -e "$1" ] && [ ! -d "$1" ]; }; then
-		err "$1 exists and is not a directory"
-		return 1
-	fi
 	if [ "$1" = "$app" ]; then
-		if [ ! -d "$1" ]; then
-			install -d -m 0755 -o "${owner%:*}" -g "${owner#*:}" "$1" ||
-			    { err "cannot create $1"; return 1; }
-			note "$1/: created"
-			changed=$((changed + 1))
-			return 0
-		fi
-		[ "$(stat -c '%a %U:%G' "$1")" = "755 $owner" ] && return 0
-		if ! { chown "$owner" "$1" && chmod 0755 "$1"; }; then
-			err "cannot set up $1"
-			return 1
-		fi
-		note "$1/: mode and owner set to 0755 $owner"
-		changed=$((changed + 1))
-		return 0
+		own_dir "$1" 0755 "$owner"
+		return
 	fi
+	dir_ok "$1" || return 1
 	if [ ! -d "$1" ]; then
 		as_user mkdir -m 0755 "$1" || { err "cannot create $1 as $user"; return 1; }
-		note "$1/: created (by $user)"
-		changed=$((changed + 1))
+		did "$1/: created (by $user)"
 		return 0
 	fi
 	case $(stat -c '%a %U:%G' "$1") in
 	"755 $owner") return 0 ;;
 	*" ${owner%:*}:"*)
 		as_user chmod 0755 "$1" || { err "cannot chmod $1 as $user"; return 1; }
-		note "$1/: mode set to 0755 (by $user)"
-		changed=$((changed + 1))
+		did "$1/: mode set to 0755 (by $user)"
 		;;
 	*)
 		err "$1 is $(stat -c %U:%G "$1"), not $owner's: root does not chown inside $app (the deploy user's); fix it by hand: chown -R $owner $1"
@@ -201,8 +198,7 @@ parent_dir() {
 		err "cannot create $p"
 		return 1
 	fi
-	note "$p/: created"
-	changed=$((changed + 1))
+	did "$p/: created"
 }
 
 # render TEMPLATE OUT: an nginx template filled in by nginx/fill (the one
@@ -478,13 +474,12 @@ install_package() {
 		err "apt-get install bg failed (above)"
 		return 1
 	fi
-	note "package bg $want: installed (with what it depends on)"
-	changed=$((changed + 1))
+	did "package bg $want: installed (with what it depends on)"
 }
 
 # install_tools: from a built tree (BUILD_ON_SERVER=1, HOST=local).
 install_tools() {
-	root_dir "$bin" 0755 || return 1
+	own_dir "$bin" 0755 "$rootown" || return 1
 	for p in bgcolor bgdrain bgflip bgstage bgswapconf; do
 		put "$src/tools/$p" "$bin/$p" 0755 "$rootown" || return 1
 	done
@@ -499,15 +494,14 @@ install_tools() {
 # installed (HOOKS/.bg-init lists them) and HOOKS_SRC no longer has are
 # removed; hooks someone else put there are left alone.
 install_hooks() {
-	root_dir "$hooks" 0755 || return 1
+	own_dir "$hooks" 0755 "$rootown" || return 1
 	ls "$init/hooks" >"$init/hooks.list"
 	if [ -f "$hooks/.bg-init" ]; then
 		while IFS= read -r h; do
 			case $h in '' | */* | .*) continue ;; esac
 			grep -qxF "$h" "$init/hooks.list" && continue
 			[ -f "$hooks/$h" ] || continue
-			rm -f "$hooks/$h" && note "$hooks/$h: removed (no longer in HOOKS_SRC)"
-			changed=$((changed + 1))
+			rm -f "$hooks/$h" && did "$hooks/$h: removed (no longer in HOOKS_SRC)"
 		done <"$hooks/.bg-init"
 	fi
 	for h in "$init"/hooks/*; do
@@ -527,8 +521,7 @@ migrate_hooks() {
 	aside=$app/hooks.unused-$(date +%Y%m%d%H%M%S)
 	as_user mv -T -- "$old" "$aside" ||
 	    { err "cannot move $old aside (as $user)"; return 1; }
-	note "$old/: moved to $aside: the hooks live in $hooks now; remove it once you have checked it"
-	changed=$((changed + 1))
+	did "$old/: moved to $aside: the hooks live in $hooks now; remove it once you have checked it"
 	for f in /etc/crontab /etc/cron.d/*; do
 		[ -f "$f" ] && grep -q "$old/" "$f" &&
 		    note "$f still names $old/: change it to $hooks/ (see the README's cron line)"
@@ -536,26 +529,26 @@ migrate_hooks() {
 	return 0
 }
 
-nginx_reload_mode() {
-	color=${live_color:-blue}
-	for p in "$bc" "$gc" "$live" "$up"; do
-		parent_dir "$p" || return 1
-	done
-	c0=$changed
-	put "$init/blue.conf" "$bc" 0644 "$rootown" &&
-	    put "$init/green.conf" "$gc" 0644 "$rootown" &&
-	    put "$init/upstreams.conf" "$up" 0644 "$rootown" &&
-	    put "$init/$color.conf" "$live" 0644 "$rootown" || return 1
-	[ "$changed" -eq "$c0" ] || nginx_changed=1
-	note "live color: $color; nginx must include $up and $live"
-}
-
-# socket and port mode: one site file, the state directory.
-nginx_state_mode() {
-	parent_dir "$live" || return 1
-	root_dir "$state" 0755 || return 1
-	c0=$changed
-	put "$init/site.conf" "$live" 0644 "$rootown" || return 1
+# nginx_files: the files nginx reads; nginx_changed=1 when one was written.
+# Reload mode: the two colors' files, the upstreams, the live copy. Socket
+# and port mode: one site file, and the state directory.
+nginx_files() {
+	if [ "$mode" = reload ]; then
+		color=${live_color:-blue}
+		for p in "$bc" "$gc" "$live" "$up"; do
+			parent_dir "$p" || return 1
+		done
+		c0=$changed
+		put "$init/blue.conf" "$bc" 0644 "$rootown" &&
+		    put "$init/green.conf" "$gc" 0644 "$rootown" &&
+		    put "$init/upstreams.conf" "$up" 0644 "$rootown" &&
+		    put "$init/$color.conf" "$live" 0644 "$rootown" || return 1
+		note "live color: $color; nginx must include $up and $live"
+	else
+		parent_dir "$live" && own_dir "$state" 0755 "$rootown" || return 1
+		c0=$changed
+		put "$init/site.conf" "$live" 0644 "$rootown" || return 1
+	fi
 	[ "$changed" -eq "$c0" ] || nginx_changed=1
 }
 
@@ -570,8 +563,7 @@ site_link() {
 		return 1
 	fi
 	parent_dir "$site_link" && ln -sfn "$live" "$site_link" || return 1
-	note "$site_link -> $live: created"
-	changed=$((changed + 1))
+	did "$site_link -> $live: created"
 	nginx_changed=1
 }
 
@@ -590,8 +582,7 @@ first_flip() {
 		err "bgflip -F blue failed: the state $state has no live color yet"
 		return 1
 	}
-	note "$state/current: created (blue is live)"
-	changed=$((changed + 1))
+	did "$state/current: created (blue is live)"
 }
 
 # supervision: the systemd template unit, each color's environment file
@@ -601,28 +592,11 @@ supervision() {
 	if [ -n "$sockdir" ]; then
 		parent_dir "$tmpfiles" && put "$init/tmpfiles.conf" "$tmpfiles" 0644 "$rootown" ||
 		    return 1
-		want="2750 $owner_u:$sockgroup"
-		if [ ! -d "$sockdir" ]; then
-			install -d -m 2750 -o "$owner_u" -g "$sockgroup" "$sockdir" ||
-			    { err "cannot create $sockdir"; return 1; }
-			note "$sockdir/: created ($want)"
-			changed=$((changed + 1))
-		elif [ -L "$sockdir" ]; then
-			err "$sockdir is a symlink: left alone"
-			return 1
-		elif [ "$(stat -c '%a %U:%G' "$sockdir")" != "$want" ]; then
-			# its parent is root's (checked): nobody can swap it
-			if ! { chown "$owner_u:$sockgroup" "$sockdir" &&
-			    chmod 2750 "$sockdir"; }; then
-				err "cannot set up $sockdir"
-				return 1
-			fi
-			note "$sockdir/: mode and owner set to $want"
-			changed=$((changed + 1))
-		fi
+		# its parent is root's (checked): nobody can swap it
+		own_dir "$sockdir" 2750 "$owner_u:$sockgroup" || return 1
 	fi
 	[ "$systemd" = 1 ] || return 0
-	root_dir "$envdir" 0755 || return 1
+	own_dir "$envdir" 0755 "$rootown" || return 1
 	for c in blue green; do
 		printf 'BG_COLOR=%s\nBG_ADDR=%s\nBG_APP_DIR=%s/%s\n' "$c" \
 		    "$(conf_get "$c" '')" "$app" "$c" >"$init/$c.env"
@@ -738,19 +712,16 @@ main() {
 	# The lock: root's, 0644, in a directory of root's, so the deploy user
 	# can flock(2) it read-only but not replace it; bgflip's crash record
 	# goes next to it.
-	root_dir "$(dirname "$lock")" 0755 || exit 1
+	own_dir "$(dirname "$lock")" 0755 "$rootown" || exit 1
 	if [ ! -f "$lock" ] || [ -L "$lock" ]; then
 		if ! { rm -f "$lock" && : >"$lock" && chmod 0644 "$lock" &&
 		    chown "$rootown" "$lock"; }; then
 			err "cannot create $lock"
 			exit 1
 		fi
-		note "$lock: created"
-		changed=$((changed + 1))
-	elif [ "$(stat -c '%a %U:%G' "$lock")" != "644 $rootown" ]; then
-		chmod 0644 "$lock" && chown "$rootown" "$lock"
-		note "$lock: mode and owner set to 0644 $rootown"
-		changed=$((changed + 1))
+		did "$lock: created"
+	else
+		set_own "$lock" 0644 "$rootown" || exit 1
 	fi
 
 	# The hooks bgstage runs (and root's cron runs stop from).
@@ -762,12 +733,8 @@ main() {
 	exec 9<"$lock"
 	if ! flock -w 30 9; then
 		err "the lock $lock stayed busy for 30 s (a switch or deploy): nginx configs not installed"
-	elif [ "$mode" = reload ]; then
-		nginx_reload_mode && site_link &&
-		    { [ "$nginx_changed" -eq 0 ] || reload_nginx; }
-	else
-		nginx_state_mode && site_link &&
-		    { [ "$nginx_changed" -eq 0 ] || reload_nginx; }
+	elif nginx_files && site_link; then
+		[ "$nginx_changed" -eq 0 ] || reload_nginx
 	fi
 	exec 9<&-
 	# bgflip takes the lock itself.

@@ -67,8 +67,9 @@ teardown() {
 
 @test "make deb: two builds give the same bytes (SOURCE_DATE_EPOCH from debian/changelog)" {
 	b=$BATS_FILE_TMPDIR/b/${DEB##*/}
-	[ -f "$b" ]
-	cmp "$DEB" "$b"
+	assert [ -f "$b" ]
+	run cmp "$DEB" "$b"
+	assert_success
 	# the files' times are the changelog's date, not the build's
 	want=$(date -u -d "$(dpkg-parsechangelog -l "$BG_ROOT/debian/changelog" -S Date)" +%s)
 	run sh -c "dpkg-deb --fsys-tarfile '$DEB' | tar -tv --full-time -f - ./usr/bin/bgflip"
@@ -108,8 +109,7 @@ teardown() {
 		esac
 		left+=("$p $mode")
 	done < <(debserver_changes | grep -v '^[0-9a-f]\{32\}  ')
-	printf 'left: %s\n' "${left[@]}"
-	[ "${#left[@]}" -eq 0 ]
+	assert_equal "$(printf '%s\n' "${left[@]}")" ""
 	run debserver_run sh -c 'dpkg-query -W -f "\${Status}" bg; ls /usr/share/bg /usr/share/doc/bg'
 	assert_failure
 	refute_output --partial "installed"

@@ -11,19 +11,27 @@ load helpers/sshd
 load helpers/debserver
 
 setup_file() {
-	local root
-
-	root=$(cd "$BATS_TEST_DIRNAME/.." && pwd)
-	# one package for the file (make deb itself is tested once, below);
-	# BG_TEST_DEB: one built already (.ci/run builds it first)
-	if [ -n "${BG_TEST_DEB:-}" ]; then
-		cp "$BG_TEST_DEB" "$BATS_FILE_TMPDIR/bg.deb" || return 1
-	else
-		make -s -C "$root" deb >"$BATS_FILE_TMPDIR/deb.out" 2>&1 ||
-		    { cat "$BATS_FILE_TMPDIR/deb.out" >&3; return 1; }
-		cp "$root/$(tail -n 1 "$BATS_FILE_TMPDIR/deb.out")" "$BATS_FILE_TMPDIR/bg.deb"
-	fi
+	# one package for the file ($DEB, see file_deb): BG_TEST_DEB, one
+	# built already (.ci/run builds it first)
 	export DEB=$BATS_FILE_TMPDIR/bg.deb
+	if [ -n "${BG_TEST_DEB:-}" ]; then
+		cp "$BG_TEST_DEB" "$DEB" || return 1
+	fi
+}
+
+# file_deb: $DEB, the package this file's tests install, made once for the
+# file: BG_TEST_DEB's copy, or the one the from-scratch test's make init
+# built (from the same tree), or else make deb here.
+file_deb() {
+	[ -f "$DEB" ] && return 0
+	(
+		flock 9 || exit 1
+		[ -f "$DEB" ] && exit 0
+		make -s -C "$BG_ROOT" deb >"$BATS_FILE_TMPDIR/deb.out" 2>&1 ||
+		    { cat "$BATS_FILE_TMPDIR/deb.out"; exit 1; }
+		cp "$BG_ROOT/$(tail -n 1 "$BATS_FILE_TMPDIR/deb.out")" "$DEB.tmp" &&
+		    mv "$DEB.tmp" "$DEB"
+	) 9>"$BATS_FILE_TMPDIR/deb.lock"
 }
 
 setup() {
@@ -34,7 +42,7 @@ setup() {
 	STAGE=$(free_port)
 	mkdir -p "$T/hooks" "$T/src"
 	# the test app: the fixture server, shipped in the app's own tree
-	cp "$BG_ROOT/tests/bgapp" "$T/src/bgapp"
+	cp "$BG_ROOT/tests/bin/bgapp" "$T/src/bgapp"
 	echo v1 >"$T/src/VERSION"
 	cat >"$T/hooks/restart" <<'EOF'
 #!/bin/sh
@@ -65,14 +73,49 @@ teardown() {
 }
 
 # mk ARGS: make init to the test server, settings for socket mode in
-# Debian's layout; ARGS add or override.
+# Debian's layout; ARGS add or override (PACKAGE= too: then no $DEB).
 mk() {
+	case " $* " in
+	*" PACKAGE="*) ;;
+	*) file_deb || return 1 ;;
+	esac
 	make -C "${MK_DIR:-$BG_ROOT}" --no-print-directory init \
 	    HOST="$SSH_HOST" SSH_OPTS="$SSH_OPTS" PACKAGE="$DEB" \
 	    DEPLOY_USER=deploy MODE=socket URL="http://127.0.0.1:$PROD/bg" \
 	    BLUE=unix:/run/app/blue.sock GREEN=unix:/run/app/green.sock \
 	    LISTEN="127.0.0.1:$PROD" STAGING_LISTEN="127.0.0.1:$STAGE" \
 	    SERVER_NAME=localhost SOCKET_DIR=/run/app HOOKS_SRC="$T/hooks" "$@"
+}
+
+# mk_timed WHAT ARGS: run mk ARGS; its output, and how long it took.
+mk_timed() {
+	local what=$1 t0=$EPOCHSECONDS
+	shift
+
+	run mk "$@"
+	echo "$output"
+	echo "# $what: $((EPOCHSECONDS - t0))s" >&3
+}
+
+# is_comm PID NAME: PID runs the program NAME.
+is_comm() {
+	[ "$(cat "/proc/$1/comm" 2>/dev/null)" = "$2" ]
+}
+
+# swaps PID FILE: the number of exchanges raceswap PID has made so far:
+# asked with SIGUSR1, answered with one more line in FILE, its output.
+swaps() {
+	local n
+
+	n=$(grep -c . "$2" || :)
+	kill -USR1 "$1" || return 1
+	wait_until 5 has_lines "$2" $((n + 1)) || return 1
+	sed -n "$((n + 1))p" "$2"
+}
+
+# has_lines FILE N: FILE has at least N lines.
+has_lines() {
+	[ "$(grep -c . "$1")" -ge "$2" ]
 }
 
 server_user() {
@@ -95,12 +138,11 @@ server_user() {
 	(cd "$BG_ROOT" && git ls-files -z -c -o --exclude-standard | grep -zv '^build/' |
 	    tar --null -T - -cf - | tar -xf - -C "$T/repo")
 	MK_DIR=$T/repo
-	SECONDS=0
-	run mk PACKAGE= SYSTEMD=1 APP_EXEC=/srv/app/%i/bgapp
-	echo "$output"
-	echo "# fresh make init (make deb included): ${SECONDS}s" >&3
+	mk_timed "fresh make init (make deb included)" PACKAGE= SYSTEMD=1 APP_EXEC=/srv/app/%i/bgapp
 	assert_success
 	assert_output --partial "building the package (make deb)"
+	# the file's other tests install this same package (file_deb)
+	[ -f "$DEB" ] || { cp "$T"/repo/build/deb/bg_*.deb "$DEB.tmp" && mv "$DEB.tmp" "$DEB"; }
 	assert_output --partial "package bg 0.9.0: installed"
 	assert_output --partial "/srv/app/blue/: created (by deploy)"
 	assert_output --partial "/etc/nginx/sites-enabled/bg -> /etc/nginx/sites-available/bg: created"
@@ -125,16 +167,13 @@ install ok installed
 install ok installed"
 
 	before=$(debserver_changes)
-	SECONDS=0
-	run mk PACKAGE= SYSTEMD=1 APP_EXEC=/srv/app/%i/bgapp
-	echo "$output"
-	echo "# no-change make init: ${SECONDS}s" >&3
+	mk_timed "no-change make init" PACKAGE= SYSTEMD=1 APP_EXEC=/srv/app/%i/bgapp
 	assert_success
 	assert_output --partial "make init: nothing changed"
 	refute_output --partial ": created"
 	refute_output --partial ": updated"
 	refute_output --partial "building the package"
-	[ "$(debserver_changes)" = "$before" ]
+	assert_equal "$(debserver_changes)" "$before"
 
 	# the sudoers line make init printed; then a deploy and a switch, as
 	# the deploy user, over ssh, with the installed tools
@@ -165,7 +204,7 @@ install ok installed"
 @test "make init: each missing or wrong setting is refused, naming it, and nothing on the server changes" {
 	server_user
 	before=$(debserver_changes)
-	[ -n "$before" ]
+	assert [ -n "$before" ]
 	busy=$(free_port)
 	start_app busy blue v0 "127.0.0.1:$busy"
 	# VARIABLE=value (empty: unset)|exit status|what the message names
@@ -207,7 +246,7 @@ install ok installed"
 		assert_output --partial "$says"
 		assert_output --partial "nothing was changed on"
 		assert_output --partial "Error $code"
-		[ "$(debserver_changes)" = "$before" ]
+		assert_equal "$(debserver_changes)" "$before"
 	done
 	rm -f /tmp/bg-init-test.lock
 }
@@ -218,10 +257,7 @@ install ok installed"
 	ssh_run 'mkdir -p /srv/app/hooks && echo "#!/bin/sh" >/srv/app/hooks/stop && chmod 0755 /srv/app/hooks/stop && chown deploy /srv/app && echo "*/5 * * * * root /srv/app/hooks/stop" >/etc/cron.d/bg-stop'
 	printf '#!/bin/sh\nexit 0\n' >"$T/hooks/extra"
 	chmod 0755 "$T/hooks/extra"
-	SECONDS=0
-	run mk ALLOW_DEFAULT_SITE=1
-	echo "$output"
-	echo "# fresh make init, PACKAGE given: ${SECONDS}s" >&3
+	mk_timed "fresh make init, PACKAGE given" ALLOW_DEFAULT_SITE=1
 	assert_success
 	assert_output --partial "/etc/bg/hooks/extra: created"
 	assert_output --regexp "/srv/app/hooks/: moved to /srv/app/hooks.unused-[0-9]+"
@@ -285,23 +321,46 @@ restart"
 	# the deploy user keeps exchanging with its own APP/blue (mode 0700,
 	# so that make init has something to fix on every run)
 	ssh_run 'mkdir -m 0700 /etc/target && ln -s /etc/target /srv/app/bait && chown -h deploy:deploy /srv/app/bait && chmod 0700 /srv/app/blue'
-	ssh_run "cd /srv/app; setsid setpriv --reuid=deploy --regid=deploy --init-groups $BG_ROOT/tests/bin/raceswap blue bait 20 >/tmp/swaps 2>&1 </dev/null &"
-	for i in 1 2 3 4 5 6; do
+	# raceswap swaps until told to stop (120 s at the most); setpriv
+	# execs it, so $! is its pid (same pid namespace)
+	rs=$(ssh_run "cd /srv/app; setsid setpriv --reuid=deploy --regid=deploy --init-groups $BG_ROOT/tests/bin/raceswap blue bait 120 >$T/swaps 2>&1 </dev/null & echo \$!")
+	bg_track "$rs" raceswap
+	wait_until 5 is_comm "$rs" raceswap
+	# make init again and again, until it has got to chmod APP/blue (its
+	# check saw the deploy user's directory there) 3 times, 30 runs at
+	# the most: each time the bait may lie there by the chmod, and a
+	# chmod by root, by path, would change the target.
+	tries=0
+	for i in $(seq 30); do
+		[ "$tries" -lt 3 ] || break
 		# its directory 0700 again, wherever it is now: work for make init
 		ssh_run 'setpriv --reuid=deploy --regid=deploy --init-groups chmod 0700 /srv/app/blue /srv/app/bait 2>/dev/null; :'
+		a=$(swaps "$rs" "$T/swaps")
 		run mk ALLOW_DEFAULT_SITE=1
 		echo "--- run $i: $output"
-		# whatever make init saw, root's directory is untouched
+		case $output in
+		*"/srv/app/blue/: mode set to 0755 (by deploy)"* | \
+		    *"cannot chmod /srv/app/blue as deploy"*) tries=$((tries + 1)) ;;
+		esac
+		b=$(swaps "$rs" "$T/swaps")
+		echo "--- swaps while it ran: $((b - a)); chmods tried so far: $tries"
+		# the race ran while make init did: the names really were
+		# exchanged; whatever make init saw, root's directory is untouched
+		assert [ "$b" -gt "$a" ]
 		run ssh_run 'stat -c "%a %U:%G" /etc/target'
 		assert_output "700 root:root"
 	done
-	run ssh_run 'n=0; while [ ! -s /tmp/swaps ] && [ $n -lt 300 ]; do sleep 0.1; n=$((n+1)); done; cat /tmp/swaps'
-	echo "swaps: $output"
-	# the race ran: the names really were exchanged
-	[ "$output" -gt 0 ]
-	run ssh_run 'stat -c "%a %U:%G" /etc/target; ls -la /srv/app'
+	assert_equal "$tries" 3
+	kill -TERM "$rs"
+	wait_until 5 bg_gone "$rs"
+	run cat "$T/swaps"
+	assert_line --regexp '^total [1-9][0-9]*$'
+	# an even number of swaps: the names are back where they were
+	run ssh_run 'stat -c "%a %U:%G" /etc/target; stat -c "%F %n" /srv/app/blue /srv/app/bait'
 	echo "$output"
-	assert_line --index 0 "700 root:root"
+	assert_output "700 root:root
+directory /srv/app/blue
+symbolic link /srv/app/bait"
 }
 
 @test "hooks/sysv: restart starts and replaces an instance with start-stop-daemon; stop stops it, and fails loudly when it cannot" {
@@ -310,7 +369,7 @@ restart"
 	port=$(free_port)
 	cat >"$app/green/bin/start" <<EOF
 #!/bin/sh
-exec $BG_ROOT/tests/bgapp --listen "\$BG_ADDR" --color "\$1" --version v9
+exec $BG_ROOT/tests/bin/bgapp --listen "\$BG_ADDR" --color "\$1" --version v9
 EOF
 	chmod 0755 "$app/green/bin/start"
 	chown -R nobody "$app"
@@ -325,14 +384,14 @@ EOF
 	wait_for_port 127.0.0.1 "$port"
 	pid1=$(cat "$app/shared/run/green.pid")
 	bg_track "$pid1" app
-	[ "$(stat -c %U "/proc/$pid1")" = nobody ]
+	assert_equal "$(stat -c %U "/proc/$pid1")" nobody
 	run curl -sS "http://127.0.0.1:$port/"
 	assert_output --partial "green v9"
 	run h restart
 	assert_success
 	pid2=$(cat "$app/shared/run/green.pid")
 	bg_track "$pid2" app
-	[ "$pid2" != "$pid1" ]
+	assert_not_equal "$pid2" "$pid1"
 	run ! bg_alive "$pid1"
 	wait_for_port 127.0.0.1 "$port"
 
@@ -357,15 +416,13 @@ EOF
 	run env BG_CONF="$T/bg.conf" BG_BIN="$BG_ROOT/tools" "$BG_ROOT/hooks/sysv/stop" green
 	echo "$output"
 	assert_success
-	bg_alive "$NGINX_MASTER"
-	bg_alive "$pid2"
+	assert bg_alive "$NGINX_MASTER"
+	assert bg_alive "$pid2"
 	echo "$pid2" >"$app/shared/run/green.pid"
 	run env BG_CONF="$T/bg.conf" BG_BIN="$BG_ROOT/tools" "$BG_ROOT/hooks/sysv/stop" green
 	echo "$output"
 	assert_success
-	n=50
-	while bg_alive "$pid2" && [ "$n" -gt 0 ]; do sleep 0.1; n=$((n - 1)); done
-	run ! bg_alive "$pid2"
+	wait_until 5 bg_gone "$pid2"
 	# nothing to stop it with: no systemd, no pid directory: loud
 	rm -rf "$app/shared/run"
 	run env BG_CONF="$T/bg.conf" BG_BIN="$BG_ROOT/tools" "$BG_ROOT/hooks/sysv/stop" green

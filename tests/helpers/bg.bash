@@ -471,3 +471,9 @@ strace_saw() {
 	cat "$1"
 	return 1
 }
+
+# bg_gone PID [START]: PID no longer runs (the opposite of bg_alive), for
+# wait_until.
+bg_gone() {
+	! bg_alive "$@"
+}
