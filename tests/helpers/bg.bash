@@ -163,6 +163,7 @@ bg_alive() {
 	[ "${f[19]}" = "$2" ]
 }
 
+# bg_gone PID...: none of them runs (a zombie counts as gone).
 bg_gone() {
 	local p
 
