@@ -281,16 +281,17 @@ new_worker() {
 	chmod 0644 "$T/run/lock"
 	# killed holding the lock: flock(2) took it and the pid went into
 	# the file; the SIGKILL comes at the next call, the pid's ftruncate
-	run strace -o "$T/strace" -e trace=flock,pwrite64,ftruncate \
+	run strace -o "$T/strace" -e trace=getpid,flock,pwrite64,ftruncate \
 	    -e inject=ftruncate:signal=KILL:when=1 bgflip
 	echo "$output"
 	cat "$T/strace"
 	assert_failure 137
 	strace_saw "$T/strace" '^flock\(.*\) += 0$'
 	strace_saw "$T/strace" '^\+\+\+ killed by SIGKILL \+\+\+$'
-	# the dead bgflip's pid is left in the file
-	dead=$(cat "$T/run/lock")
+	# the dead bgflip's own pid is left in the file
+	dead=$(sed -n 's/^getpid() *= \([0-9]*\)$/\1/p' "$T/strace" | head -n 1)
 	assert_regex "$dead" '^[0-9]+$'
+	assert_equal "$(cat "$T/run/lock")" "$dead"
 	refute bg_alive "$dead"
 	assert [ -e "$T/run/lock" ]
 	consistent
