@@ -561,6 +561,12 @@ t_signals() {
 
 # --- bgdrain ----------------------------------------------------------
 
+# conns_to ADDR N: N established connections to ADDR's port (the rows
+# of the clients, whose remote port it is)
+conns_to() {
+	[ "$(grep -c ":$(printf '%04X' "${1##*:}") 01" /proc/net/tcp)" -eq "$2" ]
+}
+
 t_drain() {
 	port_live
 	# three connections through live_addr (blue), one through staging
@@ -569,10 +575,10 @@ t_drain() {
 	exec 6<>"/dev/tcp/${LIVE_ADDR%:*}/${LIVE_ADDR##*:}"
 	exec 7<>"/dev/tcp/${LIVE_ADDR%:*}/${LIVE_ADDR##*:}"
 	exec 8<>"/dev/tcp/${STAGING_ADDR%:*}/${STAGING_ADDR##*:}"
-	sleep 0.3
+	wait_until 5 conns_to "$LIVE_ADDR" 3
+	wait_until 5 conns_to "$STAGING_ADDR" 1
 	# the client-side rows name live_addr's port, the server-side ones
 	# the instance's: only the latter count, each once
-	assert_equal "$(grep -c ":$(printf '%04X' "${LIVE_ADDR##*:}") 01" /proc/net/tcp)" 3
 	run bgdrain -cF blue
 	assert_failure 1
 	assert_output "bgdrain: blue has 3 connections in flight"
