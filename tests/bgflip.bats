@@ -227,7 +227,9 @@ snapshot() {
 	answers blue
 	# shellcheck disable=SC2046 # pids, one per line
 	kill $(bg_children "$holder") "$holder"	# sleep holds it too
-	wait "$holder" || true
+	st=0
+	wait "$holder" || st=$?
+	assert_equal "$st" 143	# the SIGTERM ended flock(1)
 	run bgflip -w 5
 	assert_success
 	answers green
@@ -347,6 +349,7 @@ snapshot() {
 	cmp "$SITE/live.conf" "$SITE/blue.conf"
 	sed -i "s|^nginx_pid = .*|nginx_pid = $NGINX_PID|" "$BG_CONF"
 	stop_nginx || true	# it may return wait's 127 for a non-child
+	refute bg_alive "$NGINX_MASTER"
 	run bgflip
 	echo "$output"
 	assert_failure 5
