@@ -16,20 +16,6 @@ fresh_all() {
 	assert_regex "$out" " bodies=$1:200($| )"
 }
 
-# answers COLOR: production is COLOR's instance, staging the other's.
-answers() {
-	local p s
-
-	p=$(prod_answer)
-	s=$(staging_answer)
-	echo "production: $p, staging: $s"
-	if [ "$1" = blue ]; then
-		assert_equal "$p:$s" "blue v1:green v2"
-	else
-		assert_equal "$p:$s" "green v2:blue v1"
-	fi
-}
-
 # Every history line well formed, each flip starting where the last ended,
 # the last one ending at what nginx serves.
 history_ok() {

@@ -27,29 +27,20 @@ in_netns() {
 	unshare -n -- bash "$T/netns.bash" "$@"
 }
 
-# answers COLOR: production is COLOR's instance, staging the other's, and
-# the map and /bg say COLOR: all on fresh connections.
-answers() {
-	local p s
-
-	p=$(prod_answer)
-	s=$(staging_answer)
-	echo "production: $p, staging: $s, /bg: $(served_color), map: $(map_says), current: $(disk_color)"
-	assert_equal "$(served_color)" "$1"
-	assert_equal "$(map_says)" "$1"
+# port_answers COLOR: no flip half done and current, /bg and the map say
+# COLOR; production is COLOR's instance, staging the other's (answers,
+# helpers/scene): all on fresh connections.
+port_answers() {
+	flip_whole
 	assert_equal "$(disk_color)" "$1"
-	if [ "$1" = blue ]; then
-		assert_equal "$p:$s" "blue v1:green v2"
-	else
-		assert_equal "$p:$s" "green v2:blue v1"
-	fi
+	assert_equal "$(map_says)" "$1"
+	answers "$1"
 }
 
-# port_whole: no flip half done (helpers/scene's flip_whole), and
-# production, staging and the map agree with it.
+# port_whole: no flip half done, and production, staging and the map
+# agree with what /bg says.
 port_whole() {
-	flip_whole
-	answers "$(served_color)"
+	port_answers "$(served_color)"
 }
 
 # Everything a refused bgflip must leave alone.
@@ -84,7 +75,7 @@ t_flip() {
 	echo "$output"
 	assert_success
 	assert_line blue
-	answers blue
+	port_answers blue
 	nft list table inet bg
 	assert_equal "$(readlink "$T/state/current")" blue
 	assert [ ! -e "$T/state/blue/live.sock" ]
@@ -92,17 +83,17 @@ t_flip() {
 	echo "$output"
 	assert_success
 	assert_line green
-	answers green
+	port_answers green
 	before=$(snapshot)
 	run bgflip -n
 	assert_success
 	assert_line blue
 	assert_output --partial "would switch nft table inet bg to blue"
 	assert_equal "$(snapshot)" "$before"
-	answers green
+	port_answers green
 	run bgflip
 	assert_success
-	answers blue
+	port_answers blue
 	run bgflip blue
 	assert_success
 	assert_output --partial "already live"
@@ -129,10 +120,10 @@ t_flip6() {
 	run bgflip blue
 	echo "$output"
 	assert_success
-	answers blue
+	port_answers blue
 	run bgflip
 	assert_success
-	answers green
+	port_answers green
 }
 
 @test "port: IPv6 loopback addresses" {
@@ -153,7 +144,7 @@ t_gates() {
 	assert_failure 1
 	assert_output --partial "not healthy"
 	assert_equal "$(snapshot)" "$before"
-	answers blue
+	port_answers blue
 	rm "$T/down-green"
 	# a config port mode cannot serve: exit 4
 	sed -i "s/^staging_addr = .*/staging_addr = $LIVE_ADDR/" "$T/bg.conf"
@@ -192,7 +183,7 @@ t_hand_edit() {
 	run bgflip blue
 	echo "$output"
 	assert_success
-	answers blue
+	port_answers blue
 	# the map swapped whole by hand: still a disagreement
 	nft flush map inet bg colors
 	nft add element inet bg colors "{ $key : goto green, ${STAGING_ADDR%:*} . ${STAGING_ADDR##*:} : goto blue }"
@@ -211,7 +202,7 @@ t_hand_edit() {
 	run bgflip blue
 	echo "$output"
 	assert_success
-	answers blue
+	port_answers blue
 }
 
 # bats test_tags=sanitize
@@ -235,7 +226,7 @@ t_restore() {
 	echo "$output"
 	assert_success
 	assert_output --partial "restoring nft table inet bg for blue"
-	answers blue
+	port_answers blue
 }
 
 @test "port: a table gone after a reboot is restored from STATE/current" {
@@ -346,7 +337,7 @@ t_nft_missing() {
 	assert_failure 4
 	assert_output --partial "nft binary $T/bin/nft is unsafe: it lies in $T/bin"
 	assert_equal "$(snapshot)" "$before"
-	answers blue
+	port_answers blue
 }
 
 @test "port: nft missing, not executable or not trusted: exit 4 naming it" {
@@ -366,7 +357,7 @@ t_nft_env() {
 	assert_line --partial "execve(\"/usr/sbin/nft\", [\"/usr/sbin/nft\", \"-f\", \"$T/state/.bg.nft\"], [\"PATH=/usr/sbin:/usr/bin:/sbin:/bin\"]) = 0"
 	# every nft run so: PATH alone
 	assert_equal "$(grep -vc '\], \["PATH=/usr/sbin:/usr/bin:/sbin:/bin"\]) = 0$' <<<"$output")" 0
-	answers green
+	port_answers green
 }
 
 @test "port: nft runs with a fixed argv and PATH as its whole environment" {
@@ -391,7 +382,7 @@ t_nft_hangs() {
 	refute bg_alive "$hung"
 	assert_equal "$(snapshot)" "$before"
 	assert [ ! -e "$T/run/lock.flip" ]
-	answers blue
+	port_answers blue
 }
 
 @test "port: an nft that hangs is ended by the deadline: exit 5, nothing changed" {
@@ -415,10 +406,10 @@ t_nft_fails() {
 	assert_equal "$(snapshot)" "$before"
 	assert [ ! -e "$T/run/lock.flip" ]
 	assert [ ! -e "$T/state/.bg.nft" ]
-	answers blue
+	port_answers blue
 	run bgflip
 	assert_success
-	answers green
+	port_answers green
 }
 
 @test "port: nft failing mid-transaction leaves everything as it was, exit 5" {
@@ -444,7 +435,7 @@ t_nft_atomic() {
 		chain output { type nat hook output priority -100 ; policy accept ; meta l4proto udp accept ; meta l4proto tcp ip daddr . tcp dport vmap @colors ; }
 	}
 	EOF
-	answers blue
+	port_answers blue
 	before=$(snapshot)
 	run bgflip
 	echo "$output"
@@ -456,7 +447,7 @@ t_nft_atomic() {
 	assert_output --partial "Device or resource busy"
 	assert_output --partial "nft -f refused the switch"
 	assert [ ! -e "$T/run/lock.flip" ]
-	answers blue
+	port_answers blue
 }
 
 @test "port: a transaction the kernel refuses half way changes nothing, exit 5" {
@@ -475,7 +466,7 @@ t_rollback() {
 	strace_saw "$T/strace.out" '^memfd_create\(.*EMFILE .*\(INJECTED\)$'
 	assert_output --partial "rolled back: blue is live again"
 	assert [ ! -e "$T/run/lock.flip" ]
-	answers blue
+	port_answers blue
 	assert [ ! -s "$T/log/bg.log" ]
 	# and when every nft from then on fails, the rollback too: exit 7,
 	# the record kept, and the next bgflip finishes the flip
@@ -489,7 +480,7 @@ t_rollback() {
 	echo "$output"
 	assert_success
 	assert_output --partial "found an interrupted flip from blue to green; finishing it"
-	answers green
+	port_answers green
 	assert_equal "$(wc -l <"$T/log/bg.log")" 1
 }
 
@@ -538,7 +529,7 @@ t_kill() {
 	echo "$output"
 	assert_success
 	assert_output --partial "found an interrupted flip from nothing to green"
-	answers green
+	port_answers green
 }
 
 @test "port: killed at any step, the next bgflip converges" {
@@ -587,7 +578,7 @@ t_drain() {
 	assert_output "bgdrain: green has 1 connection in flight"
 	# after a flip they stay where they are (conntrack)
 	bgflip >/dev/null 2>&1
-	answers green
+	port_answers green
 	run bgdrain -c blue
 	assert_output "bgdrain: blue has 3 connections in flight"
 	exec 5>&- 6>&- 7>&-

@@ -47,6 +47,8 @@
 # prod_answer [PATH] / staging_answer [PATH]
 #   print what production / staging answer through nginx ("blue v1"), on a
 #   fresh connection; status other than 200 is a failure.
+# answers COLOR  production answers with COLOR's instance, staging with the
+#                other's (asserted).
 # served_color   what production's /bg says (blue or green).
 # disk_color     what is live on disk: which of blue.conf/green.conf live.conf
 #                is byte-equal to (reload), where $T/state/current points
@@ -186,6 +188,19 @@ staging_answer() {
 	scene_get "$STAGING_URL${1:-/}"
 }
 
+answers() {
+	local p s
+
+	p=$(prod_answer /)
+	s=$(staging_answer /)
+	echo "production: $p, staging: $s"
+	if [ "$1" = blue ]; then
+		assert_equal "$p:$s" "blue v1:green v2"
+	else
+		assert_equal "$p:$s" "green v2:blue v1"
+	fi
+}
+
 served_color() {
 	scene_get "$PROD_URL/bg"
 }
@@ -216,12 +231,13 @@ BG_TMP=.bg.tmp
 # flip_whole: no flip is half done: the disk is wholly one color, nginx
 # serves it, and no crash record is left.
 flip_whole() {
-	local d
+	local d s
 
 	d=$(disk_color)
-	echo "disk $d, nginx serves $(served_color)"
+	s=$(served_color)
+	echo "disk $d, nginx serves $s"
 	assert_regex "$d" '^(blue|green)$'
-	assert_equal "$(served_color)" "$d"
+	assert_equal "$s" "$d"
 	assert [ ! -e "$T/run/lock.flip" ]
 }
 
