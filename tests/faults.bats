@@ -394,6 +394,11 @@ new_worker() {
 	assert [ ! -e "$T/app/.bg-staging.green" ]
 }
 
+# hook_done PID: the hook bgstage PID ran has ended and been reaped
+hook_done() {
+	[ -e "$T/hook-ran" ] && [ -z "$(bg_children "$1")" ]
+}
+
 @test "faults: SIGTERM to bgstage while it waits for health: prompt exit, mark kept" {
 	scene reload
 	printf '#!/bin/sh\n: >"%s/hook-ran"\n' "$T" >"$T/hooks/restart"
@@ -402,8 +407,8 @@ new_worker() {
 	bgstage -t 60 green >"$T/out" 2>"$T/err" 3>&- &
 	stage=$!
 	bg_track "$stage" bgstage
-	wait_until 5 test -e "$T/hook-ran"
-	sleep 0.5	# in the health wait now
+	# in the health wait now: the hook ran and was reaped
+	wait_until 5 hook_done "$stage"
 	kill -TERM "$stage"
 	# prompt: well within the 60 s it would otherwise wait
 	timeout 5 tail --pid="$stage" -f /dev/null
@@ -411,7 +416,7 @@ new_worker() {
 	wait "$stage" || st=$?
 	cat "$T/err"
 	assert_equal "$st" 143
-	assert_regex "$(cat "$T/err")" "interrupted by signal 15"
+	assert_regex "$(cat "$T/err")" "interrupted by signal 15 .*while waiting for health"
 	assert [ ! -s "$T/out" ]
 	assert [ -e "$T/app/.bg-staging.green" ]	# not healthy: still marked
 	assert [ -z "$(bg_children "$stage")" ]
