@@ -6,34 +6,14 @@
 load helpers/bg
 load helpers/scene
 
-setup() {
-	bg_setup
-}
-
-teardown() {
-	bg_teardown
-}
-
 # fresh_all COLOR: 200 requests on new connections, every one answers COLOR.
 fresh_all() {
 	local out
 
 	out=$(bgload -C -c 4 -n 200 "$PROD_URL/bg" 2>&1)
 	echo "$out"
-	[[ $out == *" failed=0 "* ]] && [[ $out == *"bodies=$1:200"* ]]
-}
-
-# answers COLOR: production is COLOR's instance, staging the other's.
-answers() {
-	local p s
-
-	p=$(prod_answer) && s=$(staging_answer) || return 1
-	echo "production: $p, staging: $s"
-	if [ "$1" = blue ]; then
-		[ "$p" = "blue v1" ] && [ "$s" = "green v2" ]
-	else
-		[ "$p" = "green v2" ] && [ "$s" = "blue v1" ]
-	fi
+	assert_regex "$out" ' failed=0 '
+	assert_regex "$out" " bodies=$1:200($| )"
 }
 
 # Every history line well formed, each flip starting where the last ended,
@@ -43,26 +23,21 @@ history_ok() {
 	local re='^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}Z$'
 
 	while read -r t f to u r extra; do
-		if ! [[ $t =~ $re ]]; then
-			echo "bad time: $t"
-			return 1
-		fi
-		if ! [[ $f =~ ^(blue|green|-)$ && $to =~ ^(blue|green)$ &&
-		    $f != "$to" ]]; then
-			echo "bad colors: $f $to"
-			return 1
-		fi
-		if ! [[ $u =~ ^[!-~]+$ && $r =~ ^[!-~]{1,64}$ && -z $extra ]]; then
-			echo "bad fields: $u $r $extra"
-			return 1
-		fi
-		if [ -n "$prev" ] && [ "$f" != "$prev" ]; then
-			echo "history broken: a flip from $f after one to $prev"
-			return 1
+		assert_regex "$t" "$re"
+		assert_regex "$f $to" '^(blue|green|-) (blue|green)$'
+		assert_not_equal "$f" "$to"
+		assert_regex "$u" '^[!-~]+$'
+		assert_regex "$r" '^[!-~]{1,64}$'
+		assert_equal "$extra" ""
+		# each flip starts where the last one ended
+		if [ -n "$prev" ]; then
+			assert_equal "$f" "$prev"
 		fi
 		prev=$to
 	done <"$T/log/bg.log"
-	[ -z "$prev" ] || [ "$prev" = "$(served_color)" ]
+	if [ -n "$prev" ]; then
+		assert_equal "$(served_color)" "$prev"
+	fi
 }
 
 # Everything bgflip could change, and the worker pids (a reload changes them).
@@ -107,7 +82,9 @@ snapshot() {
 	for w in $old; do
 		c=$(tr '\0' ' ' <"/proc/$w/cmdline" 2>/dev/null) || continue
 		echo "old worker $w: $c"
-		[ -z "$c" ] || assert_regex "$c" 'shutting down'
+		if [ -n "$c" ]; then
+			assert_regex "$c" 'shutting down'
+		fi
 	done
 	echo "$output"
 	assert_success
@@ -236,7 +213,9 @@ snapshot() {
 	answers blue
 	# shellcheck disable=SC2046 # pids, one per line
 	kill $(bg_children "$holder") "$holder"	# sleep holds it too
-	wait "$holder" || true
+	st=0
+	wait "$holder" || st=$?
+	assert_equal "$st" 143	# the SIGTERM ended flock(1)
 	run bgflip -w 5
 	assert_success
 	answers green
@@ -335,13 +314,8 @@ snapshot() {
 	flip=$!
 	bg_track "$flip" strace
 	wait_until 5 cmp -s "$SITE/live.conf" "$SITE/green.conf"
-	kill -KILL "$NGINX_MASTER"
-	st=0
-	wait "$flip" || st=$?
-	cat "$T/out"
-	strace_saw "$T/strace" '^pidfd_send_signal\(.*\(DELAYED\)$'
-	assert_equal "$st" 7
-	grep -q "a human" "$T/out" || grep -q "gone" "$T/out"
+	master_killed "$flip" '^pidfd_send_signal\(.*\(DELAYED\)$'
+	assert_regex "$(cat "$T/out")" 'a human|gone'
 	cmp "$SITE/live.conf" "$SITE/blue.conf"
 }
 
@@ -357,10 +331,11 @@ snapshot() {
 	echo "$output"
 	assert_failure 5
 	assert_output --partial "is not an nginx master"
-	kill -0 "$other"
+	assert bg_alive "$other"	# never signalled
 	cmp "$SITE/live.conf" "$SITE/blue.conf"
 	sed -i "s|^nginx_pid = .*|nginx_pid = $NGINX_PID|" "$BG_CONF"
 	stop_nginx || true	# it may return wait's 127 for a non-child
+	refute bg_alive "$NGINX_MASTER"
 	run bgflip
 	echo "$output"
 	assert_failure 5
@@ -520,16 +495,10 @@ snapshot() {
 
 @test "bgflip: SIGINT, SIGTERM and SIGHUP do not stop a flip half way" {
 	scene reload
+	# signal_each (helpers/scene): held, never delivered; the flip
+	# finishes
 	for sig in INT TERM HUP; do
-		# held, never delivered: delay_exit=1 marks the call it was
-		# sent at
-		run strace -o "$T/strace" -e trace=rename \
-		    -e inject=rename:signal=$sig:delay_exit=1:when=2 bgflip
-		echo "$sig: $output"
-		strace_saw "$T/strace" '^rename\(.*\(DELAYED\)$'
-		assert_success
-		assert [ ! -e "$T/run/lock.flip" ]
-		assert_equal "$(served_color)" "$(disk_color)"
+		signal_each "$sig" flip_whole rename:2
 	done
 	assert_equal "$(wc -l <"$T/log/bg.log")" 3
 	answers green
@@ -541,28 +510,20 @@ snapshot() {
 # bgflip finishes or undoes the flip (and stops there), or, when nothing
 # was recorded yet, does its own.
 kill_each() {
-	local step sys n d confs st
+	local step d confs
 
 	confs=$(find "$T" -name '*.conf' | sort)
 	for step in "$@"; do
-		sys=${step%:*}
-		n=${step#*:}
-		st=0
-		strace -o "$T/strace" -e trace="$sys" \
-		    -e inject="$sys:signal=KILL:when=$n" bgflip \
-		    >/dev/null 2>"$T/killed.err" || st=$?
+		bgflip_inject "$step" signal=KILL
 		d=$(disk_color)
-		echo "killed at $step: exit $st, disk $d"
+		echo "killed at $step: exit $INJECT_ST, disk $d"
 		strace_saw "$T/strace" '^\+\+\+ killed by SIGKILL \+\+\+$'
-		[ "$st" -eq 137 ]
-		[ "$d" = blue ] || [ "$d" = green ]
-		[ "$(find "$T" -name '*.conf' | sort)" = "$confs" ]
-		bgflip -w 10 >"$T/next.out" 2>&1 || {
-			cat "$T/next.out"
-			return 1
-		}
-		[ ! -e "$T/run/lock.flip" ]
-		[ "$(served_color)" = "$(disk_color)" ]
+		assert_equal "$INJECT_ST" 137
+		assert_regex "$d" '^(blue|green)$'	# whole, at once
+		assert_equal "$(find "$T" -name '*.conf' | sort)" "$confs"
+		run bgflip -w 10
+		assert_success
+		flip_whole
 		no_temps
 		history_ok
 	done
@@ -623,19 +584,10 @@ kill_each() {
 
 @test "bgflip: socket mode loses no request while flipping under load" {
 	scene socket
-	bgload -k -c 20 -d 3 "$PROD_URL/" >"$T/load.out" 2>"$T/load.err" 3>&- &
-	load=$!
-	bg_track "$load" bgload
-	sleep 0.3
-	for i in $(seq 20); do
-		run bgflip
-		[ "$status" -eq 0 ] || { echo "$output"; false; }
-		sleep 0.05
-	done
-	wait "$load"
-	cat "$T/load.err" "$T/load.out"
-	grep -q ' failed=0 ' "$T/load.out"
-	grep -Eq ' switches=([1-9][0-9]*) ' "$T/load.out"
+	bgload_start -k -c 20
+	bgload_flips 20
+	bgload_stop
+	bgload_lost_nothing 20 1
 	history_ok
 }
 
@@ -694,7 +646,8 @@ kill_each() {
 	    -e inject=pidfd_send_signal:signal=KILL:when=2 bgflip
 	echo "$output"
 	cat "$T/strace"
-	grep -q '+++ killed by SIGKILL' "$T/strace"
+	assert_failure 137
+	strace_saw "$T/strace" '^\+\+\+ killed by SIGKILL \+\+\+$'
 	assert_equal "$(grep -c '^pidfd_send_signal' "$T/strace")" 2
 	cmp "$SITE/live.conf" "$SITE/blue.conf"
 	assert [ -e "$T/run/lock.flip" ]	# the rollback is not confirmed yet

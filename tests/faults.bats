@@ -60,14 +60,7 @@ fill() {
 # consistent: the disk is wholly one color, nginx serves it, and no flip is
 # half done (no crash record, no temp file).
 consistent() {
-	local d s
-
-	d=$(disk_color)
-	s=$(served_color)
-	echo "disk $d, nginx serves $s"
-	[ "$d" = blue ] || [ "$d" = green ]
-	[ "$d" = "$s" ]
-	[ ! -e "$T/run/lock.flip" ]
+	flip_whole
 	no_temps
 }
 
@@ -156,7 +149,7 @@ consistent() {
 	    bgflip
 	echo "$output"
 	cat "$T/strace"
-	grep -qE '^write\(.*\) += 6$' "$T/strace"	# the short write happened
+	strace_saw "$T/strace" '^write\(.*\) += 6$'	# the short write happened
 	assert_success	# the flip stands
 	assert_output --partial "history line is missing"
 	assert_equal "$(stat -c %s "$T/log/bg.log")" 4090	# cut back
@@ -189,24 +182,19 @@ consistent() {
 # agree, nothing is half done, and the exit status says whether the flip
 # happened (0) or not (5 or 6).
 inject_each() {
-	local err=$1 step sys n before st
+	local err=$1 step before
 	shift
 
 	for step in "$@"; do
-		sys=${step%:*}
-		n=${step#*:}
 		before=$(served_color)
-		st=0
-		strace -o "$T/strace" ${INJECT_PATH:+-P "$INJECT_PATH"} \
-		    -e trace="$sys" -e inject="$sys:error=$err:when=$n" bgflip \
-		    >"$T/out" 2>"$T/err" || st=$?
-		echo "$err at $step: exit $st: $(tr '\n' ' ' <"$T/err")"
-		strace_saw "$T/strace" "^$sys\\(.* $err .*\\(INJECTED\\)\$"
+		bgflip_inject "$step" "error=$err"
+		echo "$err at $step: exit $INJECT_ST: $(tr '\n' ' ' <"$T/err")"
+		strace_saw "$T/strace" "^${step%:*}\\(.* $err .*\\(INJECTED\\)\$"
 		consistent
-		case $st in
-		0) [ "$(served_color)" != "$before" ] ;;
-		5 | 6) [ "$(served_color)" = "$before" ] ;;
-		*) return 1 ;;
+		case $INJECT_ST in
+		0) assert_not_equal "$(served_color)" "$before" ;;
+		5 | 6) assert_equal "$(served_color)" "$before" ;;
+		*) fail "$err at $step: exit $INJECT_ST, not 0, 5 or 6" ;;
 		esac
 	done
 }
@@ -236,52 +224,24 @@ inject_each() {
 	consistent
 }
 
-# signal_each SIG SYSCALL:N...: deliver SIG to bgflip at each listed call
-# (strace must show it sent there). Before the lock bgflip dies of it with
-# nothing changed (strace shows it arrive); from the lock on the signal
-# waits, and the flip finishes: never a half state.
-signal_each() {
-	local sig=$1 step sys n before st
-	shift
-
-	for step in "$@"; do
-		sys=${step%:*}
-		n=${step#*:}
-		before=$(served_color)
-		st=0
-		# delay_exit=1: strace marks the call the signal came at
-		strace -o "$T/strace" -e trace="$sys" \
-		    -e inject="$sys:signal=$sig:delay_exit=1:when=$n" bgflip \
-		    >"$T/out" 2>"$T/err" || st=$?
-		echo "SIG$sig at $step: exit $st: $(tr '\n' ' ' <"$T/err")"
-		strace_saw "$T/strace" "^$sys\\(.*\\(DELAYED\\)\$"
-		consistent
-		case $st in
-		0)	# held from the lock on, never delivered
-			[ "$(served_color)" != "$before" ] ;;
-		130 | 143)
-			strace_saw "$T/strace" "^--- SIG$sig .*SI_KERNEL"
-			[ "$(served_color)" = "$before" ] ;;
-		*) return 1 ;;
-		esac
-	done
-}
-
+# signal_each (helpers/scene): before the lock bgflip dies of the signal
+# with nothing changed; from the lock on it waits, and the flip finishes.
 @test "faults: SIGTERM and SIGINT at each step of a reload flip: finished, never half" {
 	scene reload
-	signal_each TERM openat:1 flock:1 write:1 rename:1 write:2 fsync:2 \
-	    rename:2 pidfd_send_signal:1 write:3 unlink:2
-	signal_each INT flock:1 rename:2 pidfd_send_signal:1
-	assert [ "$(wc -l <"$T/log/bg.log")" -ge 10 ]
-	answers=$(prod_answer)
-	assert_equal "$answers" "$(served_color) v$([ "$(served_color)" = blue ] && echo 1 || echo 2)"
+	signal_each TERM consistent dies:openat:1 dies:flock:1 write:1 \
+	    rename:1 write:2 fsync:2 rename:2 pidfd_send_signal:1 write:3 \
+	    unlink:2
+	signal_each INT consistent dies:flock:1 rename:2 pidfd_send_signal:1
+	# a history line for each flip that finished: 8 and 2
+	assert_equal "$(wc -l <"$T/log/bg.log")" 10
+	answers "$(served_color)"
 }
 
 @test "faults: SIGTERM at each step of a socket flip: finished, never half" {
 	scene socket
-	signal_each TERM flock:1 write:1 rename:1 symlink:1 rename:2 \
-	    fsync:3 write:2 unlink:2
-	assert [ "$(wc -l <"$T/log/bg.log")" -ge 7 ]
+	signal_each TERM consistent dies:flock:1 write:1 rename:1 symlink:1 \
+	    rename:2 fsync:3 write:2 unlink:2
+	assert_equal "$(wc -l <"$T/log/bg.log")" 7
 }
 
 # new_worker " PID PID ... ": an nginx worker runs whose pid is not listed
@@ -308,13 +268,8 @@ new_worker() {
 	wait_until 5 new_worker "$workers"
 	# once the master is gone its workers are no one's children
 	for w in $(nginx_workers); do bg_track "$w" worker; done
-	kill -KILL "$NGINX_MASTER"
-	st=0
-	wait "$flip" || st=$?
-	cat "$T/out"
-	strace_saw "$T/strace" '^(pidfd_send_signal|kill)\(.*\(DELAYED\)$'
-	assert_equal "$st" 7
-	grep -q "died" "$T/out"
+	master_killed "$flip" '^(pidfd_send_signal|kill)\(.*\(DELAYED\)$'
+	assert_regex "$(cat "$T/out")" died
 	# the disk is put back; the record is gone or names the flip
 	cmp "$SITE/live.conf" "$SITE/blue.conf"
 	assert [ ! -s "$T/log/bg.log" ]
@@ -324,26 +279,20 @@ new_worker() {
 	scene reload
 	: >"$T/run/lock"
 	chmod 0644 "$T/run/lock"
-	# hold bgflip still just after it took the lock, and kill it there
-	strace -o "$T/strace" -e trace=flock \
-	    -e inject=flock:delay_exit=15000000:when=1 bgflip \
-	    >"$T/flip.out" 2>&1 3>&- &
-	tracer=$!
-	bg_track "$tracer" strace
-	# watched in /proc/locks: a probe that took the lock itself, even
-	# for a moment, could be what bgflip's first flock(2) runs into
-	ino=$(stat -c %i "$T/run/lock")
-	wait_until 10 grep -q "FLOCK .*:$ino " /proc/locks
-	cat "$T/flip.out"
-	flip=$(bg_children "$tracer")
-	assert [ -n "$flip" ]
-	kill -KILL "$flip"
-	st=0
-	wait "$tracer" || st=$?
-	# held in the delayed flock(2) until the SIGKILL, which ended it
-	strace_saw "$T/strace" '^flock\(.*\(DELAYED\)$'
+	# killed holding the lock: flock(2) took it and the pid went into
+	# the file; the SIGKILL comes at the next call, the pid's ftruncate
+	run strace -o "$T/strace" -e trace=getpid,flock,pwrite64,ftruncate \
+	    -e inject=ftruncate:signal=KILL:when=1 bgflip
+	echo "$output"
+	cat "$T/strace"
+	assert_failure 137
+	strace_saw "$T/strace" '^flock\(.*\) += 0$'
 	strace_saw "$T/strace" '^\+\+\+ killed by SIGKILL \+\+\+$'
-	assert_equal "$st" 137
+	# the dead bgflip's own pid is left in the file
+	dead=$(sed -n 's/^getpid() *= \([0-9]*\)$/\1/p' "$T/strace" | head -n 1)
+	assert_regex "$dead" '^[0-9]+$'
+	assert_equal "$(cat "$T/run/lock")" "$dead"
+	refute bg_alive "$dead"
 	assert [ -e "$T/run/lock" ]
 	consistent
 	assert_equal "$(served_color)" blue
@@ -363,7 +312,7 @@ new_worker() {
 	run bgflip
 	assert_success
 	consistent
-	kill -0 "$other"	# never signalled
+	assert bg_alive "$other"	# never signalled
 }
 
 @test "faults: planted symlinks and FIFOs at the temp names leave their victims alone" {
@@ -376,7 +325,7 @@ new_worker() {
 	echo "$output"
 	assert_success
 	cmp "$T/victim" "$T/victim.orig"
-	[ -L "$T/victim" ] || [ -f "$T/victim" ]
+	assert_equal "$(stat -c %F "$T/victim")" "regular file"
 	consistent
 	mkfifo "$SITE/$BG_TMP" "$T/run/$BG_TMP"
 	run timeout 20 bgflip
@@ -445,6 +394,11 @@ new_worker() {
 	assert [ ! -e "$T/app/.bg-staging.green" ]
 }
 
+# hook_done PID: the hook bgstage PID ran has ended and been reaped
+hook_done() {
+	[ -e "$T/hook-ran" ] && [ -z "$(bg_children "$1")" ]
+}
+
 @test "faults: SIGTERM to bgstage while it waits for health: prompt exit, mark kept" {
 	scene reload
 	printf '#!/bin/sh\n: >"%s/hook-ran"\n' "$T" >"$T/hooks/restart"
@@ -453,8 +407,8 @@ new_worker() {
 	bgstage -t 60 green >"$T/out" 2>"$T/err" 3>&- &
 	stage=$!
 	bg_track "$stage" bgstage
-	wait_until 5 test -e "$T/hook-ran"
-	sleep 0.5	# in the health wait now
+	# in the health wait now: the hook ran and was reaped
+	wait_until 5 hook_done "$stage"
 	kill -TERM "$stage"
 	# prompt: well within the 60 s it would otherwise wait
 	timeout 5 tail --pid="$stage" -f /dev/null
@@ -462,7 +416,7 @@ new_worker() {
 	wait "$stage" || st=$?
 	cat "$T/err"
 	assert_equal "$st" 143
-	grep -q "interrupted by signal 15" "$T/err"
+	assert_regex "$(cat "$T/err")" "interrupted by signal 15 .*while waiting for health"
 	assert [ ! -s "$T/out" ]
 	assert [ -e "$T/app/.bg-staging.green" ]	# not healthy: still marked
 	assert [ -z "$(bg_children "$stage")" ]

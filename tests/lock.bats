@@ -9,10 +9,6 @@ setup() {
 	L=$T/lock
 }
 
-teardown() {
-	bg_teardown
-}
-
 # hold NAME [HOLD_MS]: a background unit_lock holding $L; its pid in
 # $HOLDER once it printed "locked".
 hold() {
@@ -37,10 +33,11 @@ flock1_hold() {
 	bg_track "$HOLDER" flock
 	CHILD=
 	wait_until 5 flock1_took || st=$?
-	[ -z "$CHILD" ] || bg_track "$CHILD" flock-child
-	[ "$st" -eq 0 ] && return 0
-	echo "flock1_hold: flock(1) did not take $L" >&2
-	return 1
+	# its command too, taken or not: flock(1) leaves it running
+	if [ -n "$CHILD" ]; then
+		bg_track "$CHILD" flock-child
+	fi
+	return "$st"
 }
 
 # flock1_took: $HOLDER runs its command ($CHILD) and holds the lock
@@ -91,7 +88,9 @@ flock1_took() {
 @test "lock: a SIGKILLed holder releases the lock; its pid left in the file is not stale" {
 	hold a
 	kill -KILL "$HOLDER"
-	wait "$HOLDER" 2>/dev/null || true
+	st=0
+	wait "$HOLDER" 2>/dev/null || st=$?
+	assert_equal "$st" 137	# the SIGKILL ended it
 	assert_equal "$(cat "$L")" "$HOLDER"
 	run unit_lock "$L"
 	echo "$output"
@@ -108,9 +107,12 @@ flock1_took() {
 	echo "$output"
 	assert_failure 1
 	assert_output "busy $HOLDER"
-	# flock(1) lets go when its command ends
+	# flock(1) lets go when its command ends (of the SIGTERM: flock(1)
+	# exits 128+15 for it)
 	kill "$CHILD"
-	wait "$HOLDER" 2>/dev/null || true
+	st=0
+	wait "$HOLDER" 2>/dev/null || st=$?
+	assert_equal "$st" 143
 	run unit_lock "$L"
 	assert_success
 }
@@ -120,7 +122,9 @@ flock1_took() {
 	run flock -n "$L" true
 	assert_failure 1
 	kill "$HOLDER"
-	wait "$HOLDER" 2>/dev/null || true
+	st=0
+	wait "$HOLDER" 2>/dev/null || st=$?
+	assert_equal "$st" 143	# the SIGTERM ended it
 	run flock -n "$L" true
 	assert_success
 }
@@ -139,7 +143,9 @@ flock1_took() {
 	# a dead pid, so the answer is "unknown", not the live pid in the file
 	echo "$$" >"$L"
 	kill -KILL "$HOLDER"
-	wait "$HOLDER" 2>/dev/null || true
+	st=0
+	wait "$HOLDER" 2>/dev/null || st=$?
+	assert_equal "$st" 137	# the SIGKILL ended it
 	run unit_lock "$L"
 	echo "$output"
 	assert_failure 1

@@ -12,14 +12,6 @@ load helpers/bg
 load helpers/scene
 load helpers/port
 
-setup() {
-	bg_setup
-}
-
-teardown() {
-	bg_teardown
-}
-
 # in_netns FUNC [ARGS]: run FUNC in a new network namespace, with every
 # function defined here, stopping at the first failing command. Whatever
 # it starts is recorded in $T/.bg-started, so teardown stops it.
@@ -35,20 +27,20 @@ in_netns() {
 	unshare -n -- bash "$T/netns.bash" "$@"
 }
 
-# answers COLOR: production is COLOR's instance, staging the other's, and
-# the map and /bg say COLOR: all on fresh connections.
-answers() {
-	local p s
+# port_answers COLOR: no flip half done and current, /bg and the map say
+# COLOR; production is COLOR's instance, staging the other's (answers,
+# helpers/scene): all on fresh connections.
+port_answers() {
+	flip_whole
+	assert_equal "$(disk_color)" "$1"
+	assert_equal "$(map_says)" "$1"
+	answers "$1"
+}
 
-	p=$(prod_answer) && s=$(staging_answer) || return 1
-	echo "production: $p, staging: $s, /bg: $(served_color), map: $(map_says), current: $(disk_color)"
-	[ "$(served_color)" = "$1" ] && [ "$(map_says)" = "$1" ] &&
-	    [ "$(disk_color)" = "$1" ] || return 1
-	if [ "$1" = blue ]; then
-		[ "$p" = "blue v1" ] && [ "$s" = "green v2" ]
-	else
-		[ "$p" = "green v2" ] && [ "$s" = "blue v1" ]
-	fi
+# port_whole: no flip half done, and production, staging and the map
+# agree with what /bg says.
+port_whole() {
+	port_answers "$(served_color)"
 }
 
 # Everything a refused bgflip must leave alone.
@@ -83,7 +75,7 @@ t_flip() {
 	echo "$output"
 	assert_success
 	assert_line blue
-	answers blue
+	port_answers blue
 	nft list table inet bg
 	assert_equal "$(readlink "$T/state/current")" blue
 	assert [ ! -e "$T/state/blue/live.sock" ]
@@ -91,17 +83,17 @@ t_flip() {
 	echo "$output"
 	assert_success
 	assert_line green
-	answers green
+	port_answers green
 	before=$(snapshot)
 	run bgflip -n
 	assert_success
 	assert_line blue
 	assert_output --partial "would switch nft table inet bg to blue"
 	assert_equal "$(snapshot)" "$before"
-	answers green
+	port_answers green
 	run bgflip
 	assert_success
-	answers blue
+	port_answers blue
 	run bgflip blue
 	assert_success
 	assert_output --partial "already live"
@@ -128,10 +120,10 @@ t_flip6() {
 	run bgflip blue
 	echo "$output"
 	assert_success
-	answers blue
+	port_answers blue
 	run bgflip
 	assert_success
-	answers green
+	port_answers green
 }
 
 @test "port: IPv6 loopback addresses" {
@@ -152,7 +144,7 @@ t_gates() {
 	assert_failure 1
 	assert_output --partial "not healthy"
 	assert_equal "$(snapshot)" "$before"
-	answers blue
+	port_answers blue
 	rm "$T/down-green"
 	# a config port mode cannot serve: exit 4
 	sed -i "s/^staging_addr = .*/staging_addr = $LIVE_ADDR/" "$T/bg.conf"
@@ -191,7 +183,7 @@ t_hand_edit() {
 	run bgflip blue
 	echo "$output"
 	assert_success
-	answers blue
+	port_answers blue
 	# the map swapped whole by hand: still a disagreement
 	nft flush map inet bg colors
 	nft add element inet bg colors "{ $key : goto green, ${STAGING_ADDR%:*} . ${STAGING_ADDR##*:} : goto blue }"
@@ -210,7 +202,7 @@ t_hand_edit() {
 	run bgflip blue
 	echo "$output"
 	assert_success
-	answers blue
+	port_answers blue
 }
 
 # bats test_tags=sanitize
@@ -234,7 +226,7 @@ t_restore() {
 	echo "$output"
 	assert_success
 	assert_output --partial "restoring nft table inet bg for blue"
-	answers blue
+	port_answers blue
 }
 
 @test "port: a table gone after a reboot is restored from STATE/current" {
@@ -345,7 +337,7 @@ t_nft_missing() {
 	assert_failure 4
 	assert_output --partial "nft binary $T/bin/nft is unsafe: it lies in $T/bin"
 	assert_equal "$(snapshot)" "$before"
-	answers blue
+	port_answers blue
 }
 
 @test "port: nft missing, not executable or not trusted: exit 4 naming it" {
@@ -359,12 +351,13 @@ t_nft_env() {
 	    -e trace=execve bgflip
 	echo "$output"
 	assert_success
-	grep '/nft"' "$T/strace.out"
-	assert [ "$(grep -c 'execve("/usr/sbin/nft", \[' "$T/strace.out")" -ge 3 ]
-	grep -q "execve(\"/usr/sbin/nft\", \[\"/usr/sbin/nft\", \"-f\", \"$T/state/.bg.nft\"\], \[\"PATH=/usr/sbin:/usr/bin:/sbin:/bin\"\]) = 0" "$T/strace.out"
-	! grep 'execve("/usr/sbin/nft"' "$T/strace.out" | grep -v \
-	    '\], \["PATH=/usr/sbin:/usr/bin:/sbin:/bin"\]) = 0$'
-	answers green
+	run grep 'execve("/usr/sbin/nft", \[' "$T/strace.out"
+	echo "$output"
+	assert [ "${#lines[@]}" -ge 3 ]
+	assert_line --partial "execve(\"/usr/sbin/nft\", [\"/usr/sbin/nft\", \"-f\", \"$T/state/.bg.nft\"], [\"PATH=/usr/sbin:/usr/bin:/sbin:/bin\"]) = 0"
+	# every nft run so: PATH alone
+	assert_equal "$(grep -vc '\], \["PATH=/usr/sbin:/usr/bin:/sbin:/bin"\]) = 0$' <<<"$output")" 0
+	port_answers green
 }
 
 @test "port: nft runs with a fixed argv and PATH as its whole environment" {
@@ -386,10 +379,10 @@ t_nft_hangs() {
 	bg_track "$hung" nft-hang
 	assert_failure 5
 	assert_output --partial "nft $T/nft did not finish in 10 s"
-	! bg_alive "$hung"
+	refute bg_alive "$hung"
 	assert_equal "$(snapshot)" "$before"
 	assert [ ! -e "$T/run/lock.flip" ]
-	answers blue
+	port_answers blue
 }
 
 @test "port: an nft that hangs is ended by the deadline: exit 5, nothing changed" {
@@ -407,16 +400,16 @@ t_nft_fails() {
 	    -e inject=sendmsg:error=ENOBUFS:when=1 bgflip
 	echo "$output"
 	assert_failure 5
-	grep -q 'sendmsg(.*ENOBUFS (No buffer space available) (INJECTED)' \
-	    "$T/strace.out"
+	strace_saw "$T/strace.out" \
+	    'sendmsg\(.*ENOBUFS \(No buffer space available\) \(INJECTED\)'
 	assert_output --partial "nft -f refused the switch"
 	assert_equal "$(snapshot)" "$before"
 	assert [ ! -e "$T/run/lock.flip" ]
 	assert [ ! -e "$T/state/.bg.nft" ]
-	answers blue
+	port_answers blue
 	run bgflip
 	assert_success
-	answers green
+	port_answers green
 }
 
 @test "port: nft failing mid-transaction leaves everything as it was, exit 5" {
@@ -442,11 +435,11 @@ t_nft_atomic() {
 		chain output { type nat hook output priority -100 ; policy accept ; meta l4proto udp accept ; meta l4proto tcp ip daddr . tcp dport vmap @colors ; }
 	}
 	EOF
-	answers blue
+	port_answers blue
 	before=$(snapshot)
 	run bgflip
 	echo "$output"
-	nft list chain inet bg output | grep -q 'udp accept'
+	assert_regex "$(nft list chain inet bg output)" 'udp accept'
 	assert_equal "$(snapshot)" "$before"
 	assert_failure 5
 	# the kernel refused the batch after the chains' flushes
@@ -454,7 +447,7 @@ t_nft_atomic() {
 	assert_output --partial "Device or resource busy"
 	assert_output --partial "nft -f refused the switch"
 	assert [ ! -e "$T/run/lock.flip" ]
-	answers blue
+	port_answers blue
 }
 
 @test "port: a transaction the kernel refuses half way changes nothing, exit 5" {
@@ -470,10 +463,10 @@ t_rollback() {
 	    -e inject=memfd_create:error=EMFILE:when=4 bgflip
 	echo "$output"
 	assert_failure 6
-	grep -q 'memfd_create(.*EMFILE .*(INJECTED)' "$T/strace.out"
+	strace_saw "$T/strace.out" '^memfd_create\(.*EMFILE .*\(INJECTED\)$'
 	assert_output --partial "rolled back: blue is live again"
 	assert [ ! -e "$T/run/lock.flip" ]
-	answers blue
+	port_answers blue
 	assert [ ! -s "$T/log/bg.log" ]
 	# and when every nft from then on fails, the rollback too: exit 7,
 	# the record kept, and the next bgflip finishes the flip
@@ -487,7 +480,7 @@ t_rollback() {
 	echo "$output"
 	assert_success
 	assert_output --partial "found an interrupted flip from blue to green; finishing it"
-	answers green
+	port_answers green
 	assert_equal "$(wc -l <"$T/log/bg.log")" 1
 }
 
@@ -499,27 +492,17 @@ t_rollback() {
 # happened); then the next bgflip finishes or undoes the flip, does its
 # own, and map, current and /bg agree.
 kill_each() {
-	local step sys n
+	local step
 
 	for step in "$@"; do
-		sys=${step%:*}
-		n=${step#*:}
-		strace -o "$T/strace.out" -e trace="$sys" \
-		    -e inject="$sys:signal=KILL:when=$n" bgflip \
-		    >/dev/null 2>"$T/killed.err" || true
-		grep -q '+++ killed by SIGKILL' "$T/strace.out" || {
-			echo "not killed at $step"
-			cat "$T/strace.out" "$T/killed.err"
-			return 1
-		}
-		echo "killed at $step: map $(map_says), current $(disk_color), record $([ -e "$T/run/lock.flip" ] && echo yes || echo no)"
-		bgflip -w 10 >"$T/next.out" 2>&1 || {
-			cat "$T/next.out"
-			return 1
-		}
-		[ ! -e "$T/run/lock.flip" ]
-		answers "$(served_color)"
-		[ ! -e "$T/state/.bg.nft" ]
+		bgflip_inject "$step" signal=KILL
+		echo "killed at $step: exit $INJECT_ST, map $(map_says), current $(disk_color), record $([ -e "$T/run/lock.flip" ] && echo yes || echo no)"
+		strace_saw "$T/strace" '^\+\+\+ killed by SIGKILL \+\+\+$'
+		assert_equal "$INJECT_ST" 137
+		run bgflip -w 10
+		assert_success
+		port_whole
+		assert [ ! -e "$T/state/.bg.nft" ]
 	done
 }
 
@@ -537,47 +520,30 @@ t_kill() {
 	# the fresh state too: killed between the table and current
 	rm -f "$T/state/current"
 	nft delete table inet bg
-	strace -o "$T/strace.out" -e trace=symlink \
-	    -e inject=symlink:signal=KILL:when=1 bgflip green \
-	    >/dev/null 2>&1 || true
-	grep -q '+++ killed by SIGKILL' "$T/strace.out"
+	bgflip_inject symlink:1 signal=KILL green
+	strace_saw "$T/strace" '^\+\+\+ killed by SIGKILL \+\+\+$'
+	assert_equal "$INJECT_ST" 137
 	assert_equal "$(map_says)" green
 	assert [ ! -e "$T/state/current" ]
 	run bgflip -w 10 green
 	echo "$output"
 	assert_success
 	assert_output --partial "found an interrupted flip from nothing to green"
-	answers green
+	port_answers green
 }
 
 @test "port: killed at any step, the next bgflip converges" {
 	in_netns t_kill
 }
 
+
 t_signals() {
 	port_live
-	# before the lock: it dies of the signal, nothing changed; from the
-	# lock on the signal waits, and the flip finishes: never a half state
-	for step in flock:1 write:2 pidfd_open:3 symlink:1 connect:5 write:3; do
-		sys=${step%:*}
-		n=${step#*:}
-		before=$(served_color)
-		st=0
-		strace -o "$T/strace.out" -e trace="$sys" \
-		    -e inject="$sys:signal=TERM:when=$n" bgflip \
-		    >/dev/null 2>"$T/err" || st=$?
-		# held signals are never shown delivered: that the call it was
-		# injected at happened is what proves the injection
-		assert [ "$(grep -c "^$sys(" "$T/strace.out")" -ge "$n" ]
-		echo "SIGTERM at $step: exit $st: $(tr '\n' ' ' <"$T/err")"
-		answers "$(served_color)"
-		assert [ ! -e "$T/run/lock.flip" ]
-		case $st in
-		0) [ "$(served_color)" != "$before" ] ;;
-		143) [ "$step" = flock:1 ] && [ "$(served_color)" = "$before" ] ;;
-		*) false ;;
-		esac
-	done
+	# signal_each (helpers/scene): before the lock it dies of the
+	# signal, nothing changed; from the lock on the signal waits, and the
+	# flip finishes: never a half state
+	signal_each TERM port_whole dies:flock:1 write:2 pidfd_open:3 \
+	    symlink:1 connect:5 write:3
 }
 
 @test "port: SIGTERM at each step: the flip finishes, never half" {
@@ -585,6 +551,12 @@ t_signals() {
 }
 
 # --- bgdrain ----------------------------------------------------------
+
+# conns_to ADDR N: N established connections to ADDR's port (the rows
+# of the clients, whose remote port it is)
+conns_to() {
+	[ "$(grep -c ":$(printf '%04X' "${1##*:}") 01" /proc/net/tcp)" -eq "$2" ]
+}
 
 t_drain() {
 	port_live
@@ -594,10 +566,10 @@ t_drain() {
 	exec 6<>"/dev/tcp/${LIVE_ADDR%:*}/${LIVE_ADDR##*:}"
 	exec 7<>"/dev/tcp/${LIVE_ADDR%:*}/${LIVE_ADDR##*:}"
 	exec 8<>"/dev/tcp/${STAGING_ADDR%:*}/${STAGING_ADDR##*:}"
-	sleep 0.3
+	wait_until 5 conns_to "$LIVE_ADDR" 3
+	wait_until 5 conns_to "$STAGING_ADDR" 1
 	# the client-side rows name live_addr's port, the server-side ones
 	# the instance's: only the latter count, each once
-	assert_equal "$(grep -c ":$(printf '%04X' "${LIVE_ADDR##*:}") 01" /proc/net/tcp)" 3
 	run bgdrain -cF blue
 	assert_failure 1
 	assert_output "bgdrain: blue has 3 connections in flight"
@@ -606,7 +578,7 @@ t_drain() {
 	assert_output "bgdrain: green has 1 connection in flight"
 	# after a flip they stay where they are (conntrack)
 	bgflip >/dev/null 2>&1
-	answers green
+	port_answers green
 	run bgdrain -c blue
 	assert_output "bgdrain: blue has 3 connections in flight"
 	exec 5>&- 6>&- 7>&-
@@ -628,42 +600,10 @@ t_drain() {
 t_zero() {
 	port_live
 	workers=$(nginx_workers)
-	bgload -k -c 50 -p 50 -d 120 "$PROD_URL/" >"$T/load.out" \
-	    2>"$T/load.err" 3>&- &
-	load=$!
-	bg_track "$load" bgload
-	sleep 0.5
-	ok=0
-	for i in $(seq 100); do
-		if out=$(bgflip 2>&1); then
-			ok=$((ok + 1))
-		else
-			echo "flip $i: $out"
-		fi
-	done
-	alive=0
-	if bg_alive "$load"; then
-		alive=1
-		kill -TERM "$load"
-	fi
-	wait "$load" || true
-	cat "$T/load.err"
-	line=$(grep '^bgload ' "$T/load.out")
-	echo "$line"
-	echo "flips: $ok of 100"
-	assert_equal "$alive" 1
-	assert_equal "$ok" 100
-	assert_equal "$(wc -l <"$T/log/bg.log")" 100
-	assert_regex "$line" ' sent=[0-9]+ ok=[0-9]+ .* switches=[0-9]+ '
-	sent=${line#* sent=} got=${line#* ok=} switches=${line#* switches=}
-	sent=${sent%% *} got=${got%% *} switches=${switches%% *}
-	assert [ "$sent" -gt 0 ]
-	assert_equal "$got" "$sent"
-	assert_regex "$line" ' failed=0 '
-	assert_regex "$line" ' non2xx=0 '
-	assert_regex "$line" 'blue_v1:'
-	assert_regex "$line" 'green_v2:'
-	assert [ "$switches" -ge 50 ]
+	bgload_start -k -c 50 -p 50
+	bgload_flips 100
+	bgload_stop
+	bgload_lost_nothing 100
 	# nginx never reloaded
 	assert_equal "$(nginx_workers | wc -l)" 2
 	assert_equal "$(nginx_workers)" "$workers"

@@ -3,8 +3,9 @@
 # ports, in a scratch directory nginx's workers (user nobody) can reach.
 #
 #   load helpers/bg
-#   setup()    { bg_setup; }
-#   teardown() { bg_teardown; }
+#
+# Loading it defines setup() as bg_setup and teardown() as bg_teardown; a
+# test file that needs more defines its own and calls them there.
 #
 # API
 #   bg_setup                 exports T (scratch dir, 0755), BG_ROOT, NGINX_BIN;
@@ -15,6 +16,8 @@
 #   bg_track PID [NAME]      have bg_teardown stop PID too (e.g. a background
 #                            bgload or sshd the test started itself).
 #   free_port                prints a free TCP port on 127.0.0.1.
+#   bg_accepts HOST PORT     true when a TCP connect succeeds (the probe sends
+#                            nothing).
 #   wait_for_port HOST PORT [SECS]   until a TCP connect succeeds (default 5 s).
 #   start_app NAME COLOR VERSION LISTEN [bgapp args]
 #                            starts tests/bin/bgapp, waits until it listens; pid in
@@ -35,6 +38,7 @@
 #   nginx_workers            worker pids, one per line (old generations too).
 #   write_conf FILE k=v ...  writes a bg.conf: one "k = v" line per argument.
 #   bg_alive PID [START]     true while PID runs (not a zombie).
+#   bg_gone PID...           true when none of them runs.
 #   bg_children PID          its child pids, one per line.
 #   wait_until SECS CMD...   runs CMD every 0.1 s until it succeeds; fails
 #                            naming CMD after SECS seconds.
@@ -62,6 +66,16 @@ if [ -f /usr/lib/bats/bats-support/load.bash ] &&
 else
 	BG_MISSING="bats-support and bats-assert are not in /usr/lib/bats (Debian: apt-get install bats-support bats-assert)"
 fi
+
+# The hooks of a test file that needs nothing more; one that does defines
+# its own after the load, calling bg_setup and bg_teardown.
+setup() {
+	bg_setup
+}
+
+teardown() {
+	bg_teardown
+}
 
 bg_setup() {
 	local d mode dirs up
@@ -149,23 +163,23 @@ bg_alive() {
 	[ "${f[19]}" = "$2" ]
 }
 
+# bg_gone PID...: none of them runs (a zombie counts as gone).
+bg_gone() {
+	local p
+
+	for p in "$@"; do
+		! bg_alive "$p" || return 1
+	done
+}
+
 # bg_stop_pids SECS PID...: TERM them, wait up to SECS, KILL what is left.
 bg_stop_pids() {
-	local secs=$1 p n left
+	local secs=$1 p
 	shift
 	for p in "$@"; do
 		! bg_alive "$p" || kill -TERM "$p" 2>/dev/null || true
 	done
-	n=$((secs * 10))
-	while [ "$n" -gt 0 ]; do
-		left=0
-		for p in "$@"; do
-			bg_alive "$p" && left=1
-		done
-		[ "$left" -eq 0 ] && break
-		sleep 0.1
-		n=$((n - 1))
-	done
+	wait_until "$secs" bg_gone "$@" 2>/dev/null || true
 	for p in "$@"; do
 		! bg_alive "$p" || kill -KILL "$p" 2>/dev/null || true
 	done
@@ -196,24 +210,20 @@ free_port() {
 }
 
 # The probe connects and closes without sending a request.
-wait_for_port() {
-	local host=$1 port=$2 n=$(( ${3:-5} * 10 ))
+bg_accepts() {
+	local host=${1#[}
 
-	host=${host#[}
-	host=${host%]}
-	while [ "$n" -gt 0 ]; do
-		if (exec 5<>"/dev/tcp/$host/$port") 2>/dev/null; then
-			return 0
-		fi
-		sleep 0.1
-		n=$((n - 1))
-	done
-	echo "wait_for_port: nothing accepts on $host:$port" >&2
+	(exec 5<>"/dev/tcp/${host%]}/$2") 2>/dev/null
+}
+
+wait_for_port() {
+	wait_until "${3:-5}" bg_accepts "$1" "$2" 2>/dev/null && return 0
+	echo "wait_for_port: nothing accepts on $1:$2" >&2
 	return 1
 }
 
 start_app() {
-	local name=$1 color=$2 version=$3 listen=$4 pid='' n st
+	local name=$1 color=$2 version=$3 listen=$4 pid st
 	shift 4
 
 	rm -f "$T/app-$name.addr" "$T/app-$name.pid" "$T/app-$name.status"
@@ -231,39 +241,38 @@ start_app() {
 	) &
 	# bgapp prints its address once it listens (and its socket has its
 	# mode): no probe connection, which --reset-every would count.
-	n=50
-	while [ "$n" -gt 0 ]; do
-		if [ -z "$pid" ] && [ -s "$T/app-$name.pid" ]; then
-			pid=$(cat "$T/app-$name.pid")
-			bg_record app "$name" "$pid"
-		fi
-		# listening, and its pid recorded for bg_teardown (under load
-		# bgapp may print its address before the wrapper writes its pid)
-		[ -s "$T/app-$name.addr" ] && [ -n "$pid" ] && return 0
-		if [ -e "$T/app-$name.status" ]; then
-			echo "start_app: bgapp $name exited $(cat "$T/app-$name.status"):" >&2
-			cat "$T/app-$name.log" >&2
-			return 1
-		fi
-		sleep 0.1
-		n=$((n - 1))
-	done
-	echo "start_app: bgapp $name does not listen on $listen after 5 s" >&2
+	st=0
+	wait_until 5 bg_app_settled "$name" 2>/dev/null || st=$?
+	# recorded for bg_teardown whatever came of it
+	if [ -s "$T/app-$name.pid" ]; then
+		pid=$(cat "$T/app-$name.pid")
+		bg_record app "$name" "$pid"
+	fi
+	if [ -e "$T/app-$name.status" ]; then
+		echo "start_app: bgapp $name exited $(cat "$T/app-$name.status"):" >&2
+	elif [ "$st" -ne 0 ]; then
+		echo "start_app: bgapp $name does not listen on $listen after 5 s" >&2
+	else
+		return 0
+	fi
 	cat "$T/app-$name.log" >&2
 	return 1
 }
 
+# bg_app_settled NAME: the wrapper wrote bgapp's pid (under load bgapp may
+# print its address first), and bgapp listens or has exited.
+bg_app_settled() {
+	[ -s "$T/app-$1.pid" ] &&
+	    { [ -s "$T/app-$1.addr" ] || [ -e "$T/app-$1.status" ]; }
+}
+
 stop_app() {
-	local name=$1 n=$(( ${2:-10} * 10 )) pid
+	local name=$1 pid
 
 	pid=$(cat "$T/app-$name.pid") || return 1
 	# once it has exited its pid may belong to someone else: no signal
 	[ -s "$T/app-$name.status" ] || kill -TERM "$pid" 2>/dev/null || true
-	while [ "$n" -gt 0 ] && ! [ -s "$T/app-$name.status" ]; do
-		sleep 0.1
-		n=$((n - 1))
-	done
-	if ! [ -s "$T/app-$name.status" ]; then
+	if ! wait_until "${2:-10}" test -s "$T/app-$name.status" 2>/dev/null; then
 		echo "stop_app: bgapp $name still runs after SIGTERM; killing it" >&2
 		kill -KILL "$pid" 2>/dev/null || true
 		return 1
@@ -272,7 +281,7 @@ stop_app() {
 }
 
 start_nginx() {
-	local snippet=$1 out n pid
+	local snippet=$1 out pid
 
 	export NGINX_PREFIX="$T/nginx"
 	export NGINX_CONF="$NGINX_PREFIX/nginx.conf"
@@ -312,22 +321,22 @@ EOF
 		cat "$NGINX_PREFIX/error.log" >&2 2>/dev/null
 		return 1
 	fi
-	n=50
-	while [ "$n" -gt 0 ]; do
-		if [ -s "$NGINX_PID" ]; then
-			pid=$(cat "$NGINX_PID")
-			if bg_alive "$pid"; then
-				export NGINX_MASTER=$pid
-				bg_record nginx master "$pid"
-				return 0
-			fi
-		fi
-		sleep 0.1
-		n=$((n - 1))
-	done
+	if wait_until 5 bg_pidfile_alive "$NGINX_PID" 2>/dev/null; then
+		pid=$(cat "$NGINX_PID")
+		export NGINX_MASTER=$pid
+		bg_record nginx master "$pid"
+		return 0
+	fi
 	echo "start_nginx: no nginx pid file after 5 s" >&2
 	cat "$NGINX_PREFIX/error.log" >&2 2>/dev/null
 	return 1
+}
+
+# bg_pidfile_alive FILE: FILE names a running process
+bg_pidfile_alive() {
+	local pid
+
+	read -r pid 2>/dev/null <"$1" && [ -n "$pid" ] && bg_alive "$pid"
 }
 
 # bg_children PID: the pids whose parent is PID.
@@ -366,7 +375,7 @@ nginx_workers() {
 }
 
 nginx_reload() {
-	local out old now w n c fresh busy
+	local out old
 
 	if ! out=$("$NGINX_BIN" -t -p "$NGINX_PREFIX/" -c "$NGINX_CONF" 2>&1); then
 		echo "nginx_reload: nginx -t rejects the config:" >&2
@@ -379,32 +388,31 @@ nginx_reload() {
 		echo "nginx_reload: $out" >&2
 		return 1
 	fi
-	n=100
-	while [ "$n" -gt 0 ]; do
-		fresh=0
-		busy=0
-		now=$(nginx_workers)
-		for w in $now; do
-			case $old in
-			*" $w "*)
-				c=
-				read -r -d '' c 2>/dev/null \
-				    <"/proc/$w/cmdline" || true
-				case $c in
-				*"shutting down"*) ;;
-				*) busy=1 ;;
-				esac
-				;;
-			*) fresh=1 ;;
-			esac
-		done
-		[ "$fresh" -eq 1 ] && [ "$busy" -eq 0 ] && return 0
-		sleep 0.05
-		n=$((n - 1))
-	done
+	wait_until 5 bg_new_generation "$old" 2>/dev/null && return 0
 	echo "nginx_reload: no new generation of workers after 5 s" >&2
 	tail -n 5 "$NGINX_PREFIX/error.log" >&2 2>/dev/null
 	return 1
+}
+
+# bg_new_generation " PID ... ": a worker runs that is not listed, and
+# every listed one still running is shutting down.
+bg_new_generation() {
+	local w c fresh=1
+
+	for w in $(nginx_workers); do
+		case $1 in
+		*" $w "*)
+			c=
+			read -r -d '' c 2>/dev/null <"/proc/$w/cmdline" || true
+			case $c in
+			*"shutting down"*) ;;
+			*) return 1 ;;
+			esac
+			;;
+		*) fresh=0 ;;
+		esac
+	done
+	return "$fresh"
 }
 
 # bg_nginx_kill MASTER: TERM the master (fast shutdown), then KILL it and

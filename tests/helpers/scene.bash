@@ -47,10 +47,25 @@
 # prod_answer [PATH] / staging_answer [PATH]
 #   print what production / staging answer through nginx ("blue v1"), on a
 #   fresh connection; status other than 200 is a failure.
+# answers COLOR  production answers with COLOR's instance, staging with the
+#                other's (asserted).
 # served_color   what production's /bg says (blue or green).
 # disk_color     what is live on disk: which of blue.conf/green.conf live.conf
 #                is byte-equal to (reload), where $T/state/current points
 #                (socket); "none" otherwise.
+#
+# bgload_start ARGS... / bgload_flips N / bgload_stop / bgload_lost_nothing N [MIN]
+#   tests/bin/bgload ARGS against production in the background while
+#   bgflip runs N times back to back; then its summary line, and the
+#   assertions that no request was lost (helpers below).
+# bgflip_inject SYSCALL:N ACTION [ARGS]
+#   one bgflip under strace with ACTION (error=EIO, signal=KILL, ...)
+#   injected at its Nth SYSCALL; exit status in INJECT_ST.
+# flip_whole     no crash record, the disk wholly one color, nginx serves it.
+# master_killed FLIP ERE   SIGKILL nginx's master under a held bgflip: exit 7.
+# signal_each SIG CHECK STEP...
+#   SIG at each step of a bgflip: it dies of it before the lock, and
+#   finishes the flip from the lock on (asserted); CHECK after each.
 
 # The group nginx's workers run as when the master is root and nginx.conf
 # has no "user" line: nginx's compiled-in default, nobody's group here.
@@ -173,6 +188,19 @@ staging_answer() {
 	scene_get "$STAGING_URL${1:-/}"
 }
 
+answers() {
+	local p s
+
+	p=$(prod_answer /)
+	s=$(staging_answer /)
+	echo "production: $p, staging: $s"
+	if [ "$1" = blue ]; then
+		assert_equal "$p:$s" "blue v1:green v2"
+	else
+		assert_equal "$p:$s" "green v2:blue v1"
+	fi
+}
+
 served_color() {
 	scene_get "$PROD_URL/bg"
 }
@@ -200,10 +228,171 @@ disk_color() {
 # the temp name bgflip writes a file under before renaming it into place
 BG_TMP=.bg.tmp
 
+# flip_whole: no flip is half done: the disk is wholly one color, nginx
+# serves it, and no crash record is left.
+flip_whole() {
+	local d s
+
+	d=$(disk_color)
+	s=$(served_color)
+	echo "disk $d, nginx serves $s"
+	assert_regex "$d" '^(blue|green)$'
+	assert_equal "$s" "$d"
+	assert [ ! -e "$T/run/lock.flip" ]
+}
+
+# master_killed FLIP ERE: SIGKILL the nginx master while bgflip, under
+# strace -o $T/strace as background job FLIP (its output in $T/out), is
+# held by an inject; strace shows the held call (ERE), the master is
+# gone, and bgflip exits 7.
+master_killed() {
+	local st=0
+
+	kill -KILL "$NGINX_MASTER"
+	wait "$1" || st=$?
+	cat "$T/out"
+	strace_saw "$T/strace" "$2"
+	refute bg_alive "$NGINX_MASTER"	# the SIGKILL took
+	assert_equal "$st" 7
+}
+
 # no_temps: no temp file of bgflip's ($BG_TMP, *.bg.tmp*) is left in $T
 no_temps() {
-	local left
+	assert_equal "$(find "$T" -name "$BG_TMP" -o -name '*.bg.tmp*')" ""
+}
 
-	left=$(find "$T" -name "$BG_TMP" -o -name '*.bg.tmp*')
-	[ -z "$left" ] || { echo "temp files left: $left"; return 1; }
+# bgload_start ARGS...: bgload ARGS against production in the background,
+# bounded by -d 120 (the flips take well under that); its key=value line
+# in $T/load.out, its table in $T/load.err.
+bgload_start() {
+	bgload "$@" -d 120 "$PROD_URL/" >"$T/load.out" 2>"$T/load.err" 3>&- &
+	LOAD=$!
+	bg_track "$LOAD" bgload
+	# let every client connect and get answers before the first flip
+	sleep 0.5
+}
+
+# bgload_flips N: bgflip N times, back to back; FLIPS_OK counts exit 0.
+bgload_flips() {
+	local i out
+
+	FLIPS_OK=0
+	for i in $(seq "$1"); do
+		if out=$(bgflip 2>&1); then
+			FLIPS_OK=$((FLIPS_OK + 1))
+		else
+			echo "flip $i: exit $?: $out"
+		fi
+	done
+	echo "flips: $FLIPS_OK of $1 succeeded"
+}
+
+# bgload_stop: end bgload (SIGTERM: it stops sending, finishes what is in
+# flight and reports), print what it saw, and set LOAD_ALIVE (1 when it
+# still ran), LOAD_LINE and its summary's KEY=N as L_sent, L_ok, ...
+# shellcheck disable=SC2034 # the tests read L_reset, L_timeout, ...
+bgload_stop() {
+	local kv
+
+	L_sent=0 L_ok=0 L_failed=0 L_non2xx=0 L_reset=0 L_connect_err=0
+	L_timeout=0 L_switches=0 L_gap_med_ms=- L_gap_max_ms=- L_bodies=
+	LOAD_ALIVE=0
+	if bg_alive "$LOAD"; then
+		LOAD_ALIVE=1
+		kill -TERM "$LOAD"
+	fi
+	wait "$LOAD" || true
+	cat "$T/load.err"
+	LOAD_LINE=$(grep '^bgload ' "$T/load.out")
+	echo "$LOAD_LINE"
+	for kv in ${LOAD_LINE#bgload }; do
+		case $kv in
+		bodies=*) L_bodies=${kv#bodies=} ;;
+		*=*) printf -v "L_${kv%%=*}" '%s' "${kv#*=}" ;;
+		esac
+	done
+}
+
+# bgload_only_instances: every 2xx answer was "blue v1" or "green v2",
+# both were seen, and they add up to every request answered.
+bgload_only_instances() {
+	local all b n sum=0 blue=0 green=0
+
+	IFS=, read -r -a all <<<"$L_bodies"
+	for b in "${all[@]}"; do
+		n=${b##*:}
+		case ${b%:*} in
+		blue_v1) blue=$n ;;
+		green_v2) green=$n ;;
+		*) fail "an answer from neither instance: $b" ;;
+		esac
+		sum=$((sum + n))
+	done
+	echo "blue v1: $blue, green v2: $green, ok: $L_ok"
+	assert [ "$blue" -gt 0 ]
+	assert [ "$green" -gt 0 ]
+	assert_equal "$sum" "$L_ok"
+}
+
+# bgload_lost_nothing N [MIN]: the N flips all succeeded under a load
+# that ran through them, each wrote its history line, every request sent
+# came back 2xx from an instance, and the answers changed sides at least
+# MIN times (default N/2: one switch per two flips).
+bgload_lost_nothing() {
+	echo "last old answer to first new one, ms: median $L_gap_med_ms, max $L_gap_max_ms (not asserted; negative: both answered at once)"
+	assert_equal "$LOAD_ALIVE" 1
+	assert_equal "$FLIPS_OK" "$1"
+	assert_equal "$(wc -l <"$T/log/bg.log")" "$1"
+	assert [ "$L_sent" -gt 0 ]
+	assert_equal "$L_failed" 0
+	assert_equal "$L_non2xx" 0
+	assert_equal "$L_ok" "$L_sent"
+	bgload_only_instances
+	assert [ "$L_switches" -ge "${2:-$(($1 / 2))}" ]
+}
+
+# bgflip_inject SYSCALL:N ACTION [ARGS]: bgflip ARGS under strace, ACTION
+# (error=EIO, signal=KILL, delay_exit=..., joined by ":") injected at its
+# Nth SYSCALL (only among the calls on INJECT_PATH, when set). strace's
+# lines in $T/strace, bgflip's output in $T/out and $T/err, its exit
+# status in INJECT_ST (128+N when a signal ended it).
+bgflip_inject() {
+	local sys=${1%:*} n=${1##*:} action=$2
+	shift 2
+
+	INJECT_ST=0
+	strace -o "$T/strace" ${INJECT_PATH:+-P "$INJECT_PATH"} \
+	    -e trace="$sys" -e inject="$sys:$action:when=$n" bgflip "$@" \
+	    >"$T/out" 2>"$T/err" 3>&- || INJECT_ST=$?
+}
+
+# signal_each SIG CHECK STEP...: SIG sent to bgflip at each SYSCALL:N,
+# and strace shows the call it was sent at (delay_exit=1 marks it). At a
+# step written dies:SYSCALL:N, before the lock, bgflip must die of it
+# (exit 128+SIG, strace shows it arrive) with production unchanged; from
+# the lock on the signal waits and the flip must finish (exit 0,
+# production moved). CHECK runs after each: never a half state.
+signal_each() {
+	local sig=$1 check=$2 step before dies
+	shift 2
+
+	for step in "$@"; do
+		dies=0
+		case $step in
+		dies:*) dies=1 step=${step#dies:} ;;
+		esac
+		before=$(served_color)
+		bgflip_inject "$step" "signal=$sig:delay_exit=1"
+		echo "SIG$sig at $step: exit $INJECT_ST: $(tr '\n' ' ' <"$T/err")"
+		strace_saw "$T/strace" "^${step%:*}\\(.*\\(DELAYED\\)\$"
+		"$check"
+		if [ "$dies" -eq 1 ]; then
+			assert_equal "$INJECT_ST" "$((128 + $(kill -l "$sig")))"
+			strace_saw "$T/strace" "^--- SIG$sig .*SI_KERNEL"
+			assert_equal "$(served_color)" "$before"
+		else
+			assert_equal "$INJECT_ST" 0
+			assert_not_equal "$(served_color)" "$before"
+		fi
+	done
 }

@@ -64,7 +64,7 @@ sshd_keys() {
 # Its config, log and pid files are DIR/ADDR.*; ADDR:PORT goes into
 # DIR/known_hosts. Waits until it accepts.
 sshd_start() {
-	local d=$1 addr=$2 port=$3 pid n
+	local d=$1 addr=$2 port=$3 pid
 	shift 3
 
 	cat >"$d/$addr.config" <<EOF
@@ -96,21 +96,19 @@ EOF
 	if [ -n "${T:-}" ] && [ -f "$T/.bg-started" ]; then
 		bg_track "$pid" sshd
 	fi
-	n=50
-	while [ "$n" -gt 0 ]; do
-		if ! bg_alive "$pid"; then
-			echo "sshd_start: sshd exited:" >&2
-			cat "$d/$addr.log" >&2
-			return 1
-		fi
-		if (exec 5<>"/dev/tcp/$addr/$port") 2>/dev/null; then
-			return 0
-		fi
-		sleep 0.1
-		n=$((n - 1))
-	done
-	echo "sshd_start: sshd does not accept on $addr port $port" >&2
+	if ! wait_until 5 sshd_settled "$pid" "$addr" "$port" 2>/dev/null; then
+		echo "sshd_start: sshd does not accept on $addr port $port" >&2
+		return 1
+	fi
+	bg_alive "$pid" && return 0
+	echo "sshd_start: sshd exited:" >&2
+	cat "$d/$addr.log" >&2
 	return 1
+}
+
+# sshd_settled PID ADDR PORT: sshd PID has exited, or ADDR:PORT accepts
+sshd_settled() {
+	! bg_alive "$1" || bg_accepts "$2" "$3"
 }
 
 sshd_opts() {
@@ -118,17 +116,10 @@ sshd_opts() {
 }
 
 stop_sshd() {
-	local pid n
+	local pid
 
 	pid=$(cat "${SSHD_DIR:?}/127.0.0.1.bgpid" 2>/dev/null) || return 0
-	kill -TERM "$pid" 2>/dev/null
-	n=20
-	while [ "$n" -gt 0 ] && kill -0 "$pid" 2>/dev/null; do
-		sleep 0.1
-		n=$((n - 1))
-	done
-	kill -KILL "$pid" 2>/dev/null
-	wait "$pid" 2>/dev/null
+	bg_stop_pids 2 "$pid"
 	rm -f "$SSHD_DIR/127.0.0.1.bgpid"
 	return 0
 }
