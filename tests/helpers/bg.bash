@@ -471,3 +471,17 @@ strace_saw() {
 	cat "$1"
 	return 1
 }
+
+# in_flight ADDR N: exactly N connections in flight to ADDR (a bg.conf
+# address: HOST:PORT, [IPv6]:PORT or unix:/path), counted alike through
+# netlink and /proc/net by tests/unit/unit_proc -n; for wait_until.
+in_flight() {
+	local c
+
+	c=$(unit_proc -n "$1") && [ "$c" = "$2" ]
+}
+
+# bg_gone PID: PID no longer runs (ended, or a zombie); for wait_until.
+bg_gone() {
+	! bg_alive "$1"
+}
