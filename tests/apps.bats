@@ -9,6 +9,7 @@
 load helpers/bg
 load helpers/scene
 load helpers/deploy
+load helpers/ws
 
 setup() {
 	bg_setup
@@ -16,39 +17,6 @@ setup() {
 
 teardown() {
 	bg_teardown
-}
-
-# ws ARGS...: run bgws ARGS, print its line, set W_name for each count.
-ws() {
-	local kv st=0
-
-	W_LINE=$("$BG_ROOT/tests/bin/bgws" "$@") || st=$?
-	echo "bgws $*: exit $st: $W_LINE"
-	for kv in ${W_LINE#bgws }; do
-		printf -v "W_${kv%%=*}" '%s' "${kv#*=}"
-	done
-	return "$st"
-}
-
-# ws_bg ARGS...: bgws in the background (output in $T/ws.out); ws_wait
-# waits for it (bounded by its own -d) and sets W_ as ws does.
-ws_bg() {
-	"$BG_ROOT/tests/bin/bgws" "$@" >"$T/ws.out" 2>"$T/ws.err" 3>&- &
-	WS_PID=$!
-	bg_track "$WS_PID" bgws
-}
-
-ws_wait() {
-	local kv st=0
-
-	wait "$WS_PID" || st=$?
-	cat "$T/ws.err"
-	W_LINE=$(cat "$T/ws.out")
-	echo "bgws: exit $st: $W_LINE"
-	for kv in ${W_LINE#bgws }; do
-		printf -v "W_${kv%%=*}" '%s' "${kv#*=}"
-	done
-	return "$st"
 }
 
 # mk ARGS: make on this machine (HOST=local) into the scene.
@@ -78,12 +46,12 @@ long_lived() {
 	ws -w 2 -s 2 -e 100 -d 2 "$PROD_URL/"
 	assert_equal "$W_ws_open $W_echo $W_sse_open $W_blue $W_green" "2 2 2 4 0"
 	assert_equal "$W_ws_eof $W_ws_reset $W_sse_eof $W_sse_reset $W_refused" "0 0 0 0 0"
-	[ "$W_events" -ge 10 ]
+	assert [ "$W_events" -ge 10 ]
 	# unbuffered: streams the app ends by closing (not chunked) are what
 	# a buffering nginx holds back; 20 events of 100 ms must come through
 	ws -r -s 2 -e 100 -d 2 "$PROD_URL/"
 	assert_equal "$W_sse_open $W_sse_eof $W_sse_reset" "2 0 0"
-	[ "$W_events" -ge 10 ]
+	assert [ "$W_events" -ge 10 ]
 	ws -w 1 -s 1 -e 100 -d 1 "$STAGING_URL/"
 	assert_equal "$W_ws_open $W_sse_open $W_green $W_blue" "1 1 2 0"
 }
@@ -213,7 +181,7 @@ EOF
 		assert_line "$1"
 		run curl -sS "$STAGING_URL/api/x"
 		assert_output "$2"
-		[ "$(md5sum "$T/app-nginx/app.conf")" = "$sum" ]
+		assert_equal "$(md5sum "$T/app-nginx/app.conf")" "$sum"
 	}
 	check "blue v1" "green v2"
 	run mk deploy
@@ -237,7 +205,7 @@ EOF
 	site socket
 	# a WebSocket held on green (the standby) through staging
 	ws_bg -w 1 -d 30 "$STAGING_URL/"
-	sleep 1
+	wait_until 5 in_flight "$GREEN_ADDR" 1
 	run bgstage green
 	assert_failure 1
 	assert_output --partial "in flight"
@@ -319,9 +287,10 @@ across() {
 	kill -TERM "$LOAD"
 	wait "$LOAD" || true
 	cat "$T/load.err"
-	cat "$T/load.out"
-	grep -q ' failed=0 ' "$T/load.out"
-	! grep -q ' sent=0 ' "$T/load.out"
+	run cat "$T/load.out"
+	echo "$output"
+	assert_output --partial ' failed=0 '
+	refute_output --partial ' sent=0 '
 }
 
 @test "apps: reload mode: 50 WebSockets + 50 streams across switch and rollback, each closed cleanly and moved in linger + 2 s, 0 requests failed" {

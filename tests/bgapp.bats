@@ -2,6 +2,7 @@
 # The fixture app itself: every other test leans on what it promises.
 
 load helpers/bg
+load helpers/ws
 
 setup() {
 	bg_setup
@@ -219,34 +220,25 @@ wait_established() {
 
 @test "bgapp: SIGTERM closes WebSockets with 1001 and ends event streams cleanly, exit 0" {
 	start_app blue blue v1 "127.0.0.1:$PORT"
-	"$BG_ROOT/tests/bin/bgws" -w 5 -s 5 -e 100 -d 3 "$URL/" >"$T/ws.out" 3>&- &
-	ws=$!
-	bg_track "$ws" bgws
+	ws_bg -w 5 -s 5 -e 100 -d 3 "$URL/"
 	wait_established "$PORT" 10
 	run stop_app blue
 	assert_success
-	wait "$ws"
-	run cat "$T/ws.out"
-	echo "$output"
-	assert_output --partial " ws_open=5 ws_clean=5 ws_eof=0 ws_reset=0 sse_open=5 sse_clean=5 sse_eof=0 sse_reset=0 "
+	ws_wait
+	assert_equal "$W_ws_open $W_ws_clean $W_ws_eof $W_ws_reset" "5 5 0 0"
+	assert_equal "$W_sse_open $W_sse_clean $W_sse_eof $W_sse_reset" "5 5 0 0"
 }
 
 @test "bgapp: SIGKILL is what an unclean end looks like to bgws (counted as cut, not clean)" {
 	start_app blue blue v1 "127.0.0.1:$PORT"
-	"$BG_ROOT/tests/bin/bgws" -w 3 -s 3 -e 100 -d 2 "$URL/" >"$T/ws.out" 3>&- &
-	ws=$!
-	bg_track "$ws" bgws
+	ws_bg -w 3 -s 3 -e 100 -d 2 "$URL/"
 	wait_established "$PORT" 6
 	kill -KILL "$(cat "$T/app-blue.pid")"
-	wait "$ws"
-	run cat "$T/ws.out"
-	echo "$output"
-	assert_output --partial " ws_clean=0 "
-	assert_output --partial " sse_clean=0 "
-	[[ $output =~ ws_eof=([0-9]+)\ ws_reset=([0-9]+) ]]
-	[ $((BASH_REMATCH[1] + BASH_REMATCH[2])) -eq 3 ]
-	[[ $output =~ sse_eof=([0-9]+)\ sse_reset=([0-9]+) ]]
-	[ $((BASH_REMATCH[1] + BASH_REMATCH[2])) -eq 3 ]
-	[[ $output =~ refused=([0-9]+) ]]
-	[ "${BASH_REMATCH[1]}" -gt 0 ]
+	# killed by the signal, not ended on its own: 128 + 9
+	wait_until 5 test -s "$T/app-blue.status"
+	assert_equal "$(cat "$T/app-blue.status")" 137
+	ws_wait
+	assert_equal "$W_ws_clean $W_sse_clean" "0 0"
+	assert_equal "$((W_ws_eof + W_ws_reset)) $((W_sse_eof + W_sse_reset))" "3 3"
+	assert [ "$W_refused" -gt 0 ]
 }
