@@ -41,15 +41,17 @@ site() {
 
 # long_lived MODE: the basic promises through MODE's template.
 long_lived() {
+	# unbuffered: streams the app ends by closing (not chunked) are what
+	# a buffering nginx holds back; 20 events of 100 ms must come through
+	# (a client of their own, meanwhile)
+	ws_bg -r -s 2 -e 100 -d 2 "$PROD_URL/"
 	# production is blue: 2 WebSockets echo, 2 streams get events every
 	# 100 ms; nothing ends during the 2 s
 	ws -w 2 -s 2 -e 100 -d 2 "$PROD_URL/"
 	assert_equal "$W_ws_open $W_echo $W_sse_open $W_blue $W_green" "2 2 2 4 0"
 	assert_equal "$W_ws_eof $W_ws_reset $W_sse_eof $W_sse_reset $W_refused" "0 0 0 0 0"
 	assert [ "$W_events" -ge 10 ]
-	# unbuffered: streams the app ends by closing (not chunked) are what
-	# a buffering nginx holds back; 20 events of 100 ms must come through
-	ws -r -s 2 -e 100 -d 2 "$PROD_URL/"
+	ws_wait
 	assert_equal "$W_sse_open $W_sse_eof $W_sse_reset" "2 0 0"
 	assert [ "$W_events" -ge 10 ]
 	ws -w 1 -s 1 -e 100 -d 1 "$STAGING_URL/"
@@ -102,12 +104,14 @@ long_lived() {
 	scene socket
 	ws -w 1 -d 1 "$PROD_URL/"
 	assert_equal "$W_ws_open $W_echo $W_ws_eof $W_ws_reset" "1 1 0 0"
-	# cut by nginx, without a close frame, after 2 s; then reconnected
-	ws -w 1 -d 3 "$PROD_URL/"
-	assert_equal "$W_ws_eof $W_ws_clean $W_ws_open" "1 0 2"
-	# pings keep it open past the timeout
+	# two clients at once: the idle one is cut by nginx, without a close
+	# frame, after 2 s, then reconnected; pings keep the other open past
+	# the timeout
+	ws_bg -w 1 -d 3 "$PROD_URL/"
 	ws -w 1 -p 500 -d 3 "$PROD_URL/"
 	assert_equal "$W_ws_eof $W_ws_open" "0 1"
+	ws_wait
+	assert_equal "$W_ws_eof $W_ws_clean $W_ws_open" "1 0 2"
 }
 
 @test "apps: TLS with HTTP/2, HTTP redirects to HTTPS, /bg only for loopback, a switch works" {
