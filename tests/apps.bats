@@ -239,6 +239,7 @@ restart green"
 	hold=$(cat "$T/app-green.pid")
 	assert [ -n "$hold" ]
 	kill -TERM "$WS_PID"
+	wait_until 5 bg_gone "$WS_PID"	# the signal ended it, not its -d 30
 	ws_wait
 	# the WebSocket was closed cleanly by the retired instance and came
 	# back (to the new green instance, through staging)
@@ -252,7 +253,7 @@ restart green"
 # is on the new color within linger + 2 s, no request fails, every make
 # exits 0.
 across() {
-	local mode=$1 loadflags=$2 linger=1 round to t0 rev=3
+	local mode=$1 loadflags=$2 linger=1 round to t0 rev=3 st
 
 	# shellcheck disable=SC2034 # read by helpers/scene
 	SCENE_CONF_EXTRA=("linger=$linger" timeout=20)
@@ -291,8 +292,11 @@ across() {
 		assert_equal "$W_on_target $W_late" "100 0"
 	done
 	kill -TERM "$LOAD"
-	wait "$LOAD" || true
+	wait_until 5 bg_gone "$LOAD"	# the signal ended it, not its -d 120
+	st=0
+	wait "$LOAD" || st=$?
 	cat "$T/load.err"
+	assert_equal "$st" 0
 	run cat "$T/load.out"
 	echo "$output"
 	assert_output --partial ' failed=0 '

@@ -29,6 +29,13 @@ wait_established() {
 	wait_until 5 at_least_established "$1" "$2"
 }
 
+# kill_app NAME: SIGKILL to app NAME, which dies of it (status 128 + 9)
+kill_app() {
+	kill -KILL "$(cat "$T/app-$1.pid")"
+	wait_until 5 test -s "$T/app-$1.status"
+	assert_equal "$(cat "$T/app-$1.status")" 137
+}
+
 # bats test_tags=sanitize
 @test "bgapp: answers its color and version on any path" {
 	start_app blue blue v1 "127.0.0.1:$PORT"
@@ -76,7 +83,7 @@ wait_established() {
 	assert_output "blue v1"
 	# the slow one is still held while the fast one has its answer
 	assert [ ! -s "$T/slow" ]
-	kill -0 "$slow"
+	assert bg_alive "$slow"
 	wait "$slow"
 	run cat "$T/slow"
 	assert_output "blue v1"
@@ -161,8 +168,7 @@ wait_established() {
 	run "$BG_ROOT/tests/bin/bgapp" --listen "unix:$T/app.sock" --color green --version v2
 	assert_failure 5
 	assert_output --partial "another server listens there"
-	kill -KILL "$(cat "$T/app-blue.pid")"
-	wait "$(cat "$T/app-blue.pid")" 2>/dev/null || true
+	kill_app blue
 	assert [ -S "$T/app.sock" ]
 	start_app green green v2 "unix:$T/app.sock"
 	run curl -s --unix-socket "$T/app.sock" http://x/
@@ -233,10 +239,7 @@ wait_established() {
 	start_app blue blue v1 "127.0.0.1:$PORT"
 	ws_bg -w 3 -s 3 -e 100 -d 2 "$URL/"
 	wait_established "$PORT" 6
-	kill -KILL "$(cat "$T/app-blue.pid")"
-	# killed by the signal, not ended on its own: 128 + 9
-	wait_until 5 test -s "$T/app-blue.status"
-	assert_equal "$(cat "$T/app-blue.status")" 137
+	kill_app blue
 	ws_wait
 	assert_equal "$W_ws_clean $W_sse_clean" "0 0"
 	assert_equal "$((W_ws_eof + W_ws_reset)) $((W_sse_eof + W_sse_reset))" "3 3"

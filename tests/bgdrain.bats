@@ -313,6 +313,8 @@ idle_conn() {
 	# stopped, the apps accept nothing: connections wait in their
 	# listen queues, established by the kernel alone
 	kill -STOP "$(cat "$T/app-green.pid")" "$(cat "$T/app-blue.pid")"
+	run ps -o state= -p "$(cat "$T/app-green.pid"),$(cat "$T/app-blue.pid")"
+	assert_output $'T\nT'
 	exec 7<>"/dev/tcp/127.0.0.1/$GP"
 	curl -s -o "$T/body" --max-time 20 --unix-socket "$T/blue.sock" \
 	    http://x/ 3>&- &
