@@ -9,6 +9,7 @@
 load helpers/bg
 load helpers/scene
 load helpers/deploy
+load helpers/ws
 
 setup() {
 	bg_setup
@@ -16,39 +17,6 @@ setup() {
 
 teardown() {
 	bg_teardown
-}
-
-# ws ARGS...: run bgws ARGS, print its line, set W_name for each count.
-ws() {
-	local kv st=0
-
-	W_LINE=$("$BG_ROOT/tests/bin/bgws" "$@") || st=$?
-	echo "bgws $*: exit $st: $W_LINE"
-	for kv in ${W_LINE#bgws }; do
-		printf -v "W_${kv%%=*}" '%s' "${kv#*=}"
-	done
-	return "$st"
-}
-
-# ws_bg ARGS...: bgws in the background (output in $T/ws.out); ws_wait
-# waits for it (bounded by its own -d) and sets W_ as ws does.
-ws_bg() {
-	"$BG_ROOT/tests/bin/bgws" "$@" >"$T/ws.out" 2>"$T/ws.err" 3>&- &
-	WS_PID=$!
-	bg_track "$WS_PID" bgws
-}
-
-ws_wait() {
-	local kv st=0
-
-	wait "$WS_PID" || st=$?
-	cat "$T/ws.err"
-	W_LINE=$(cat "$T/ws.out")
-	echo "bgws: exit $st: $W_LINE"
-	for kv in ${W_LINE#bgws }; do
-		printf -v "W_${kv%%=*}" '%s' "${kv#*=}"
-	done
-	return "$st"
 }
 
 # mk ARGS: make on this machine (HOST=local) into the scene.
@@ -73,17 +41,19 @@ site() {
 
 # long_lived MODE: the basic promises through MODE's template.
 long_lived() {
+	# unbuffered: streams the app ends by closing (not chunked) are what
+	# a buffering nginx holds back; 20 events of 100 ms must come through
+	# (a client of their own, meanwhile)
+	ws_bg -r -s 2 -e 100 -d 2 "$PROD_URL/"
 	# production is blue: 2 WebSockets echo, 2 streams get events every
 	# 100 ms; nothing ends during the 2 s
 	ws -w 2 -s 2 -e 100 -d 2 "$PROD_URL/"
 	assert_equal "$W_ws_open $W_echo $W_sse_open $W_blue $W_green" "2 2 2 4 0"
 	assert_equal "$W_ws_eof $W_ws_reset $W_sse_eof $W_sse_reset $W_refused" "0 0 0 0 0"
-	[ "$W_events" -ge 10 ]
-	# unbuffered: streams the app ends by closing (not chunked) are what
-	# a buffering nginx holds back; 20 events of 100 ms must come through
-	ws -r -s 2 -e 100 -d 2 "$PROD_URL/"
+	assert [ "$W_events" -ge 10 ]
+	ws_wait
 	assert_equal "$W_sse_open $W_sse_eof $W_sse_reset" "2 0 0"
-	[ "$W_events" -ge 10 ]
+	assert [ "$W_events" -ge 10 ]
 	ws -w 1 -s 1 -e 100 -d 1 "$STAGING_URL/"
 	assert_equal "$W_ws_open $W_sse_open $W_green $W_blue" "1 1 2 0"
 }
@@ -122,22 +92,26 @@ long_lived() {
 	long_lived
 }
 
-@test "apps: IDLE_TIMEOUT: an idle WebSocket survives 2 s of a 3 s timeout and is cut after it; default an hour" {
+@test "apps: IDLE_TIMEOUT: an idle WebSocket survives 1 s of a 2 s timeout and is cut after it; default an hour" {
 	run "$BG_ROOT/nginx/fill" "$BG_ROOT/nginx/blue.conf" LISTEN=80 \
 	    STAGING_LISTEN=127.0.0.1:8081 SERVER_NAME=x BLUE=127.0.0.1:1 \
 	    GREEN=127.0.0.1:2
 	assert_success
 	assert_line --partial "proxy_read_timeout 3600s;"
-	SCENE_FILL=(IDLE_TIMEOUT=3s)
+	# 1 s of margin on each side: the cut comes at 2 s, within the 3 s
+	# run, and the reconnected one could be cut at 4 s at the earliest
+	SCENE_FILL=(IDLE_TIMEOUT=2s)
 	scene socket
-	ws -w 1 -d 2 "$PROD_URL/"
+	ws -w 1 -d 1 "$PROD_URL/"
 	assert_equal "$W_ws_open $W_echo $W_ws_eof $W_ws_reset" "1 1 0 0"
-	# cut by nginx, without a close frame, after 3 s; then reconnected
-	ws -w 1 -d 5 "$PROD_URL/"
-	assert_equal "$W_ws_eof $W_ws_clean $W_ws_open" "1 0 2"
-	# pings keep it open past the timeout
-	ws -w 1 -p 1000 -d 5 "$PROD_URL/"
+	# two clients at once: the idle one is cut by nginx, without a close
+	# frame, after 2 s, then reconnected; pings keep the other open past
+	# the timeout
+	ws_bg -w 1 -d 3 "$PROD_URL/"
+	ws -w 1 -p 500 -d 3 "$PROD_URL/"
 	assert_equal "$W_ws_eof $W_ws_open" "0 1"
+	ws_wait
+	assert_equal "$W_ws_eof $W_ws_clean $W_ws_open" "1 0 2"
 }
 
 @test "apps: TLS with HTTP/2, HTTP redirects to HTTPS, /bg only for loopback, a switch works" {
@@ -213,7 +187,7 @@ EOF
 		assert_line "$1"
 		run curl -sS "$STAGING_URL/api/x"
 		assert_output "$2"
-		[ "$(md5sum "$T/app-nginx/app.conf")" = "$sum" ]
+		assert_equal "$(md5sum "$T/app-nginx/app.conf")" "$sum"
 	}
 	check "blue v1" "green v2"
 	run mk deploy
@@ -237,7 +211,7 @@ EOF
 	site socket
 	# a WebSocket held on green (the standby) through staging
 	ws_bg -w 1 -d 30 "$STAGING_URL/"
-	sleep 1
+	wait_until 5 in_flight "$GREEN_ADDR" 1
 	run bgstage green
 	assert_failure 1
 	assert_output --partial "in flight"
@@ -265,6 +239,7 @@ restart green"
 	hold=$(cat "$T/app-green.pid")
 	assert [ -n "$hold" ]
 	kill -TERM "$WS_PID"
+	wait_until 5 bg_gone "$WS_PID"	# the signal ended it, not its -d 30
 	ws_wait
 	# the WebSocket was closed cleanly by the retired instance and came
 	# back (to the new green instance, through staging)
@@ -278,7 +253,7 @@ restart green"
 # is on the new color within linger + 2 s, no request fails, every make
 # exits 0.
 across() {
-	local mode=$1 loadflags=$2 linger=1 round to t0 rev=3
+	local mode=$1 loadflags=$2 linger=1 round to t0 rev=3 st
 
 	# shellcheck disable=SC2034 # read by helpers/scene
 	SCENE_CONF_EXTRA=("linger=$linger" timeout=20)
@@ -317,11 +292,15 @@ across() {
 		assert_equal "$W_on_target $W_late" "100 0"
 	done
 	kill -TERM "$LOAD"
-	wait "$LOAD" || true
+	wait_until 5 bg_gone "$LOAD"	# the signal ended it, not its -d 120
+	st=0
+	wait "$LOAD" || st=$?
 	cat "$T/load.err"
-	cat "$T/load.out"
-	grep -q ' failed=0 ' "$T/load.out"
-	! grep -q ' sent=0 ' "$T/load.out"
+	assert_equal "$st" 0
+	run cat "$T/load.out"
+	echo "$output"
+	assert_output --partial ' failed=0 '
+	refute_output --partial ' sent=0 '
 }
 
 @test "apps: reload mode: 50 WebSockets + 50 streams across switch and rollback, each closed cleanly and moved in linger + 2 s, 0 requests failed" {

@@ -2,6 +2,7 @@
 # The fixture app itself: every other test leans on what it promises.
 
 load helpers/bg
+load helpers/ws
 
 setup() {
 	bg_setup
@@ -26,6 +27,13 @@ at_least_established() {
 # wait_established PORT N: until N connections are in (bounded, 5 s)
 wait_established() {
 	wait_until 5 at_least_established "$1" "$2"
+}
+
+# kill_app NAME: SIGKILL to app NAME, which dies of it (status 128 + 9)
+kill_app() {
+	kill -KILL "$(cat "$T/app-$1.pid")"
+	wait_until 5 test -s "$T/app-$1.status"
+	assert_equal "$(cat "$T/app-$1.status")" 137
 }
 
 # bats test_tags=sanitize
@@ -75,7 +83,7 @@ wait_established() {
 	assert_output "blue v1"
 	# the slow one is still held while the fast one has its answer
 	assert [ ! -s "$T/slow" ]
-	kill -0 "$slow"
+	assert bg_alive "$slow"
 	wait "$slow"
 	run cat "$T/slow"
 	assert_output "blue v1"
@@ -160,8 +168,7 @@ wait_established() {
 	run "$BG_ROOT/tests/bin/bgapp" --listen "unix:$T/app.sock" --color green --version v2
 	assert_failure 5
 	assert_output --partial "another server listens there"
-	kill -KILL "$(cat "$T/app-blue.pid")"
-	wait "$(cat "$T/app-blue.pid")" 2>/dev/null || true
+	kill_app blue
 	assert [ -S "$T/app.sock" ]
 	start_app green green v2 "unix:$T/app.sock"
 	run curl -s --unix-socket "$T/app.sock" http://x/
@@ -219,34 +226,22 @@ wait_established() {
 
 @test "bgapp: SIGTERM closes WebSockets with 1001 and ends event streams cleanly, exit 0" {
 	start_app blue blue v1 "127.0.0.1:$PORT"
-	"$BG_ROOT/tests/bin/bgws" -w 5 -s 5 -e 100 -d 3 "$URL/" >"$T/ws.out" 3>&- &
-	ws=$!
-	bg_track "$ws" bgws
+	ws_bg -w 5 -s 5 -e 100 -d 3 "$URL/"
 	wait_established "$PORT" 10
 	run stop_app blue
 	assert_success
-	wait "$ws"
-	run cat "$T/ws.out"
-	echo "$output"
-	assert_output --partial " ws_open=5 ws_clean=5 ws_eof=0 ws_reset=0 sse_open=5 sse_clean=5 sse_eof=0 sse_reset=0 "
+	ws_wait
+	assert_equal "$W_ws_open $W_ws_clean $W_ws_eof $W_ws_reset" "5 5 0 0"
+	assert_equal "$W_sse_open $W_sse_clean $W_sse_eof $W_sse_reset" "5 5 0 0"
 }
 
 @test "bgapp: SIGKILL is what an unclean end looks like to bgws (counted as cut, not clean)" {
 	start_app blue blue v1 "127.0.0.1:$PORT"
-	"$BG_ROOT/tests/bin/bgws" -w 3 -s 3 -e 100 -d 2 "$URL/" >"$T/ws.out" 3>&- &
-	ws=$!
-	bg_track "$ws" bgws
+	ws_bg -w 3 -s 3 -e 100 -d 2 "$URL/"
 	wait_established "$PORT" 6
-	kill -KILL "$(cat "$T/app-blue.pid")"
-	wait "$ws"
-	run cat "$T/ws.out"
-	echo "$output"
-	assert_output --partial " ws_clean=0 "
-	assert_output --partial " sse_clean=0 "
-	[[ $output =~ ws_eof=([0-9]+)\ ws_reset=([0-9]+) ]]
-	[ $((BASH_REMATCH[1] + BASH_REMATCH[2])) -eq 3 ]
-	[[ $output =~ sse_eof=([0-9]+)\ sse_reset=([0-9]+) ]]
-	[ $((BASH_REMATCH[1] + BASH_REMATCH[2])) -eq 3 ]
-	[[ $output =~ refused=([0-9]+) ]]
-	[ "${BASH_REMATCH[1]}" -gt 0 ]
+	kill_app blue
+	ws_wait
+	assert_equal "$W_ws_clean $W_sse_clean" "0 0"
+	assert_equal "$((W_ws_eof + W_ws_reset)) $((W_sse_eof + W_sse_reset))" "3 3"
+	assert [ "$W_refused" -gt 0 ]
 }

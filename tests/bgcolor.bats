@@ -76,10 +76,10 @@ fails() {
 	echo "status: $status"
 	echo "stdout: $output"
 	echo "stderr: $stderr"
-	[ "$status" -eq "$code" ]
-	[ -z "$output" ]
-	[ "${#stderr_lines[@]}" -eq 1 ]
-	[[ $stderr =~ $re ]]
+	assert_failure "$code"
+	refute_output
+	assert_equal "${#stderr_lines[@]}" 1
+	assert_regex "$stderr" "$re"
 }
 
 # bats test_tags=sanitize

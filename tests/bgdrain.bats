@@ -53,19 +53,12 @@ green_only() {
 }
 
 # count_is ADDR N: wait (5 s at most) until ADDR has N connections in flight,
-# counted the same through netlink and /proc (unit_proc -n: both ways; while
-# a connection is being made the two readings may differ, and it fails).
+# counted the same through netlink and /proc (in_flight, helpers/bg: while a
+# connection is being made the two readings may differ, and it fails).
 count_is() {
 	wait_until 5 in_flight "$1" "$2" && return 0
 	echo "count_is: $1 has $(unit_proc -n "$1" 2>&1) connections in flight, not $2" >&2
 	return 1
-}
-
-# in_flight ADDR N: unit_proc -n counts N for ADDR, both ways alike
-in_flight() {
-	local c
-
-	c=$(unit_proc -n "$1") && [ "$c" = "$2" ]
 }
 
 # agree ADDR N: netlink sock_diag and /proc/net both count N for ADDR
@@ -88,7 +81,7 @@ idle_conn() {
 	exec 7<>"/dev/tcp/$1/$2"
 	printf 'GET / HTTP/1.1\r\nHost: t\r\n\r\n' >&7
 	read -r -t 5 line <&7
-	[[ $line == "HTTP/1.1 200"* ]]
+	assert_regex "$line" '^HTTP/1\.1 200 '
 }
 
 # bats test_tags=sanitize
@@ -184,7 +177,7 @@ idle_conn() {
 	dpid=$!
 	bg_track $dpid bgdrain
 	sleep 0.5
-	bg_alive "$dpid"	# still waiting: the request is in flight
+	assert bg_alive "$dpid"	# still waiting: the request is in flight
 	wait "$dpid"
 	cat "$T/drain.err"
 	wait "$cpid"
@@ -220,14 +213,15 @@ idle_conn() {
 	printf 'GET / HTTP/1.0\r\n\r\n' >&7
 	timeout 5 cat <&7 >"$T/reply"
 	exec 7>&-
-	grep -q "green 1" "$T/reply"
+	run cat "$T/reply"
+	assert_line --partial "green 1"
 	port=$(printf '%04X' "$GP")
 	wait_until 5 grep -Eq "^ *[0-9]+: [0-9A-F]+:$port [0-9A-F]+:[0-9A-F]+ 06 " /proc/net/tcp
 	run --separate-stderr bgdrain -F -c -f "$C" green
 	assert_success
 	assert_equal "$stderr" ""
 	agree "127.0.0.1:$GP" 0
-	grep -Eq "^ *[0-9]+: [0-9A-F]+:$port [0-9A-F]+:[0-9A-F]+ 06 " /proc/net/tcp
+	assert grep -Eq "^ *[0-9]+: [0-9A-F]+:$port [0-9A-F]+:[0-9A-F]+ 06 " /proc/net/tcp
 }
 
 # bats test_tags=sanitize
@@ -319,6 +313,8 @@ idle_conn() {
 	# stopped, the apps accept nothing: connections wait in their
 	# listen queues, established by the kernel alone
 	kill -STOP "$(cat "$T/app-green.pid")" "$(cat "$T/app-blue.pid")"
+	run ps -o state= -p "$(cat "$T/app-green.pid"),$(cat "$T/app-blue.pid")"
+	assert_output $'T\nT'
 	exec 7<>"/dev/tcp/127.0.0.1/$GP"
 	curl -s -o "$T/body" --max-time 20 --unix-socket "$T/blue.sock" \
 	    http://x/ 3>&- &
@@ -354,7 +350,7 @@ idle_conn() {
 	cat "$T/strace"
 	echo "$stderr"
 	assert_failure 3
-	grep -q 'socket(AF_NETLINK, .*NETLINK_SOCK_DIAG) = -1 EACCES (Permission denied) (INJECTED)' "$T/strace"
+	strace_saw "$T/strace" 'socket\(AF_NETLINK, .*NETLINK_SOCK_DIAG\) = -1 EACCES \(Permission denied\) \(INJECTED\)'
 	assert_equal "$stderr" "bgdrain: cannot count through netlink sock_diag, reading /proc/net instead: Permission denied
 bgdrain: green still has 1 connection after 0.5s"
 	exec 7>&-
@@ -362,13 +358,14 @@ bgdrain: green still has 1 connection after 0.5s"
 	    -e trace=socket -e inject=socket:error=EACCES \
 	    bgdrain -F -c -f "$C" green
 	assert_success
+	strace_saw "$T/strace" 'NETLINK_SOCK_DIAG\) = -1 EACCES .*\(INJECTED\)'
 	assert_equal "$stderr" "bgdrain: cannot count through netlink sock_diag, reading /proc/net instead: Permission denied"
 	# without the fault, netlink answers and nothing is said
 	run --separate-stderr strace -f -qq -o "$T/strace" -e trace=socket \
 	    bgdrain -F -c -f "$C" green
 	assert_success
 	assert_equal "$stderr" ""
-	grep -q 'socket(AF_NETLINK, .*NETLINK_SOCK_DIAG) = [0-9]' "$T/strace"
+	strace_saw "$T/strace" 'socket\(AF_NETLINK, .*NETLINK_SOCK_DIAG\) = [0-9]'
 }
 
 @test "bgdrain: refuses the live color unless -F" {
@@ -431,8 +428,8 @@ bgdrain: green still has 1 connection after 0.5s"
 	bg_track $dpid bgdrain
 	sleep 0.3
 	kill -TERM "$dpid"
+	wait_until 5 bg_gone "$dpid"
 	st=0
-	timeout 5 tail --pid="$dpid" -f /dev/null
 	wait "$dpid" || st=$?
 	assert_equal "$st" 143
 }
@@ -446,7 +443,8 @@ bad_usage() {
 	echo "bgdrain $*: $stderr"
 	assert_failure 2
 	assert_output ""
-	[[ $stderr == *"$USAGE" ]]
+	# the message, if any, then the usage
+	assert_equal "${stderr: -${#USAGE}}" "$USAGE"
 }
 
 # bats test_tags=sanitize
@@ -532,7 +530,7 @@ $USAGE"
 	cat "$T/strace"
 	echo "$output"
 	assert_failure 5
-	grep -q 'NETLINK_SOCK_DIAG) = -1 EACCES .*(INJECTED)' "$T/strace"
-	grep -q '/proc/net/tcp".* = -1 EIO .*(INJECTED)' "$T/strace"
+	strace_saw "$T/strace" 'NETLINK_SOCK_DIAG\) = -1 EACCES .*\(INJECTED\)'
+	strace_saw "$T/strace" '/proc/net/tcp".* = -1 EIO .*\(INJECTED\)'
 	assert_line "bgdrain: cannot count connections to green (127.0.0.1:3): Input/output error"
 }

@@ -23,6 +23,21 @@ kv() {
 	echo "$v"
 }
 
+# interrupt PID: SIGINT to a timed bgload (-d 60); it ends within 5 s, long
+# before its time is up, and exits 0 with its line in $T/out, which is
+# then in $output.
+interrupt() {
+	local st=0
+
+	kill -INT "$1"
+	wait_until 5 bg_gone "$1"
+	wait "$1" || st=$?
+	cat "$T/err"
+	output=$(cat "$T/out")
+	echo "$output"
+	assert_equal "$st" 0
+}
+
 # answers_green URL: URL answers "green v2"
 answers_green() {
 	[ "$(curl -s "$1")" = "green v2" ]
@@ -104,10 +119,7 @@ answers_green() {
 	pid=$!
 	bg_track "$pid" bgload
 	sleep 1
-	kill -INT "$pid"
-	wait "$pid"
-	output=$(cat "$T/out")
-	echo "$output"
+	interrupt "$pid"
 	assert [ "$(kv sent)" -gt 0 ]
 	assert_equal "$(kv failed)" 0
 	assert_equal "$(kv sent)" "$(kv ok)"
@@ -163,11 +175,7 @@ answers_green() {
 	nginx_reload
 	wait_until 5 answers_green "http://127.0.0.1:$NP/"
 	sleep 0.5
-	kill -INT "$pid"
-	wait "$pid"
-	output=$(cat "$T/out")
-	echo "$output"
-	cat "$T/err"
+	interrupt "$pid"
 	assert_equal "$(kv failed)" 0
 	assert [ "$(kv switches)" -ge 1 ]
 	assert_regex "$(kv bodies)" '^blue_v1:.*,green_v2:'

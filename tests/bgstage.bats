@@ -47,16 +47,6 @@ hook() {
 	chmod 0755 "$T/hooks/$1"
 }
 
-# inflight_on PORT: a server-side ESTABLISHED connection on 127.0.0.1:PORT
-inflight_on() {
-	wait_until 5 established_on "$1"
-}
-
-# established_on PORT: ss lists an ESTABLISHED connection from PORT
-established_on() {
-	[ "$(ss -Htn state established "( sport = :$1 )" | wc -l)" -gt 0 ]
-}
-
 # bats test_tags=sanitize
 @test "bgstage: stages the stopped standby and waits until it is healthy" {
 	run --separate-stderr bgstage
@@ -188,7 +178,7 @@ established_on() {
 	assert_success
 	curl -s -o "$T/slow.out" "http://127.0.0.1:$GP/?sleep=3000" 3>&- &
 	bg_track $! curl
-	inflight_on "$GP"
+	wait_until 5 in_flight "127.0.0.1:$GP" 1
 	run bgstage green
 	echo "$output"
 	assert_failure 1
@@ -322,7 +312,8 @@ wait'
 	wait "$pid" || st=$?
 	cat "$T/err"
 	assert_equal "$st" 143
-	grep -q "interrupted by signal 15" "$T/err"
+	run cat "$T/err"
+	assert_output --partial "interrupted by signal 15"
 	run bg_alive "$sp"
 	assert_failure
 }

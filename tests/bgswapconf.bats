@@ -18,18 +18,23 @@ teardown() {
 golden() {
 	local name=$1 args=() want=0 st
 
-	[ -f "$FIX/$name.args" ] && read -ra args <"$FIX/$name.args"
+	if [ -f "$FIX/$name.args" ]; then
+		read -ra args <"$FIX/$name.args"
+	fi
 	cmp -s "$FIX/$name.in" "$FIX/$name.out" && want=1
 	st=0
 	bgswapconf "${args[@]}" <"$FIX/$name.in" >"$T/out" 2>"$T/err" || st=$?
 	cat "$T/err"
-	[ "$st" -eq "$want" ] || { echo "exit $st, want $want"; return 1; }
-	[ ! -s "$T/err" ] || { echo "unexpected stderr"; return 1; }
-	cmp "$T/out" "$FIX/$name.out" || { od -c "$T/out" | head -20; return 1; }
+	assert_equal "$name.in: exit $st" "$name.in: exit $want"
+	assert [ ! -s "$T/err" ]
+	if ! cmp "$T/out" "$FIX/$name.out"; then
+		od -c "$T/out" | head -20
+		fail "bgswapconf <$name.in is not $name.out"
+	fi
 	st=0
 	bgswapconf "${args[@]}" <"$FIX/$name.out" >"$T/back" || st=$?
-	[ "$st" -eq "$want" ] || { echo "back: exit $st, want $want"; return 1; }
-	cmp "$T/back" "$FIX/$name.in"
+	assert_equal "$name.out: exit $st" "$name.out: exit $want"
+	assert cmp "$T/back" "$FIX/$name.in"
 }
 
 # nginx_t FILE: nginx -t on an http{} that includes FILE, in a scratch prefix.
@@ -180,13 +185,12 @@ EOF
 }
 
 @test "bgswapconf: twice is the identity on every file in /etc/nginx" {
-	local f n=0 st
+	local f n=0
 	[ -d /etc/nginx ] || skip "no /etc/nginx"
 	while IFS= read -r -d '' f; do
 		for a in "" -a; do
-			st=0
-			bgswapconf $a "$f" | bgswapconf $a | cmp - "$f" || st=1
-			[ "$st" -eq 0 ] || { echo "not an involution: $f $a"; return 1; }
+			bgswapconf $a "$f" | bgswapconf $a | cmp - "$f" ||
+			    fail "not an involution: $f $a"
 		done
 		n=$((n + 1))
 	done < <(find -L /etc/nginx -type f -print0)
@@ -233,14 +237,14 @@ EOF
 	bgswapconf "$T/blue.conf" >"$T/green.conf"
 	run nginx_t "$T/green.conf"
 	echo "$output"
-	[ "$status" -eq 0 ]
+	assert_success
 	# and the real nginx serves it: production's /bg says green
 	start_nginx "$T/green.conf"
 	run curl -sS --max-time 5 "http://127.0.0.1:$p/bg"
-	[ "$status" -eq 0 ]
-	[ "$output" = green ]
+	assert_success
+	assert_output green
 	run curl -sS --max-time 5 "http://127.0.0.1:$s/bg"
-	[ "$output" = blue ]
+	assert_output blue
 }
 
 @test "bgswapconf: nginx -t accepts nginx/green.conf whenever it accepts nginx/blue.conf" {

@@ -13,6 +13,20 @@ teardown() {
 	bg_teardown
 }
 
+# rejects KEY=VALUE...: a config of that one line, each in turn, is exit 4
+# naming line 1 and the key ("bad value for KEY: expected ...").
+rejects() {
+	local kv
+
+	for kv in "$@"; do
+		write_conf "$C" "$kv"
+		run unit_conf -f "$C" all
+		echo "$kv: $output"
+		assert_failure 4
+		assert_output --partial "unit_conf: $C:1: bad value for ${kv%%=*}: expected "
+	done
+}
+
 # bats test_tags=sanitize
 @test "conf: number, color and in-memory parser tables" {
 	run unit_conf -t
@@ -197,16 +211,9 @@ teardown() {
 }
 
 @test "conf: mode, timeout, health and host_header values are checked" {
-	local kv
-	for kv in mode=Reload mode=sockets timeout=thirty timeout=0 timeout=-5 \
+	rejects mode=Reload mode=sockets timeout=thirty timeout=0 timeout=-5 \
 	    timeout=1.2345 timeout=86401 timeout=99999999999999999999999 \
-	    'health=up' 'health=/u p' "host_header=a b" 'staging_url=x	y'; do
-		write_conf "$C" "$kv"
-		run unit_conf -f "$C" all
-		echo "$kv: $output"
-		assert_failure 4
-		assert_output --partial "unit_conf: $C:1: bad value for ${kv%%=*}: expected "
-	done
+	    'health=up' 'health=/u p' "host_header=a b" 'staging_url=x	y'
 	write_conf "$C" timeout=86400 health=/health?x=1 host_header=a.example:8080
 	run unit_conf -f "$C" all
 	assert_success
@@ -216,17 +223,10 @@ teardown() {
 }
 
 @test "conf: port mode, linger, live_addr, staging_addr and nft_table values are checked" {
-	local kv
-	for kv in mode=ports linger=forever linger=-1 linger=86401 \
+	rejects mode=ports linger=forever linger=-1 linger=86401 \
 	    live_addr=unix:/run/x.sock live_addr=127.0.0.1 staging_addr=:80 \
 	    nft_table=1bg nft_table=b-g "nft_table=$(printf 'b%.0s' $(seq 33))" \
-	    nft=usr/sbin/nft; do
-		write_conf "$C" "$kv"
-		run unit_conf -f "$C" all
-		echo "$kv: $output"
-		assert_failure 4
-		assert_output --partial "unit_conf: $C:1: bad value for ${kv%%=*}: expected "
-	done
+	    nft=usr/sbin/nft
 	write_conf "$C" url=http://127.0.0.1/bg
 	run unit_conf -f "$C" all
 	assert_success

@@ -38,12 +38,12 @@ vg() {
 		echo "valgrind $(valgrind --version) cannot read the debug info of tools/$prog: built by clang (DWARF 5)? Rebuild with gcc, or with CFLAGS+=-gdwarf-4"
 		return 1
 	fi
-	[ "$status" -eq "$want" ]
+	assert_equal "$status" "$want"
 	# -q: memcheck writes only what it found, on ==PID== lines (a
 	# program exiting with the status it expects can still have had an
 	# error). --PID-- lines are valgrind's own notes, such as 3.19 not
 	# knowing pidfd_open: the programs then take their fallback path.
-	! grep -q '^==[0-9]*==' "$log"
+	refute grep -q '^==[0-9]*==' "$log"
 }
 
 @test "valgrind: bgswapconf on files and stdin" {
@@ -69,9 +69,9 @@ server {
 EOF
 	start_nginx "$T/snippet"
 	vg 0 bgcolor -u "http://127.0.0.1:$port/bg"
-	[ "$output" = green ]
+	assert_output green
 	vg 0 bgcolor -s -u "unix:$T/nginx.sock:/bg"
-	[ "$output" = blue ]
+	assert_output blue
 	vg 5 bgcolor -u "http://127.0.0.1:$port/junk"
 	write_conf "$T/c.conf" url="http://127.0.0.1:$port/bg" host_header=example.com
 	vg 0 bgcolor -f "$T/c.conf"
@@ -84,7 +84,7 @@ EOF
 	vg 1 bgdrain -c blue	# live: refused
 	# a connection held open to green makes it busy
 	exec 5<>"/dev/tcp/${GREEN_ADDR%:*}/${GREEN_ADDR##*:}"
-	sleep 0.2
+	wait_until 5 in_flight "$GREEN_ADDR" 1
 	vg 1 bgdrain -c green
 	exec 5>&-
 }

@@ -480,6 +480,15 @@ strace_saw() {
 	return 1
 }
 
+# in_flight ADDR N: exactly N connections in flight to ADDR (a bg.conf
+# address: HOST:PORT, [IPv6]:PORT or unix:/path), counted alike through
+# netlink and /proc/net by tests/unit/unit_proc -n; for wait_until.
+in_flight() {
+	local c
+
+	c=$(unit_proc -n "$1") && [ "$c" = "$2" ]
+}
+
 # bg_gone PID [START]: PID no longer runs (the opposite of bg_alive), for
 # wait_until.
 bg_gone() {
