@@ -471,3 +471,8 @@ strace_saw() {
 	cat "$1"
 	return 1
 }
+
+# bg_gone PID: true once PID has ended (or is a zombie), for wait_until.
+bg_gone() {
+	! bg_alive "$@"
+}
