@@ -136,11 +136,11 @@ history_lines() {
 # hosts all failed even without max_fail_percentage.
 @test "ansible: deploy.yml fails alone on a server whose standby never turns healthy; switch.yml refuses to start, or stops the rollout there (max_fail_percentage 0)" {
 	d2=$(fleet_dir 2)
-	touch "$d2/sick"
+	fleet_sick 2
 	run play deploy.yml -e app_src="$T/src"
 	echo "$output"
 	assert_failure
-	assert_output --regexp 'fatal: \[s2\].*green not healthy after'
+	assert_output --regexp 'fatal: \[s2\].*green not healthy after 1s'
 	assert_line --regexp '^s2 +:.* failed=1 '	# the recap
 	refute_output --partial "fatal: [s1]"
 	refute_output --partial "fatal: [s3]"
@@ -172,7 +172,7 @@ history_lines() {
 	# 3. staged like the others, but unhealthy by the time of the switch:
 	# bgflip's health check refuses it
 	echo "$rev" >"$d2/app/green/REVISION"
-	touch "$d2/sick"
+	fleet_sick 2
 	run play switch.yml -e batch=2
 	echo "$output"
 	assert_failure

@@ -136,7 +136,7 @@ EOF
 }
 
 @test "fleet: a server whose new version never turns healthy: deploy says so, switch refuses to start" {
-	touch "$(fleet_dir 2)/sick"
+	fleet_sick 2
 	run fmk deploy
 	echo "$output"
 	assert_failure

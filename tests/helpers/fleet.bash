@@ -33,6 +33,7 @@
 #   fleet_load_stop      ends them; sums their counts
 #   each_server ERE      every server has an output line: its name, then ERE
 #   all_prod ANSWER      every server's production answers ANSWER
+#   fleet_sick I         server I's new instances never turn healthy
 #
 # A process entering a namespace is started by nsenter from the server's
 # sshd, so it is in the same place as every ssh session to that server.
@@ -117,6 +118,15 @@ all_prod() {
 	for i in $(seq "$FLEET_N"); do
 		assert_equal "server $i: $(prod "$i")" "server $i: $1" || return 1
 	done
+}
+
+# fleet_sick I: from now on, an instance server I's restart hook starts
+# never answers 200 on /up (helpers/deploy: $T/sick there). Its timeout
+# becomes 1 s: the wait for a health that never comes is that long, not
+# the 5 s the other servers keep.
+fleet_sick() {
+	touch "$(fleet_dir "$1")/sick" &&
+	    sed -i 's/^timeout = .*/timeout = 1/' "$(fleet_dir "$1")/bg.conf"
 }
 
 # prod I / staging I: what server I answers on its production / staging
