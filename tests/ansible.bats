@@ -4,25 +4,18 @@
 # ansible-playbook over ssh from an inventory written here. What each
 # server serves is checked through its nginx.
 
-load helpers/bg
-load helpers/scene
-load helpers/sshd
-load helpers/deploy
 load helpers/fleet
 
 setup() {
 	command -v ansible-playbook >/dev/null ||
 	    skip "ansible-playbook is missing (Debian: apt-get install ansible-core)"
-	bg_setup
-	fleet_start 3
-	make_src "$T/src" v3
+	fleet_setup
 	ansible_setup
 }
 
 teardown() {
 	ansible_teardown
 	fleet_teardown
-	bg_teardown
 }
 
 # ansible_setup: an ansible.cfg (every file ansible writes stays in
@@ -91,55 +84,6 @@ history_lines() {
 	wc -l <"$(fleet_dir "$1")/log/bg.log"
 }
 
-# load_start: tests/bin/bgload against each server's production, 10 keep-alive
-# clients, half POST, bounded by -d 120; output in $T/loadI.{out,err}.
-# Niced: three of them can take both cores, and ansible-playbook starved
-# of CPU triples the test's time; they still send thousands of requests a
-# second, and every one must come back.
-load_start() {
-	local i
-
-	LOAD=()
-	for i in 1 2 3; do
-		nice -n 19 bgload -k -c 10 -p 50 -d 120 "${FLEET_PROD[$i]}/" \
-		    >"$T/load$i.out" 2>"$T/load$i.err" 3>&- &
-		LOAD[i]=$!
-		bg_track "${LOAD[i]}" bgload
-	done
-	sleep 0.5
-}
-
-# load_stop: SIGTERM each client (it finishes what is in flight and
-# reports), print what it saw; ALIVE counts clients that ran until then,
-# SENT and FAILED sum their counts, BAD counts clients whose ok != sent
-# and QUIET those that never saw the switch (no "green v3").
-load_stop() {
-	local i line kv sent ok failed
-
-	ALIVE=0 SENT=0 FAILED=0 BAD=0 QUIET=0
-	for i in 1 2 3; do
-		if bg_alive "${LOAD[i]}"; then
-			ALIVE=$((ALIVE + 1))
-			kill -TERM "${LOAD[i]}"
-		fi
-		wait "${LOAD[i]}" || true
-		line=$(grep '^bgload ' "$T/load$i.out")
-		echo "server $i: $line"
-		sent=0 ok=-1 failed=-1
-		for kv in ${line#bgload }; do
-			case $kv in
-			sent=*) sent=${kv#sent=} ;;
-			ok=*) ok=${kv#ok=} ;;
-			failed=*) failed=${kv#failed=} ;;
-			esac
-		done
-		SENT=$((SENT + sent))
-		FAILED=$((FAILED + failed))
-		[ "$ok" -eq "$sent" ] || BAD=$((BAD + 1))
-		[[ $line == *blue_v1:*green_v3:* ]] || QUIET=$((QUIET + 1))
-	done
-}
-
 @test "ansible: deploy.yml to three servers at once, switch.yml one at a time under load: all serve v3, no request lost" {
 	d1=$(fleet_dir 1)
 	echo stale >"$d1/app/green/stale"	# --delete removes it
@@ -147,10 +91,10 @@ load_stop() {
 	echo mine >"$T/src/.env"		# and never ships this one
 	run play deploy.yml -e app_src="$T/src"
 	echo "$output"
-	[ "$status" -eq 0 ]
-	[ "$(cat "$T/pre-deploy.log")" = "s1 s2 s3|$T/src" ]	# once, here
-	[[ $output =~ green\ is\ staged:\ revision\ ([^;]+)\; ]]
-	rev=${BASH_REMATCH[1]}
+	assert_success
+	assert_equal "$(cat "$T/pre-deploy.log")" "s1 s2 s3|$T/src"	# once, here
+	assert_output --regexp 'green is staged: revision [^;]+;'
+	rev=$(sed -n 's/.*green is staged: revision \([^;]*\);.*/\1/p' <<<"$output" | head -n 1)
 	for i in 1 2 3; do
 		d=$(fleet_dir "$i")
 		assert_equal "$(prod "$i")" "blue v1"
@@ -162,9 +106,9 @@ load_stop() {
 	assert [ ! -e "$d1/app/green/stale" ]
 	assert_equal "$(cat "$d1/app/green/.env")" server
 
-	load_start
+	fleet_load_start
 	run play switch.yml
-	load_stop
+	fleet_load_stop
 	echo "$output"
 	assert_success
 	# batches of one: the flip task ran three times, once per server
@@ -174,7 +118,9 @@ load_stop() {
 	assert [ "$SENT" -gt 0 ]
 	assert_equal "$FAILED" 0
 	assert_equal "$BAD" 0
-	assert_equal "$QUIET" 0	# each server switched while its load ran
+	for i in 1 2 3; do	# each server switched while its load ran
+		assert_regex "${LOAD_LINE[i]}" 'blue_v1:.*green_v3:'
+	done
 	for i in 1 2 3; do
 		d=$(fleet_dir "$i")
 		assert_equal "$(prod "$i")" "green v3"
@@ -190,16 +136,16 @@ load_stop() {
 # hosts all failed even without max_fail_percentage.
 @test "ansible: deploy.yml fails alone on a server whose standby never turns healthy; switch.yml refuses to start, or stops the rollout there (max_fail_percentage 0)" {
 	d2=$(fleet_dir 2)
-	touch "$d2/sick"
+	fleet_sick 2
 	run play deploy.yml -e app_src="$T/src"
 	echo "$output"
 	assert_failure
-	assert_output --regexp 'fatal: \[s2\].*green not healthy after'
-	grep -Eq '^s2 +:.* failed=1 ' <<<"$output"	# the recap
-	[[ $output != *"fatal: [s1]"* ]]
-	[[ $output != *"fatal: [s3]"* ]]
-	[[ $output =~ green\ is\ staged:\ revision\ ([^;]+)\; ]]
-	rev=${BASH_REMATCH[1]}
+	assert_output --regexp 'fatal: \[s2\].*green not healthy after 1s'
+	assert_line --regexp '^s2 +:.* failed=1 '	# the recap
+	refute_output --partial "fatal: [s1]"
+	refute_output --partial "fatal: [s3]"
+	assert_output --regexp 'green is staged: revision [^;]+;'
+	rev=$(sed -n 's/.*green is staged: revision \([^;]*\);.*/\1/p' <<<"$output" | head -n 1)
 	assert_equal "$(staging 1)" "green v3"
 	assert_equal "$(staging 3)" "green v3"
 	assert [ -e "$d2/app/.bg-staging.green" ]
@@ -210,9 +156,7 @@ load_stop() {
 	assert_failure
 	assert_output --regexp 'fatal: \[s2\].*green is being staged: the last deploy did not finish here'
 	refute_output --partial "PLAY [Make each"
-	for i in 1 2 3; do
-		assert_equal "$(prod "$i")" "blue v1"
-	done
+	all_prod "blue v1"
 
 	# 2. it missed the deploy: its standby runs something else, which
 	# must not go live
@@ -223,14 +167,12 @@ load_stop() {
 	assert_failure
 	assert_output --regexp "the standbys run different revisions.*'s2': 'v2-old'"
 	refute_output --partial "PLAY [Make each"
-	for i in 1 2 3; do
-		assert_equal "$(prod "$i")" "blue v1"
-	done
+	all_prod "blue v1"
 
 	# 3. staged like the others, but unhealthy by the time of the switch:
 	# bgflip's health check refuses it
 	echo "$rev" >"$d2/app/green/REVISION"
-	touch "$d2/sick"
+	fleet_sick 2
 	run play switch.yml -e batch=2
 	echo "$output"
 	assert_failure
@@ -261,11 +203,11 @@ load_stop() {
 	echo "$output"
 	wait "$att" || :
 	cat "$T/attack.out"
-	grep -q '^wrote to [0-9]' "$T/attack.out"	# the injection happened
-	[ "$status" -ne 0 ]
-	[[ $output == *"fatal: [s1]"*"deploy-begin.sh answered ../rootdir, not a color: nothing was copied"* ]]
+	assert grep -q '^wrote to [0-9]' "$T/attack.out"	# the injection happened
+	assert_failure
+	assert_output --regexp 'fatal: \[s1\].*deploy-begin\.sh answered \.\./rootdir, not a color: nothing was copied'
 	ls -la "$d/rootdir"
-	[ "$(cat "$d/rootdir/keep")" = "root's" ]
-	[ ! -e "$d/rootdir/VERSION" ]
-	[ "$(prod 1)" = "blue v1" ]
+	assert_equal "$(cat "$d/rootdir/keep")" "root's"
+	assert [ ! -e "$d/rootdir/VERSION" ]
+	assert_equal "$(prod 1)" "blue v1"
 }

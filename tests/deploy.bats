@@ -46,110 +46,126 @@ mk() {
 	    PRE_DEPLOY="$T/no-pre-deploy" "$@"
 }
 
+# in_flight COLOR: bgdrain counts requests in flight to COLOR (exit 1).
+in_flight() {
+	local st=0
+
+	bgdrain -c -F -f "$T/bg.conf" "$1" 2>/dev/null || st=$?
+	[ "$st" -eq 1 ]
+}
+
+# mk_unreachable ARGS: mk ARGS, its ssh pointed at a port nothing listens on.
+mk_unreachable() {
+	local port
+
+	port=$(free_port)
+	mk "$@" SSH_OPTS="${SSH_OPTS/-p $SSHD_PORT/-p $port}"
+}
+
+# assert_make_error N: make failed (its status 2) because a recipe exited
+# N: make's "Error N" line.
+assert_make_error() {
+	assert_failure 2 || return 1
+	assert_line --regexp "^make: \*\*\* \[.*\] Error $1\$"
+}
+
 # slow_request URL MS COLOR: a request that takes MS ms, through URL, in the
 # background; returns once COLOR counts it in flight. Its pid: $slow.
 slow_request() {
-	local n=50
-
 	curl -s --max-time 30 "$1/?sleep=$2" >/dev/null 3>&- &
 	slow=$!
 	bg_track "$slow" curl
-	until ! bgdrain -c -F -f "$T/bg.conf" "$3" 2>/dev/null; do
-		sleep 0.1
-		n=$((n - 1))
-		[ "$n" -gt 0 ] || return 1
-	done
+	wait_until 5 in_flight "$3"
 }
 
 @test "make deploy, switch, rollback: over ssh, nginx serves each version where it should" {
 	logins=$(sshd_logins)
 	run mk deploy
 	echo "$output"
-	[ "$status" -eq 0 ]
+	assert_success
 	# one connection for the whole deploy, closed and cleaned up after
-	[ "$(sshd_logins)" -eq $((logins + 1)) ]
-	[ -z "$(ls -A "$T/tmp")" ]
-	[[ $output == *"green is staged"* ]]
-	[[ $output == *"staging: $STAGING_URL/"* ]]
-	[[ $output == *"now: make switch"* ]]
-	[ "$(prod_answer)" = "blue v1" ]
-	[ "$(staging_answer)" = "green v3" ]
-	[ ! -e "$T/app/.bg-staging.green" ]
-	[ -s "$T/app/green/REVISION" ]
+	assert_equal "$(sshd_logins)" $((logins + 1))
+	assert_equal "$(ls -A "$T/tmp")" ""
+	output_has "green is staged" \
+	    "staging: $STAGING_URL/" \
+	    "now: make switch"
+	assert_equal "$(prod_answer)" "blue v1"
+	assert_equal "$(staging_answer)" "green v3"
+	assert [ ! -e "$T/app/.bg-staging.green" ]
+	assert [ -s "$T/app/green/REVISION" ]
 	rev3=$(cat "$T/app/green/REVISION")
 
 	run mk switch
 	echo "$output"
-	[ "$status" -eq 0 ]
-	[[ $output == *"green is live (was blue)"* ]]
-	[ "$(prod_answer)" = "green v3" ]
-	[ "$(staging_answer)" = "blue v1" ]
-	[ "$(disk_color)" = green ]
+	assert_success
+	assert_output --partial "green is live (was blue)"
+	assert_equal "$(prod_answer)" "green v3"
+	assert_equal "$(staging_answer)" "blue v1"
+	assert_equal "$(disk_color)" green
 	run tail -n 1 "$T/log/bg.log"
-	[[ $output == *" blue green root $rev3" ]]
+	assert_output --regexp " blue green root $(re_quote "$rev3")\$"
 
 	run mk status
 	echo "$output"
-	[ "$status" -eq 0 ]
-	[[ $output == *"blue   standby  200      0          v1"* ]]
-	[[ $output == *"green  live     200      0          $rev3"* ]]
-	[[ $output == *" blue green root $rev3"* ]]
+	assert_success
+	output_has "blue   standby  200      0          v1" \
+	    "green  live     200      0          $rev3" \
+	    " blue green root $rev3"
 
 	run mk rollback
 	echo "$output"
-	[ "$status" -eq 0 ]
-	[[ $output == *"blue still runs v1"* ]]
-	[ "$(prod_answer)" = "blue v1" ]
-	[ "$(staging_answer)" = "green v3" ]
+	assert_success
+	assert_output --partial "blue still runs v1"
+	assert_equal "$(prod_answer)" "blue v1"
+	assert_equal "$(staging_answer)" "green v3"
 
 	# and forward again: green still runs what it ran when it was live
 	run mk rollback
 	echo "$output"
-	[ "$status" -eq 0 ]
-	[ "$(prod_answer)" = "green v3" ]
+	assert_success
+	assert_equal "$(prod_answer)" "green v3"
 
 	# history: the two rollbacks are marked, the switch is not
 	run mk history
 	echo "$output"
 	assert_success
-	[ "${#lines[@]}" -eq 3 ]
-	[[ ${lines[0]} == *" blue green root $rev3" ]]
-	[[ ${lines[1]} == *" green blue root v1 rollback" ]]
-	[[ ${lines[2]} == *" blue green root $rev3 rollback" ]]
+	assert_equal "${#lines[@]}" 3
+	assert_line --index 0 --regexp " blue green root $(re_quote "$rev3")\$"
+	assert_line --index 1 --regexp " green blue root v1 rollback\$"
+	assert_line --index 2 --regexp " blue green root $(re_quote "$rev3") rollback\$"
 }
 
 @test "make rollback: refuses a standby deployed to since the last switch; FORCE=1 overrides" {
 	run mk deploy
-	[ "$status" -eq 0 ]
+	assert_success
 	run mk switch
-	[ "$status" -eq 0 ]
-	[ "$(prod_answer)" = "green v3" ]
+	assert_success
+	assert_equal "$(prod_answer)" "green v3"
 	# blue, the old live one, gets a new version: going "back" would not
 	# bring back what ran before.
 	make_src "$T/src" v4
 	run mk deploy
 	echo "$output"
-	[ "$status" -eq 0 ]
-	[ "$(staging_answer)" = "blue v4" ]
+	assert_success
+	assert_equal "$(staging_answer)" "blue v4"
 	run mk rollback
 	echo "$output"
-	[ "$status" -ne 0 ]
-	[[ $output == *"refused: blue now has revision "*", but it ran v1 before the last switch"* ]]
-	[[ $output == *"Error 1"* ]]
-	[ "$(prod_answer)" = "green v3" ]
+	assert_make_error 1
+	assert_output --regexp "refused: blue now has revision .*, but it ran v1 before the last switch"
+	assert_equal "$(prod_answer)" "green v3"
 	run mk rollback FORCE=1
 	echo "$output"
-	[ "$status" -eq 0 ]
-	[[ $output == *"FORCE=1: going on although"* ]]
-	[ "$(prod_answer)" = "blue v4" ]
+	assert_success
+	assert_output --partial "FORCE=1: going on although"
+	assert_equal "$(prod_answer)" "blue v4"
 }
 
 @test "make rollback: refuses when the history holds no switch" {
 	run mk rollback
 	echo "$output"
-	[ "$status" -ne 0 ]
-	[[ $output == *"holds no switch yet"* ]]
-	[ "$(prod_answer)" = "blue v1" ]
+	assert_failure 2
+	assert_output --partial "holds no switch yet"
+	assert_equal "$(prod_answer)" "blue v1"
 }
 
 @test "make deploy: DRY_RUN=1 shows what would change and changes nothing on the server" {
@@ -157,16 +173,16 @@ slow_request() {
 	before=$(tree_sum "$T/app" "$T/bg.conf" "$T/run" "$T/log")
 	run mk deploy DRY_RUN=1 INSTALL=1
 	echo "$output"
-	[ "$status" -eq 0 ]
-	[[ $output == *"would mark green as being staged"* ]]
-	[[ $output == *"<f+++++++++ VERSION"* ]]
-	[[ $output == *"*deleting   stale.txt"* ]]
-	[[ $output == *"install"* ]]
-	[[ $output == *"restart"* ]]
-	[[ $output == *"dry run: nothing was changed"* ]]
-	[ "$(tree_sum "$T/app" "$T/bg.conf" "$T/run" "$T/log")" = "$before" ]
-	[ ! -e "$T/hooks.log" ]
-	[ "$(staging_answer)" = "green v2" ]
+	assert_success
+	output_has "would mark green as being staged" \
+	    "<f+++++++++ VERSION" \
+	    "*deleting   stale.txt" \
+	    "install" \
+	    "restart" \
+	    "dry run: nothing was changed"
+	assert_equal "$(tree_sum "$T/app" "$T/bg.conf" "$T/run" "$T/log")" "$before"
+	assert [ ! -e "$T/hooks.log" ]
+	assert_equal "$(staging_answer)" "green v2"
 }
 
 @test "make deploy: rsync never deletes .env, uploads or a database in APP/COLOR" {
@@ -180,13 +196,13 @@ slow_request() {
 	echo "SECRET=the-laptop-one" >"$T/src/.env"
 	run mk deploy
 	echo "$output"
-	[ "$status" -eq 0 ]
-	[ "$(cat "$g/.env")" = "SECRET=server" ]
-	[ "$(cat "$g/uploads/cat.jpg")" = jpg ]
-	[ "$(cat "$g/prod.sqlite3")" = db ]
-	[ "$(cat "$g/log/app.log")" = log ]
-	[ ! -e "$g/old.txt" ]
-	[ "$(cat "$g/VERSION")" = v3 ]
+	assert_success
+	assert_equal "$(cat "$g/.env")" "SECRET=server"
+	assert_equal "$(cat "$g/uploads/cat.jpg")" jpg
+	assert_equal "$(cat "$g/prod.sqlite3")" db
+	assert_equal "$(cat "$g/log/app.log")" log
+	assert [ ! -e "$g/old.txt" ]
+	assert_equal "$(cat "$g/VERSION")" v3
 }
 
 @test "make deploy: a failing pre-deploy hook stops everything" {
@@ -195,33 +211,31 @@ slow_request() {
 	before=$(tree_sum "$T/app")
 	run mk deploy PRE_DEPLOY="$T/pre"
 	echo "$output"
-	[ "$status" -ne 0 ]
-	[[ $output == *"tests fail"* ]]
-	[[ $output == *"$T/pre failed (exit 7): nothing was deployed"* ]]
-	[ "$(tree_sum "$T/app")" = "$before" ]
-	[ "$(staging_answer)" = "green v2" ]
+	assert_failure 2
+	assert_output --partial "tests fail"
+	assert_output --partial "$T/pre failed (exit 7): nothing was deployed"
+	assert_equal "$(tree_sum "$T/app")" "$before"
+	assert_equal "$(staging_answer)" "green v2"
 }
 
 @test "make deploy: refuses when APP is not the config's app" {
 	mkdir -p "$T/other/green"
 	run mk deploy APP="$T/other"
 	echo "$output"
-	[ "$status" -ne 0 ]
-	[[ $output == *"APP is $T/other but $T/bg.conf says app = $T/app"* ]]
-	[ -z "$(ls -A "$T/other/green")" ]
-	[ ! -e "$T/other/.bg-staging.green" ]
+	assert_failure 2
+	assert_output --partial "APP is $T/other but $T/bg.conf says app = $T/app"
+	assert_equal "$(ls -A "$T/other/green")" ""
+	assert [ ! -e "$T/other/.bg-staging.green" ]
 }
 
 @test "make deploy: an unreachable HOST fails clearly and leaves production alone" {
-	port=$(free_port)
-	run mk deploy SSH_OPTS="${SSH_OPTS/-p $SSHD_PORT/-p $port}"
+	run mk_unreachable deploy
 	echo "$output"
-	[ "$status" -ne 0 ]
-	[[ $output == *"cannot connect to root@127.0.0.1 with ssh: nothing was changed there"* ]]
-	[[ $output == *"Error 5"* ]]
-	[ ! -e "$T/app/.bg-staging.green" ]
-	[ "$(prod_answer)" = "blue v1" ]
-	[ "$(staging_answer)" = "green v2" ]
+	assert_make_error 5
+	assert_output --partial "cannot connect to root@127.0.0.1 with ssh: nothing was changed there"
+	assert [ ! -e "$T/app/.bg-staging.green" ]
+	assert_equal "$(prod_answer)" "blue v1"
+	assert_equal "$(staging_answer)" "green v2"
 }
 
 @test "make deploy: refuses while the standby still drains" {
@@ -229,11 +243,10 @@ slow_request() {
 	run mk deploy
 	echo "$output"
 	wait "$slow"
-	[ "$status" -ne 0 ]
-	[[ $output == *"the standby green still has requests in flight"* ]]
-	[[ $output == *"Error 1"* ]]
-	[ ! -e "$T/app/.bg-staging.green" ]
-	[ ! -e "$T/app/green/VERSION" ]
+	assert_make_error 1
+	assert_output --partial "the standby green still has requests in flight"
+	assert [ ! -e "$T/app/.bg-staging.green" ]
+	assert [ ! -e "$T/app/green/VERSION" ]
 }
 
 @test "make deploy: an app that never turns healthy fails (bgstage exit 3); switch refuses it" {
@@ -241,26 +254,24 @@ slow_request() {
 	touch "$T/src/down"
 	run mk deploy
 	echo "$output"
-	[ "$status" -ne 0 ]
-	[[ $output == *"green did not answer 200 on its health path in time (bgstage exit 3)"* ]]
-	[[ $output == *"Error 3"* ]]
-	[ -e "$T/app/.bg-staging.green" ]
-	[ "$(prod_answer)" = "blue v1" ]
+	assert_make_error 3
+	assert_output --partial "green did not answer 200 on its health path in time (bgstage exit 3)"
+	assert [ -e "$T/app/.bg-staging.green" ]
+	assert_equal "$(prod_answer)" "blue v1"
 	run mk switch
 	echo "$output"
-	[ "$status" -ne 0 ]
-	[[ $output == *"green is being staged"* ]]
-	[[ $output == *"Error 1"* ]]
-	[ "$(prod_answer)" = "blue v1" ]
+	assert_make_error 1
+	assert_output --partial "green is being staged"
+	assert_equal "$(prod_answer)" "blue v1"
 	# fixed, deployed again: the mark goes, the switch goes through
 	rm "$T/src/down"
 	sed -i 's/^timeout = 1$/timeout = 20/' "$T/bg.conf"
 	run mk deploy
-	[ "$status" -eq 0 ]
-	[ ! -e "$T/app/.bg-staging.green" ]
+	assert_success
+	assert [ ! -e "$T/app/.bg-staging.green" ]
 	run mk switch
-	[ "$status" -eq 0 ]
-	[ "$(prod_answer)" = "green v3" ]
+	assert_success
+	assert_equal "$(prod_answer)" "green v3"
 }
 
 @test "make switch: exit 3 when the old color does not drain in time; production is fine" {
@@ -269,11 +280,10 @@ slow_request() {
 	run mk switch
 	echo "$output"
 	wait "$slow"
-	[ "$status" -ne 0 ]
-	[[ $output == *"green is live and serves production: the switch succeeded"* ]]
-	[[ $output == *"Production is fine"* ]]
-	[[ $output == *"Error 3"* ]]
-	[ "$(prod_answer)" = "green v2" ]
+	assert_make_error 3
+	assert_output --partial "green is live and serves production: the switch succeeded"
+	assert_output --partial "Production is fine"
+	assert_equal "$(prod_answer)" "green v2"
 }
 
 # a big file and rsync's bandwidth limit keep the copy going for seconds
@@ -281,24 +291,18 @@ slow_src() {
 	head -c 3000000 /dev/urandom >"$T/src/big.bin"
 }
 
-# wait_copying: until the deploy in the background marked green and its
-# rsync writes into green.
-wait_copying() {
-	local n=100
-
-	until [ -e "$T/app/.bg-staging.green" ] &&
-	    pgrep -f "rsync --server.*$T/app/green" >/dev/null; do
-		sleep 0.1
-		n=$((n - 1))
-		[ "$n" -gt 0 ] || return 1
-	done
+# copying: the deploy in the background marked green and its rsync writes
+# into green.
+copying() {
+	[ -e "$T/app/.bg-staging.green" ] &&
+	    pgrep -f "rsync --server.*$T/app/green" >/dev/null
 }
 
 @test "make deploy: ssh dying mid-copy leaves the standby marked; switch refuses it; deploying again repairs it" {
 	slow_src
 	mk deploy RSYNC_OPTS=--bwlimit=300 >"$T/deploy.out" 2>&1 3>&- &
 	dep=$!
-	wait_copying
+	wait_until 10 copying
 	# the server's end of the copy dies, as when the connection drops
 	for p in $(pgrep -f "rsync --server.*$T/app/green"); do
 		kill -KILL "$p"
@@ -306,73 +310,63 @@ wait_copying() {
 	st=0
 	wait "$dep" || st=$?
 	cat "$T/deploy.out"
-	[ "$st" -ne 0 ]
-	[ -z "$(ls -A "$T/tmp")" ]
-	grep -q "copying into green failed (rsync exit [0-9]*). Production is untouched; green stays marked as being staged" "$T/deploy.out"
-	[ -e "$T/app/.bg-staging.green" ]
-	[ "$(prod_answer)" = "blue v1" ]
+	assert_equal "$st" 2
+	assert_equal "$(ls -A "$T/tmp")" ""
+	run cat "$T/deploy.out"
+	assert_output --regexp "copying into green failed \(rsync exit [0-9]+\)\. Production is untouched; green stays marked as being staged"
+	assert [ -e "$T/app/.bg-staging.green" ]
+	assert_equal "$(prod_answer)" "blue v1"
 	run mk switch
 	echo "$output"
-	[ "$status" -ne 0 ]
-	[[ $output == *"green is being staged: finish or re-run make deploy"* ]]
-	[ "$(prod_answer)" = "blue v1" ]
+	assert_failure 2
+	assert_output --partial "green is being staged: finish or re-run make deploy"
+	assert_equal "$(prod_answer)" "blue v1"
 	run mk deploy
 	echo "$output"
-	[ "$status" -eq 0 ]
-	[[ $output == *"note: green was already marked as being staged"* ]]
-	[ ! -e "$T/app/.bg-staging.green" ]
+	assert_success
+	assert_output --partial "note: green was already marked as being staged"
+	assert [ ! -e "$T/app/.bg-staging.green" ]
 	cmp "$T/src/big.bin" "$T/app/green/big.bin"
-	[ "$(staging_answer)" = "green v3" ]
+	assert_equal "$(staging_answer)" "green v3"
 }
 
 @test "make switch: started while make deploy copies, it never makes the half-copied standby live" {
 	slow_src
 	mk deploy RSYNC_OPTS=--bwlimit=1000 >"$T/deploy.out" 2>&1 3>&- &
 	dep=$!
-	wait_copying
+	wait_until 10 copying
 	run mk switch
 	echo "$output"
-	[ "$status" -ne 0 ]
-	[[ $output == *"green is being staged"* ]]
-	[ "$(prod_answer)" = "blue v1" ]
-	[ "$(disk_color)" = blue ]
+	assert_failure 2
+	assert_output --partial "green is being staged"
+	assert_equal "$(prod_answer)" "blue v1"
+	assert_equal "$(disk_color)" blue
 	wait "$dep"
 	cat "$T/deploy.out"
 	run mk switch
 	echo "$output"
-	[ "$status" -eq 0 ]
-	[ "$(prod_answer)" = "green v3" ]
+	assert_success
+	assert_equal "$(prod_answer)" "green v3"
 	cmp "$T/src/big.bin" "$T/app/green/big.bin"
 }
 
 @test "make init: sets a server up over ssh; a second run changes nothing" {
-	# from a snapshot of the source: the tree may change under a test run
-	mkdir "$T/repo"
-	(cd "$BG_ROOT" && cp -R Makefile config.mk tools nginx hooks docs \
-	    pipeline systemd debian "$T/repo/")
-	MK_DIR=$T/repo
 	s=$T/srv
-	set -- init BUILD_ON_SERVER=1 HOOKS="$s/hooks" REMOTE_SRC="$T/build" BG_BIN="$s/bin" MAN_DIR="$s/man" \
-	    BG_CONF="$s/etc/bg.conf" APP="$s/app" DEPLOY_USER=nobody \
-	    MODE=reload URL="http://127.0.0.1:1/bg" BLUE=127.0.0.1:8001 \
-	    GREEN=127.0.0.1:8002 LOCK="$s/lib/lock" LOG="$s/log/bg.log" \
-	    LIVE_CONF="$s/nginx/sites/app.conf" BLUE_CONF="$s/nginx/bg/blue.conf" \
-	    GREEN_CONF="$s/nginx/bg/green.conf" LISTEN=127.0.0.1:1 \
-	    STAGING_LISTEN=127.0.0.1:2 SERVER_NAME=example.com \
-	    NGINX="$NGINX_BIN" NGINX_PREFIX="$NGINX_PREFIX" \
-	    NGINX_CONF="$NGINX_CONF" NGINX_PID="$NGINX_PID" \
-	    STAGING_URL=http://127.0.0.1:2/ TIMEOUT=20
+	init_setup "$s" "$T/build"
+	set -- "${INIT_ARGS[@]}" SERVER_NAME=example.com \
+	    NGINX_PREFIX="$NGINX_PREFIX" NGINX_CONF="$NGINX_CONF" \
+	    NGINX_PID="$NGINX_PID" STAGING_URL=http://127.0.0.1:2/ TIMEOUT=20
 	run mk "$@"
 	echo "$output"
-	[ "$status" -eq 0 ]
-	[[ $output == *"$s/bin/bgflip: created"* ]]
-	[[ $output == *"$s/etc/bg.conf: created"* ]]
-	[[ $output == *"$s/nginx/sites/app.conf: created"* ]]
-	[[ $output == *"nginx reloaded"* ]]
-	[[ $output == *"nobody ALL=(root) NOPASSWD: $s/bin/bgflip"* ]]
-	[[ $output == *"make init: done"* ]]
+	assert_success
+	output_has "$s/bin/bgflip: created" \
+	    "$s/etc/bg.conf: created" \
+	    "$s/nginx/sites/app.conf: created" \
+	    "nginx reloaded" \
+	    "nobody ALL=(root) NOPASSWD: $s/bin/bgflip" \
+	    "make init: done"
 	run cat "$s/etc/bg.conf"
-	[ "$output" = "app = $s/app
+	assert_output "app = $s/app
 mode = reload
 url = http://127.0.0.1:1/bg
 blue = 127.0.0.1:8001
@@ -388,57 +382,56 @@ nginx_pid = $NGINX_PID
 live_conf = $s/nginx/sites/app.conf
 blue_conf = $s/nginx/bg/blue.conf
 green_conf = $s/nginx/bg/green.conf
-staging_url = http://127.0.0.1:2/" ]
-	[ "$(stat -c '%a %U' "$s/app" "$s/app/blue" "$s/app/green" "$s/app/shared" | sort -u)" = "755 nobody" ]
-	[ "$(stat -c '%a %U' "$s/lib/lock" "$s/etc/bg.conf")" = "644 root
-644 root" ]
-	[ -x "$s/hooks/restart" ]
-	[ ! -e "$s/hooks/pre-deploy.example" ]
+staging_url = http://127.0.0.1:2/"
+	assert_equal "$(stat -c '%a %U' "$s/app" "$s/app/blue" "$s/app/green" "$s/app/shared" | sort -u)" "755 nobody"
+	assert_equal "$(stat -c '%a %U' "$s/lib/lock" "$s/etc/bg.conf")" "644 root
+644 root"
+	assert [ -x "$s/hooks/restart" ]
+	assert [ ! -e "$s/hooks/pre-deploy.example" ]
 	cmp "$s/nginx/sites/app.conf" "$s/nginx/bg/blue.conf"
-	grep -q "server 127.0.0.1:8002;" "$s/nginx/sites/bg-upstreams.conf"
-	grep -q "listen 127.0.0.1:1;" "$s/nginx/bg/green.conf"
-	grep -q "proxy_pass http://bg_green;" "$s/nginx/bg/blue.conf"
+	assert grep -q "server 127.0.0.1:8002;" "$s/nginx/sites/bg-upstreams.conf"
+	assert grep -q "listen 127.0.0.1:1;" "$s/nginx/bg/green.conf"
+	assert grep -q "proxy_pass http://bg_green;" "$s/nginx/bg/blue.conf"
 	run grep -q '@[A-Z_]*@' "$s/nginx/bg/green.conf" "$s/nginx/sites/bg-upstreams.conf"
-	[ "$status" -eq 1 ]
+	assert_failure 1
 	"$s/bin/bgswapconf" "$s/nginx/bg/blue.conf" | cmp - "$s/nginx/bg/green.conf"
 
 	before=$(tree_sum "$s")
 	run mk "$@"
 	echo "$output"
-	[ "$status" -eq 0 ]
-	[[ $output == *"make init: nothing changed"* ]]
-	[[ $output != *": created"* ]]
-	[[ $output != *": updated"* ]]
-	[[ $output != *"nginx reloaded"* ]]
-	[ "$(tree_sum "$s")" = "$before" ]
+	assert_success
+	assert_output --partial "make init: nothing changed"
+	refute_output --partial ": created"
+	refute_output --partial ": updated"
+	refute_output --partial "nginx reloaded"
+	assert_equal "$(tree_sum "$s")" "$before"
 }
 
 @test "make deploy: two at once: the second is refused while the first copies; the first finishes" {
 	slow_src
 	mk deploy RSYNC_OPTS=--bwlimit=1000 >"$T/deploy.out" 2>&1 3>&- &
 	dep=$!
-	wait_copying
+	wait_until 10 copying
 	mark=$(cat "$T/app/.bg-staging.green")
 	make_src "$T/src2" v9
 	run mk deploy APP_SRC="$T/src2" RSYNC_OPTS=--bwlimit=1000
 	echo "$output"
-	assert_failure
-	[[ $output == *"another make deploy into $T/app is running ("*"); nothing was done"* ]]
-	[[ $output == *"Error 1"* ]]
+	assert_make_error 1
+	assert_output --regexp "another make deploy into $(re_quote "$T/app") is running \(.*\); nothing was done"
 	# the first deploy's mark and copy are untouched
-	[ "$(cat "$T/app/.bg-staging.green")" = "$mark" ]
+	assert_equal "$(cat "$T/app/.bg-staging.green")" "$mark"
 	st=0
 	wait "$dep" || st=$?
 	cat "$T/deploy.out"
-	[ "$st" -eq 0 ]
-	[ ! -e "$T/app/.bg-staging.green" ]
-	[ "$(staging_answer)" = "green v3" ]
+	assert_equal "$st" 0
+	assert [ ! -e "$T/app/.bg-staging.green" ]
+	assert_equal "$(staging_answer)" "green v3"
 	cmp "$T/src/big.bin" "$T/app/green/big.bin"
 	# the lock went with the first deploy: a deploy now runs
 	run mk deploy APP_SRC="$T/src2" FORCE=1
 	echo "$output"
 	assert_success
-	[ "$(staging_answer)" = "green v9" ]
+	assert_equal "$(staging_answer)" "green v9"
 }
 
 @test "make deploy: the standby ends up byte for byte APP_SRC, even after a change that keeps size and time" {
@@ -449,7 +442,7 @@ staging_url = http://127.0.0.1:2/" ]
 	t=$(stat -c %Y "$f")
 	sed -i 's/v3/v4/' "$f"
 	touch -d "@$t" "$f" "$T/app/green/static/index.html"
-	[ "$(stat -c '%s %Y' "$f")" = "$(stat -c '%s %Y' "$T/app/green/static/index.html")" ]
+	assert_equal "$(stat -c '%s %Y' "$f")" "$(stat -c '%s %Y' "$T/app/green/static/index.html")"
 	run mk deploy FORCE=1
 	echo "$output"
 	assert_success
@@ -469,14 +462,15 @@ staging_url = http://127.0.0.1:2/" ]
 	run mk deploy
 	echo "$output"
 	assert_success
-	[ "$(readlink "$g/uploads")" = ../shared/uploads ]
-	[ "$(cat "$g/uploads/cat.jpg")" = jpg ]
-	[ -d "$g/static/uploads" ] && [ ! -L "$g/static/uploads" ]
-	[ "$(cat "$g/static/uploads/dog.png")" = png ]
-	[ ! -e "$g/.env" ]
+	assert_equal "$(readlink "$g/uploads")" ../shared/uploads
+	assert_equal "$(cat "$g/uploads/cat.jpg")" jpg
+	assert [ -d "$g/static/uploads" ]
+	assert [ ! -L "$g/static/uploads" ]
+	assert_equal "$(cat "$g/static/uploads/dog.png")" png
+	assert [ ! -e "$g/.env" ]
 	run mk deploy FORCE=1
 	assert_success
-	[ "$(readlink "$g/uploads")" = ../shared/uploads ]
+	assert_equal "$(readlink "$g/uploads")" ../shared/uploads
 }
 
 @test "make deploy: the install hook runs on a color's first deploy; INSTALL=0 skips it, INSTALL=1 forces it" {
@@ -512,24 +506,23 @@ restart green"
 	assert_success
 	run mk switch
 	assert_success
-	[ "$(prod_answer)" = "green v3" ]
+	assert_equal "$(prod_answer)" "green v3"
 	run mk switch
 	echo "$output"
-	assert_failure
-	[[ $output == *"refused: nothing was staged into blue since the last switch"*"use make rollback"* ]]
-	[[ $output == *"Error 1"* ]]
-	[ "$(prod_answer)" = "green v3" ]
-	[ "$(wc -l <"$T/log/bg.log")" -eq 1 ]
+	assert_make_error 1
+	assert_output --regexp "refused: nothing was staged into blue since the last switch.*use make rollback"
+	assert_equal "$(prod_answer)" "green v3"
+	assert_equal "$(wc -l <"$T/log/bg.log")" 1
 	run mk switch FORCE=1
 	echo "$output"
 	assert_success
-	[ "$(prod_answer)" = "blue v1" ]
+	assert_equal "$(prod_answer)" "blue v1"
 	# a deploy into the standby makes a switch possible again
 	run mk deploy
 	assert_success
 	run mk switch
 	assert_success
-	[ "$(prod_answer)" = "green v3" ]
+	assert_equal "$(prod_answer)" "green v3"
 }
 
 @test "make switch: a bgflip that did not run is never reported as a switch" {
@@ -539,32 +532,28 @@ restart green"
 	done
 	run mk switch BG_BIN="$T/bin"
 	echo "$output"
-	assert_failure
-	[[ $output == *"bgflip did not run (exit 127: $T/bin/bgflip missing or not executable): nothing was switched"* ]]
-	[[ $output == *"Error 5"* ]]
-	[[ $output != *"succeeded"* ]]
-	[[ $output != *" is live"* ]]
-	[ "$(prod_answer)" = "blue v1" ]
-	[ "$(disk_color)" = blue ]
-	[ ! -s "$T/log/bg.log" ]
+	assert_make_error 5
+	assert_output --partial "bgflip did not run (exit 127: $T/bin/bgflip missing or not executable): nothing was switched"
+	refute_output --partial "succeeded"
+	refute_output --partial " is live"
+	assert_equal "$(prod_answer)" "blue v1"
+	assert_equal "$(disk_color)" blue
+	assert [ ! -s "$T/log/bg.log" ]
 	# ssh failing (255) is not a switch either
-	port=$(free_port)
-	run mk switch SSH_OPTS="${SSH_OPTS/-p $SSHD_PORT/-p $port}"
+	run mk_unreachable switch
 	echo "$output"
-	assert_failure
-	[[ $output == *"the ssh connection to $SSH_HOST failed (see above) during switch.sh"* ]]
-	[[ $output == *"Error 5"* ]]
-	[[ $output != *" is live"* ]]
-	[ "$(prod_answer)" = "blue v1" ]
+	assert_make_error 5
+	assert_output --partial "the ssh connection to $SSH_HOST failed (see above) during switch.sh"
+	refute_output --partial " is live"
+	assert_equal "$(prod_answer)" "blue v1"
 }
 
 @test "make switch: SUDO with another BG_CONF is refused before bgflip runs" {
 	run mk switch SUDO=sudo
 	echo "$output"
-	assert_failure
-	[[ $output == *"bgflip runs through sudo, and then reads only /etc/bg.conf"* ]]
-	[[ $output == *"Error 4"* ]]
-	[ "$(prod_answer)" = "blue v1" ]
+	assert_make_error 4
+	assert_output --partial "bgflip runs through sudo, and then reads only /etc/bg.conf"
+	assert_equal "$(prod_answer)" "blue v1"
 }
 
 # deploy_user_app: APP belongs to an unprivileged user (nobody), as make
@@ -591,28 +580,28 @@ deploy_user_app() {
 	ln -s "$T/root/victim" "$T/app/.bg-deploy.lock"
 	run mk deploy
 	echo "$output"
-	assert_failure
-	[[ $output == *"cannot open $T/app/.bg-deploy.lock"* ]]
+	assert_failure 2
+	assert_output --partial "cannot open $T/app/.bg-deploy.lock"
 	rm "$T/app/.bg-deploy.lock"
 	ln -s "$T/root/victim" "$T/app/.bg-staging.green"
 	run mk deploy
 	echo "$output"
-	assert_failure
-	[[ $output == *"cannot write the mark $T/app/.bg-staging.green"* ]]
-	[ "$(cat "$T/root/victim")" = "root's" ]
+	assert_failure 2
+	assert_output --partial "cannot write the mark $T/app/.bg-staging.green"
+	assert_equal "$(cat "$T/root/victim")" "root's"
 	rm "$T/app/.bg-staging.green"
 	ln -sf "$T/root/victim" "$T/app/green/REVISION"
 	run mk deploy
 	echo "$output"
 	assert_success
-	[ "$(cat "$T/root/victim")" = "root's" ]
-	[ "$(stat -c %U "$T/root/victim")" = root ]
-	[ "$(staging_answer)" = "green v3" ]
+	assert_equal "$(cat "$T/root/victim")" "root's"
+	assert_equal "$(stat -c %U "$T/root/victim")" root
+	assert_equal "$(staging_answer)" "green v3"
 	# what the deploy wrote in APP is nobody's
 	stat -c "%U %n" "$T/app/green/REVISION" "$T/app/green/VERSION" "$T/app/green/static/index.html" "$T/app/.bg-deploy.lock" "$T/app/.bg-staged.green"
-	[ "$(stat -c %U "$T/app/green/REVISION" "$T/app/green/VERSION" \
+	assert_equal "$(stat -c %U "$T/app/green/REVISION" "$T/app/green/VERSION" \
 	    "$T/app/green/static/index.html" "$T/app/.bg-deploy.lock" \
-	    "$T/app/.bg-staged.green" | sort -u)" = nobody ]
+	    "$T/app/.bg-staged.green" | sort -u)" nobody
 }
 
 # forge_deploy LINE: make deploy as root while the deploy user writes LINE
@@ -634,17 +623,17 @@ forge_deploy() {
 	# a color that is a path to root's directory, "copy as whoever runs
 	# it" (root)
 	forge_deploy "../root/dir - x"
-	assert_failure
+	assert_failure 2
 	assert_output --partial "deploy-begin.sh on $SSH_HOST answered \"../root/dir\", not a color: nothing was copied"
 	ls -la "$T/root/dir"
-	[ "$(cat "$T/root/dir/keep")" = "root's" ]
-	[ ! -e "$T/root/dir/VERSION" ]
+	assert_equal "$(cat "$T/root/dir/keep")" "root's"
+	assert [ ! -e "$T/root/dir/VERSION" ]
 	# whom to copy as, as a shell command on the server
 	# shellcheck disable=SC2016 # for the server's shell
 	forge_deploy "green 0;touch\${IFS}$T/root/pwned;:0 x"
-	[ ! -e "$T/root/pwned" ]
+	assert [ ! -e "$T/root/pwned" ]
 	# the copy ran as APP's owner all the same
-	[ "$(stat -c %U "$T/app/green/VERSION")" = nobody ]
+	assert_equal "$(stat -c %U "$T/app/green/VERSION")" nobody
 }
 
 @test "root-run make deploy on a terminal (HOST=local): the deploy user cannot push input into root's shell" {
@@ -668,33 +657,30 @@ EOF
 	# its own process and pushes keys into its terminal (TIOCSTI), on its
 	# stderr and on /dev/tty.
 	# shellcheck disable=SC2016 # for the attacker's shell
-	setpriv --reuid=nobody --regid=nogroup --clear-groups sh -c '
+	as_nobody '
 		T=$1
 		exec 9<"$T/run/lock"
 		flock -n 9 || { echo "no lock"; exit 1; }
-		n=0
-		until pid=$(pgrep -o -u nobody -f "^sh .*/deploy-begin.sh $T/app "); do
-			n=$((n + 1))
-			[ "$n" -lt 300 ] || { echo "no deploy-begin.sh"; exit 1; }
-			sleep 0.02
-		done
+		found() { pid=$(pgrep -o -u nobody -f "^sh .*/deploy-begin.sh $T/app "); }
+		wait_until 6 found || exit 1
 		echo "attaching to $pid"
 		timeout 60 gdb -q -nx -batch -p "$pid" \
 		    -ex "call (int)ioctl(2, 0x5412, \"X\")" \
 		    -ex "call (int)open(\"/dev/tty\", 2)" \
 		    -ex "call (int)ioctl(\$2, 0x5412, \"Y\")" 2>&1 |
-		    grep -E "^\\$[0-9]+ = "
-	' attack "$T" >"$T/attack.out" 2>&1 3>&- || echo "attacker: exit $?"
+		    grep -E "^[\$][0-9]+ = "
+	' "$T" >"$T/attack.out" 2>&1 3>&- || echo "attacker: exit $?"
 	cat "$T/attack.out"
 	wait "$term" || :
 	cat "$T/term.out"
 	# the attempts were made: three calls evaluated
-	[ "$(grep -c '^\$[0-9]* = ' "$T/attack.out")" -eq 3 ]
-	grep -q '^make: 0' "$T/term.out"
-	[ -f "$T/typed" ]
+	assert_equal "$(grep -c '^\$[0-9]* = ' "$T/attack.out")" 3
+	run cat "$T/term.out"
+	assert_line --regexp '^make: 0'
+	assert [ -f "$T/typed" ]
 	od -c "$T/typed"
-	[ -z "$(tr -cd XY <"$T/typed")" ]
-	[ "$(staging_answer)" = "green v3" ]
+	assert_equal "$(tr -cd XY <"$T/typed")" ""
+	assert_equal "$(staging_answer)" "green v3"
 }
 
 @test "root-run make deploy (HOST=local): an interrupt reaches the step dropped to the deploy user" {
@@ -710,30 +696,19 @@ EOF
 	    >"$T/make.out" 2>&1 3>&- &
 	mk=$!
 	bg_track "$mk" make
-	n=0
-	until grep -q '^install green' "$T/hooks.log" 2>/dev/null; do
-		n=$((n + 1))
-		[ "$n" -lt 300 ] || break
-		sleep 0.05
-	done
+	wait_until 15 grep -q '^install green' "$T/hooks.log"
 	hook=$(sed -n 's/^install green //p' "$T/hooks.log")
-	[ -n "$hook" ]
-	[ "$(stat -c %U "/proc/$hook")" = nobody ]	# dropped, in its own session
-	[ "$(ps -o sid= -p "$hook")" != "$(ps -o sid= -p "$mk")" ]
+	assert [ -n "$hook" ]
+	assert_equal "$(stat -c %U "/proc/$hook")" nobody	# dropped, in its own session
+	assert_not_equal "$(ps -o sid= -p "$hook")" "$(ps -o sid= -p "$mk")"
 	kill -INT -- "-$mk"	# Ctrl-C
 	st=0
 	wait "$mk" || st=$?
 	cat "$T/make.out"
-	[ "$st" -ne 0 ]
+	assert_equal "$st" 130	# make itself got the SIGINT
 	# the hook went with it (bgstage stops its hook's group, then dies)
-	n=0
-	while kill -0 "$hook" 2>/dev/null; do
-		n=$((n + 1))
-		[ "$n" -lt 100 ] || break
-		sleep 0.05
-	done
-	! kill -0 "$hook" 2>/dev/null || { echo "hook $hook still runs"; false; }
-	[ -e "$T/app/.bg-staging.green" ]
+	wait_until 5 bg_gone "$hook"
+	assert [ -e "$T/app/.bg-staging.green" ]
 }
 
 @test "root-run make switch: APP root's but a color the deploy user's is refused before root reads in it (exit 4)" {
@@ -749,10 +724,9 @@ EOF
 	    ln -sf "$T/root/secret" "$T/app/blue/REVISION"
 	run mk switch
 	echo "$output"
-	assert_failure
-	[[ $output == *"$T/app is root's, but $T/app/blue is uid $(id -u nobody)'s"* ]]
-	[[ $output == *"Error 4"* ]]
-	[ "$(prod_answer)" = "blue v1" ]
+	assert_make_error 4
+	assert_output --partial "$T/app is root's, but $T/app/blue is uid $(id -u nobody)'s"
+	assert_equal "$(prod_answer)" "blue v1"
 	run grep -r secret "$T/app/.bg-previous"
 	assert_failure
 }
@@ -768,18 +742,18 @@ EOF
 	run mk switch
 	echo "$output"
 	assert_success
-	[ "$(prod_answer)" = "green v3" ]
+	assert_equal "$(prod_answer)" "green v3"
 	run mk rollback FORCE=1
 	echo "$output"
 	assert_success
-	[ "$(prod_answer)" = "blue v1" ]
-	[ "$(cat "$T/root/victim")" = "root's" ]
-	[ "$(stat -c '%U %a' "$T/root/victim")" = "root 644" ]
+	assert_equal "$(prod_answer)" "blue v1"
+	assert_equal "$(cat "$T/root/victim")" "root's"
+	assert_equal "$(stat -c '%U %a' "$T/root/victim")" "root 644"
 	# unplanted, the notes are written, as nobody
 	rm "$T/app/.bg-previous" "$T/app/.bg-rollbacks"
 	run mk rollback FORCE=1
 	assert_success
-	[ "$(stat -c %U "$T/app/.bg-previous" "$T/app/.bg-rollbacks" | sort -u)" = nobody ]
+	assert_equal "$(stat -c %U "$T/app/.bg-previous" "$T/app/.bg-rollbacks" | sort -u)" nobody
 }
 
 @test "root-run make rollback: what the deploy user makes rollback-check.sh print never reaches bgflip as an option" {
@@ -788,7 +762,7 @@ EOF
 	assert_success
 	run mk switch
 	assert_success
-	[ "$(prod_answer)" = "green v3" ]
+	assert_equal "$(prod_answer)" "green v3"
 	cp "$T/app/.bg-previous" "$T/previous.before"
 	# The dropped rollback-check.sh blocks reading blue's REVISION (a
 	# FIFO of the deploy user's); the deploy user attaches to its own
@@ -796,33 +770,28 @@ EOF
 	rm "$T/app/blue/REVISION"
 	setpriv --reuid=nobody --regid=nogroup --clear-groups mkfifo "$T/app/blue/REVISION"
 	# shellcheck disable=SC2016 # for the attacker's shell
-	setpriv --reuid=nobody --regid=nogroup --clear-groups sh -c '
+	as_nobody '
 		T=$1
-		n=0
-		until pid=$(pgrep -o -u nobody -f "^sh .*/rollback-check.sh $T/app "); do
-			n=$((n + 1))
-			[ "$n" -lt 300 ] || break
-			sleep 0.05
-		done
-		if [ -n "$pid" ]; then
+		found() { pid=$(pgrep -o -u nobody -f "^sh .*/rollback-check.sh $T/app "); }
+		if wait_until 15 found; then
 			echo "attaching to $pid"
 			timeout 60 gdb -q -nx -batch -p "$pid" \
 			    -ex "call (long)write(1, \"-n\\n\", 3)" \
-			    -ex "call (void)_exit(0)" 2>&1 | grep -E "^\\$[0-9]+ = "
+			    -ex "call (void)_exit(0)" 2>&1 | grep -E "^[\$][0-9]+ = "
 		fi
 		timeout 10 sh -c ": >\"\$0\"" "$T/app/blue/REVISION"
-	' attack "$T" >"$T/attack.out" 2>&1 3>&- &
+	' "$T" >"$T/attack.out" 2>&1 3>&- &
 	att=$!
 	bg_track "$att" attacker
 	run mk rollback
 	echo "$output"
 	wait "$att" || :
 	cat "$T/attack.out"
-	grep -q '^\$1 = 3$' "$T/attack.out"	# "-n" was written
-	assert_failure
+	assert grep -q '^\$1 = 3$' "$T/attack.out"	# "-n" was written
+	assert_failure 2
 	assert_output --partial 'bad color "-n"'
-	[ "$(prod_answer)" = "green v3" ]
-	[ ! -e "$T/app/.bg-rollbacks" ]
+	assert_equal "$(prod_answer)" "green v3"
+	assert [ ! -e "$T/app/.bg-rollbacks" ]
 	cmp "$T/previous.before" "$T/app/.bg-previous"
 }
 
@@ -838,22 +807,21 @@ EOF
 	run mk switch
 	echo "$output"
 	assert_success
-	[[ $output == *"waiting up to 1s (linger) for blue to drain"* ]]
-	[[ $output == *"blue still has long-lived connections after 1s: retiring it (bgstage -r blue)"* ]]
-	[[ $output == *"green is live (was blue); blue has drained"* ]]
-	grep -qx "retire blue" "$T/hooks.log"
-	[ "$(prod_answer)" = "green v2" ]
-	[ "$(staging_answer)" = "blue v1" ]
+	output_has "waiting up to 1s (linger) for blue to drain" \
+	    "blue still has long-lived connections after 1s: retiring it (bgstage -r blue)" \
+	    "green is live (was blue); blue has drained"
+	assert grep -qx "retire blue" "$T/hooks.log"
+	assert_equal "$(prod_answer)" "green v2"
+	assert_equal "$(staging_answer)" "blue v1"
 }
 
 @test "make switch, deploy: server scripts missing from BG_LIB there: exit 5 saying so, nothing changed" {
 	for t in switch deploy status; do
 		run mk "$t" BG_LIB="$T/nolib"
 		echo "$output"
-		assert_failure
-		[[ $output == *"no $T/nolib/"*".sh on $SSH_HOST: make init (or the bg package) installs the server scripts there"* ]]
-		[[ $output == *"Error 5"* ]]
+		assert_make_error 5
+		assert_output --regexp "no $(re_quote "$T/nolib/")[a-z-]+\.sh on $(re_quote "$SSH_HOST"): make init \(or the bg package\) installs the server scripts there"
 	done
-	[ "$(prod_answer)" = "blue v1" ]
-	[ ! -e "$T/app/.bg-staging.green" ]
+	assert_equal "$(prod_answer)" "blue v1"
+	assert [ ! -e "$T/app/.bg-staging.green" ]
 }

@@ -5,21 +5,14 @@
 # mount namespace, nginx and pair of fixture instances, at 127.0.0.2-4),
 # with the counting load client on every server's production throughout.
 
-load helpers/bg
-load helpers/scene
-load helpers/sshd
-load helpers/deploy
 load helpers/fleet
 
 setup() {
-	bg_setup
-	fleet_start 3
-	make_src "$T/src" v3
+	fleet_setup
 }
 
 teardown() {
 	fleet_teardown
-	bg_teardown
 }
 
 # fmk ARGS: make for the fleet; the same settings for every server.
@@ -30,50 +23,6 @@ fmk() {
 	    BG_CONF="$FLEET_CONF" BG_BIN="$BG_ROOT/tools" BG_LIB="$BG_ROOT/pipeline" \
 	    APP_SRC="$T/src" \
 	    PRE_DEPLOY="$T/no-pre-deploy" ROLLOUT="$T/rollout" "$@"
-}
-
-# all_prod ANSWER: every server's production answers ANSWER.
-all_prod() {
-	local i
-
-	for i in $(seq "$FLEET_N"); do
-		[ "$(prod "$i")" = "$1" ] || { echo "server $i: $(prod "$i")"; return 1; }
-	done
-}
-
-# loads_start: a counting load client on every server's production.
-loads_start() {
-	local i
-
-	for i in $(seq "$FLEET_N"); do
-		bgload -k -c 10 -p 50 -d 120 "${FLEET_PROD[$i]}/" \
-		    >"$T/load.$i.out" 2>"$T/load.$i.err" 3>&- &
-		bg_track "$!" bgload
-		echo "$!" >"$T/load.$i.pid"
-	done
-	sleep 0.5
-}
-
-# loads_stop: end them; SENT, OK and FAILED summed over all of them.
-loads_stop() {
-	local i pid kv line
-
-	SENT=0 OK=0 FAILED=0
-	for i in $(seq "$FLEET_N"); do
-		pid=$(cat "$T/load.$i.pid")
-		bg_alive "$pid" || { echo "load $i ended early"; return 1; }
-		kill -TERM "$pid"
-		wait "$pid" || true
-		line=$(grep '^bgload ' "$T/load.$i.out")
-		echo "server $i: $line"
-		for kv in $line; do
-			case $kv in
-			sent=*) SENT=$((SENT + ${kv#*=})) ;;
-			ok=*) OK=$((OK + ${kv#*=})) ;;
-			failed=*) FAILED=$((FAILED + ${kv#*=})) ;;
-			esac
-		done
-	done
 }
 
 # line_of TEXT: the number of the first output line holding TEXT.
@@ -93,31 +42,30 @@ line_of() {
 barrier() {
 	local i
 
-	cat >"$T/barrier.sh" <<EOF
-#!/bin/sh
+	{
+		echo '#!/bin/bash'
+		declare -f wait_until
+		cat <<EOF
 echo x >>$T/barrier
-n=0
-while [ "\$(wc -l <$T/barrier)" -lt $FLEET_N ]; do
-	n=\$((n + 1))
-	[ "\$n" -le 100 ] || { echo "barrier: alone for 10 s" >&2; exit 1; }
-	sleep 0.1
-done
+all_here() { [ "\$(wc -l <$T/barrier)" -ge $FLEET_N ]; }
+wait_until 10 all_here || { echo "barrier: alone for 10 s" >&2; exit 1; }
 EOF
+	} >"$T/barrier.sh"
 	for i in $(seq "$FLEET_N"); do
-		sed -i "/^set -eu/a sh $T/barrier.sh" "$(fleet_dir "$i")/hooks/restart"
+		sed -i "/^set -eu/a bash $T/barrier.sh" "$(fleet_dir "$i")/hooks/restart"
 	done
 }
 
 @test "fleet: deploy everywhere at once, rolling switch, rollback, under load: no request lost" {
 	barrier
-	loads_start
+	fleet_load_start
 
 	run fmk deploy
 	echo "$output"
 	assert_success
+	each_server ' ok .*green is staged'
 	for i in 1 2 3; do
 		assert_output --partial "$(fleet_host "$i") | make deploy: green is staged: revision "
-		[[ $output == *"$(fleet_host "$i")"*" ok "*"green is staged"* ]]
 		assert_equal "$(staging "$i")" "green v3"
 		assert_equal "$(prod "$i")" "blue v1"
 	done
@@ -141,9 +89,7 @@ EOF
 	run fmk status
 	echo "$output"
 	assert_success
-	for i in 1 2 3; do
-		[[ $output == *"$(fleet_host "$i")"*" green  v1 "* ]]
-	done
+	each_server ' green  v1 '
 	refute_output --partial differ
 
 	run fmk rollback
@@ -156,8 +102,9 @@ EOF
 	done
 	assert [ ! -e "$T/rollout" ]
 
-	loads_stop
+	fleet_load_stop
 	echo "sent $SENT, ok $OK, failed $FAILED"
+	assert_equal "$ALIVE" 3	# the load ran through it all
 	assert [ "$SENT" -gt 0 ]
 	assert_equal "$FAILED" 0
 	assert [ "$OK" -eq "$SENT" ]
@@ -179,9 +126,9 @@ EOF
 	run fmk switch HOSTS="$hosts"
 	echo "$output"
 	assert_failure
-	assert_output --partial "Error 5"
-	assert_output --partial "root@127.0.0.9: cannot tell what it runs: the ssh connection to root@127.0.0.9 failed"
-	assert_output --partial "nothing was switched"
+	output_has "Error 5" \
+	    "root@127.0.0.9: cannot tell what it runs: the ssh connection to root@127.0.0.9 failed" \
+	    "nothing was switched"
 	assert_equal "$(prod 1)" "blue v1"
 	assert_equal "$(prod 2)" "blue v1"
 	assert [ ! -s "$(fleet_dir 1)/log/bg.log" ]
@@ -189,12 +136,12 @@ EOF
 }
 
 @test "fleet: a server whose new version never turns healthy: deploy says so, switch refuses to start" {
-	touch "$(fleet_dir 2)/sick"
+	fleet_sick 2
 	run fmk deploy
 	echo "$output"
 	assert_failure
 	assert_output --partial "Error 3"
-	[[ $output == *"$(fleet_host 2)"*"exit 3"*"did not answer 200"* ]]
+	assert_output --regexp "$(re_quote "$(fleet_host 2)").*exit 3.*did not answer 200"
 	assert_equal "$(staging 1)" "green v3"
 	assert_equal "$(staging 3)" "green v3"
 
@@ -237,7 +184,7 @@ EOF
 	run fmk status
 	echo "$output"
 	assert_failure
-	[[ $output == *"$(fleet_host 2)"*" blue   v1 "* ]]
+	assert_line --regexp "$(re_quote "$(fleet_host 2)").* blue   v1 "
 	assert_output --partial "live revisions differ"
 	assert_output --partial "  v1: $(fleet_host 2) $(fleet_host 3)"
 
@@ -268,26 +215,12 @@ EOF
 	run fmk history
 	echo "$output"
 	assert_success
-	for i in 1 2 3; do
-		[[ $output == *"$(fleet_host "$i") | "*" blue green root "* ]]
-	done
+	each_server ' \| .* blue green root '
 }
 
 @test "fleet: make init sets every server up at once; a second run changes nothing" {
-	# from a snapshot of the source: the tree may change under a test run
-	mkdir "$T/repo"
-	(cd "$BG_ROOT" && cp -R Makefile config.mk tools nginx hooks docs \
-	    pipeline systemd debian "$T/repo/")
-	MK_DIR=$T/repo
-	s=$T/host/srv
-	set -- init BUILD_ON_SERVER=1 HOOKS="$s/hooks" REMOTE_SRC="$T/host/build" BG_BIN="$s/bin" MAN_DIR="$s/man" \
-	    BG_CONF="$s/etc/bg.conf" APP="$s/app" DEPLOY_USER=nobody \
-	    MODE=reload URL="http://127.0.0.1:1/bg" BLUE=127.0.0.1:8001 \
-	    GREEN=127.0.0.1:8002 LOCK="$s/lib/lock" LOG="$s/log/bg.log" \
-	    LIVE_CONF="$s/nginx/sites/app.conf" BLUE_CONF="$s/nginx/bg/blue.conf" \
-	    GREEN_CONF="$s/nginx/bg/green.conf" LISTEN=127.0.0.1:1 \
-	    STAGING_LISTEN=127.0.0.1:2 \
-	    NGINX="$NGINX_BIN" NGINX_PREFIX="$T/host/nginx" \
+	init_setup "$T/host/srv" "$T/host/build"
+	set -- "${INIT_ARGS[@]}" NGINX_PREFIX="$T/host/nginx" \
 	    NGINX_CONF="$T/host/nginx/nginx.conf" NGINX_PID="$T/host/nginx/nginx.pid"
 	run fmk "$@"
 	echo "$output"
@@ -296,7 +229,7 @@ EOF
 	for i in 1 2 3; do
 		assert_output --partial "$(fleet_host "$i") | make init: done"
 		assert [ -x "$(fleet_dir "$i")/srv/bin/bgflip" ]
-		grep -qx "mode = reload" "$(fleet_dir "$i")/srv/etc/bg.conf"
+		assert grep -qx "mode = reload" "$(fleet_dir "$i")/srv/etc/bg.conf"
 		assert [ -d "$(fleet_dir "$i")/srv/app/shared" ]
 	done
 	assert [ ! -e "$T/host/srv" ]

@@ -66,7 +66,7 @@ root_state() {
 	echo "$output"
 	assert_success
 	assert_line green
-	[ "$(served_color)" = green ]
+	assert_equal "$(served_color)" green
 	run cut -d' ' -f2- "$T/log/bg.log"
 	assert_output "blue green $TU v2"
 	# -f is refused under sudo, and nothing else runs as root
@@ -75,7 +75,7 @@ root_state() {
 	assert_output --partial "under sudo the config is /etc/bg.conf"
 	run as_deploy sudo -n /usr/bin/id -u
 	assert_failure
-	[ "$(served_color)" = green ]
+	assert_equal "$(served_color)" green
 }
 
 @test "trust: a conf reached through the deploy user's symlink is refused (exit 4)" {
@@ -89,15 +89,15 @@ root_state() {
 	echo "$output"
 	assert_failure 4
 	assert_output --partial "green_conf $T/sticky/site/green.conf is unsafe: $T/sticky/site is a symlink owned by uid $TU_UID"
-	[ "$(root_state)" = "$before" ]
-	[ "$(served_color)" = blue ]
+	assert_equal "$(root_state)" "$before"
+	assert_equal "$(served_color)" blue
 	# the same link made by root is root's choice: followed
 	rm "$T/sticky/site"
 	ln -s "$SITE" "$T/sticky/site"
 	run as_deploy "${SUDO_FLIP[@]}"
 	echo "$output"
 	assert_success
-	[ "$(served_color)" = green ]
+	assert_equal "$(served_color)" green
 }
 
 @test "trust: a conf swapped in by a group member (RENAME_EXCHANGE race) is never installed" {
@@ -127,13 +127,13 @@ root_state() {
 	wait "$racer"
 	echo "swaps: $(cat "$T/swaps"), tries $tries, refused $refused, won $won"
 	cat "$T/err"
-	[ "$(cat "$T/swaps")" -gt 0 ]	# the race ran
-	[ "$tries" -ge 5 ]
-	[ "$won" -eq 0 ]
-	[ "$refused" -eq "$tries" ]
-	grep -q "lies in $SITE, which others can write" "$T/err"
-	[ "$(root_state)" = "$before" ]
-	[ "$(served_color)" = blue ]
+	assert [ "$(cat "$T/swaps")" -gt 0 ]	# the race ran
+	assert [ "$tries" -ge 5 ]
+	assert_equal "$won" 0
+	assert_equal "$refused" "$tries"
+	assert grep -q "lies in $SITE, which others can write" "$T/err"
+	assert_equal "$(root_state)" "$before"
+	assert_equal "$(served_color)" blue
 }
 
 @test "trust: nginx_conf and nginx_prefix the deploy user can change are refused (exit 4)" {
@@ -159,8 +159,8 @@ root_state() {
 	echo "$output"
 	assert_failure 4
 	assert_output --partial "nginx_prefix $T/app is unsafe: owned by uid $TU_UID"
-	[ "$(root_state)" = "$before" ]
-	[ "$(served_color)" = blue ]
+	assert_equal "$(root_state)" "$before"
+	assert_equal "$(served_color)" blue
 }
 
 @test "trust: bgstage as root refuses hooks the deploy user renamed in (exit 4)" {
@@ -177,7 +177,7 @@ root_state() {
 	echo "$output"
 	assert_failure 4
 	assert_output --partial "hooks directory $T/app/hooks is unsafe: it lies in $T/app, owned by uid $TU_UID"
-	[ ! -e "$T/app/ran-as" ]
+	assert [ ! -e "$T/app/ran-as" ]
 	# root's hooks, but inside APP: the deploy user could rename them
 	rm -r "$T/app/hooks"
 	cp -a "$T/hooks" "$T/app/hooks"
@@ -191,7 +191,7 @@ root_state() {
 	run bgstage green
 	assert_failure 4
 	assert_output --partial "hook $T/hooks/restart is unsafe: owned by uid $TU_UID"
-	[ ! -e "$T/app/ran-as" ]
+	assert [ ! -e "$T/app/ran-as" ]
 	# root's hooks outside APP run
 	chown root "$T/hooks/restart"
 	run bgstage green
@@ -209,7 +209,7 @@ root_state() {
 	echo "$output"
 	assert_failure 4
 	assert_output --partial "config $T/app/bg.conf is unsafe: it lies in $T/app, owned by uid $TU_UID"
-	[ ! -e "$T/restart-ran" ]
+	assert [ ! -e "$T/restart-ran" ]
 }
 
 @test "trust: bgstage as root refuses a lock in a directory the deploy user owns (exit 4)" {
@@ -227,7 +227,7 @@ root_state() {
 	assert_failure 4
 	assert_output --partial "lock directory"
 	assert_output --partial "$T/app"
-	[ ! -e "$T/restart-ran" ]
+	assert [ ! -e "$T/restart-ran" ]
 	assert_equal "$(cat "$T/victim")" "root's"
 }
 
@@ -262,7 +262,7 @@ root_state() {
 	echo "$output"
 	assert_failure 4
 	assert_output --partial "app $T/home/sub/app is not a directory (a symlink?)"
-	[ -e "$T/rootapp/.bg-staging.green" ]
+	assert [ -e "$T/rootapp/.bg-staging.green" ]
 	# a directory above APP swapped for a link to root's tree
 	as_user rm "$T/home/sub/app"
 	as_user mv "$T/home/sub" "$T/home/sub.real"
@@ -271,17 +271,17 @@ root_state() {
 	echo "$output"
 	assert_failure 4
 	assert_output --partial "app $T/home/sub/app is unsafe"
-	[ -e "$T/rootsub/app/.bg-staging.green" ]
+	assert [ -e "$T/rootsub/app/.bg-staging.green" ]
 	# the deploy user's own APP: the mark goes, removed as its owner
 	as_user rm "$T/home/sub"
 	as_user mv "$T/home/sub.real" "$T/home/sub"
 	as_user mv "$T/home/sub/app.real" "$T/home/sub/app"
 	as_user touch "$T/home/sub/app/.bg-staging.green"
 	strace -f -o "$T/strace" -e trace=setuid,unlinkat bgstage green
-	[ ! -e "$T/home/sub/app/.bg-staging.green" ]
+	assert [ ! -e "$T/home/sub/app/.bg-staging.green" ]
 	cat "$T/strace"
-	grep -E "setuid\($TU_UID\) += 0" "$T/strace"
-	grep -E 'unlinkat\(.*"\.bg-staging\.green", 0\) += 0' "$T/strace"
+	assert grep -E "setuid\($TU_UID\) += 0" "$T/strace"
+	assert grep -E 'unlinkat\(.*"\.bg-staging\.green", 0\) += 0' "$T/strace"
 }
 
 @test "trust: SIGCHLD ignored by the caller does not bypass nginx -t (sudo passes it on)" {
@@ -292,12 +292,12 @@ root_state() {
 	echo "$output"
 	# the injection: the caller's children start with SIGCHLD (17) ignored
 	ign=$(echo "$output" | sed -n 's/^SigIgn:[[:space:]]*//p')
-	[ $(( 0x$ign >> 16 & 1 )) -eq 1 ]
+	assert_equal $(( 0x$ign >> 16 & 1 )) 1
 	assert_failure 4
 	assert_output --partial 'unknown directive "bogus_directive"'
-	[ "$(root_state)" = "$before" ]
-	[ ! -e "$T/run/lock.flip" ]
-	[ "$(served_color)" = blue ]
+	assert_equal "$(root_state)" "$before"
+	assert [ ! -e "$T/run/lock.flip" ]
+	assert_equal "$(served_color)" blue
 }
 
 @test "trust: SIGCHLD ignored does not make a failing hook succeed (bgstage as root)" {
@@ -309,11 +309,11 @@ root_state() {
 	run bash -c "trap '' CHLD; grep '^SigIgn' /proc/self/status >&2; exec bgstage -i green"
 	echo "$output"
 	ign=$(echo "$output" | sed -n 's/^SigIgn:[[:space:]]*//p')
-	[ $(( 0x$ign >> 16 & 1 )) -eq 1 ]
+	assert_equal $(( 0x$ign >> 16 & 1 )) 1
 	assert_failure 1
 	assert_output --partial "hook $T/hooks/install exited 3"
-	[ ! -e "$T/restart-ran" ]
-	[ -e "$T/app/.bg-staging.green" ]
+	assert [ ! -e "$T/restart-ran" ]
+	assert [ -e "$T/app/.bg-staging.green" ]
 }
 
 @test "trust: USR1 relayed by sudo mid-flip does not stop the flip half way" {
@@ -323,26 +323,23 @@ root_state() {
 	# shellcheck disable=SC2016 # for the deploy user's shell
 	as_root_ns strace -f -u "$TU" -o "$T/strace" -e trace=rename,kill \
 	    -e inject=rename:delay_exit=3000000:when=1 \
-	    bash -c '
+	    bash -c "$(declare -f wait_until)"'
 		'"${SUDO_FLIP[*]}"' >"$0/u/out" 2>"$0/u/err" & s=$!
-		n=0
-		while [ ! -e "$0/run/lock.flip" ] && [ $n -lt 100 ]; do
-			sleep 0.05; n=$((n + 1))
-		done
+		wait_until 5 test -e "$0/run/lock.flip" || exit 1
 		kill -USR1 "$s"
 		st=0; wait "$s" || st=$?
 		echo "$st" >"$0/u/status"' "$T" 3>&-
 	cat "$T/u/err" "$T/u/out"
 	grep -E 'SIGUSR1|rename\(' "$T/strace"
 	# the signal reached sudo and sudo relayed it to bgflip
-	[ "$(grep -cE 'kill\([0-9]+, SIGUSR1\) += 0' "$T/strace")" -ge 2 ]
-	grep -q 'lock.flip") = 0 (DELAYED)' "$T/strace"
-	[ "$(cat "$T/u/status")" -eq 0 ]
-	[ "$(cat "$T/u/out")" = green ]
-	[ ! -e "$T/run/lock.flip" ]
-	[ "$(served_color)" = green ]
-	[ "$(disk_color)" = green ]
-	[ "$(wc -l <"$T/log/bg.log")" -eq 1 ]
+	assert [ "$(grep -cE 'kill\([0-9]+, SIGUSR1\) += 0' "$T/strace")" -ge 2 ]
+	strace_saw "$T/strace" 'lock\.flip"\) = 0 \(DELAYED\)'
+	assert_equal "$(cat "$T/u/status")" 0
+	assert_equal "$(cat "$T/u/out")" green
+	assert [ ! -e "$T/run/lock.flip" ]
+	assert_equal "$(served_color)" green
+	assert_equal "$(disk_color)" green
+	assert_equal "$(wc -l <"$T/log/bg.log")" 1
 }
 
 @test "trust: ENOSPC on the history through sudo: the flip stands, the log is whole" {
@@ -351,12 +348,12 @@ root_state() {
 	    -e trace=write -e inject=write:error=ENOSPC:when=1 \
 	    bash -c "${SUDO_FLIP[*]} >'$T/u/out' 2>'$T/u/err'"
 	cat "$T/u/err" "$T/strace"
-	grep -q 'ENOSPC (No space left on device) (INJECTED)' "$T/strace"
-	[ "$(cat "$T/u/out")" = green ]
-	grep -q "history line is missing" "$T/u/err"
-	[ ! -s "$T/log/bg.log" ]
-	[ ! -e "$T/run/lock.flip" ]
-	[ "$(served_color)" = green ]
+	strace_saw "$T/strace" 'ENOSPC \(No space left on device\) \(INJECTED\)'
+	assert_equal "$(cat "$T/u/out")" green
+	assert grep -q "history line is missing" "$T/u/err"
+	assert [ ! -s "$T/log/bg.log" ]
+	assert [ ! -e "$T/run/lock.flip" ]
+	assert_equal "$(served_color)" green
 }
 
 @test "trust: out of file descriptors is said as such, never as a wrong pid" {
@@ -374,18 +371,18 @@ root_state() {
 				    >"$T/out" 2>"$T/err" || st=$?
 			fi
 			echo "$via, ulimit -n $n: exit $st: $(tr '\n' ' ' <"$T/err")"
-			! grep -q 'is not an nginx master' "$T/err"
+			refute grep -q 'is not an nginx master' "$T/err"
 			if [ "$st" -ne 0 ]; then
 				# the loader's "Error 24" is EMFILE too
-				grep -qE 'Too many open files|Error 24|^sudo:' "$T/err"
+				assert grep -qE 'Too many open files|Error 24|^sudo:' "$T/err"
 			fi
 			grep -q '^bgflip: .*Too many open files' "$T/err" &&
 			    seen=$((seen + 1))
-			[ "$(served_color)" = "$(disk_color)" ]
-			[ ! -e "$T/run/lock.flip" ]
+			assert_equal "$(served_color)" "$(disk_color)"
+			assert [ ! -e "$T/run/lock.flip" ]
 		done
 	done
-	[ "$seen" -gt 0 ]	# the limit did bite bgflip itself
+	assert [ "$seen" -gt 0 ]	# the limit did bite bgflip itself
 }
 
 @test "trust: a REVISION hard-linked to a secret is not read into the history" {

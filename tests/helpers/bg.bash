@@ -43,6 +43,7 @@
 #   wait_until SECS CMD...   runs CMD every 0.1 s until it succeeds; fails
 #                            naming CMD after SECS seconds.
 #   strace_saw FILE ERE      strace -o FILE shows its -e inject hit.
+#   in_flight ADDR N         exactly N connections in flight to ADDR.
 #
 # NGINX_BIN defaults to /usr/sbin/nginx and may be set by the caller.
 # Processes started here keep no fd above 2: bats waits for its pipes.
@@ -487,10 +488,4 @@ in_flight() {
 	local c
 
 	c=$(unit_proc -n "$1") && [ "$c" = "$2" ]
-}
-
-# bg_gone PID [START]: PID no longer runs (the opposite of bg_alive), for
-# wait_until.
-bg_gone() {
-	! bg_alive "$@"
 }

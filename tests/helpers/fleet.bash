@@ -1,6 +1,12 @@
 # tests/helpers/fleet.bash - several servers on this machine, for the tests
-# of HOSTS="a b c". Load after helpers/bg, scene, sshd and deploy.
+# of HOSTS="a b c". Loads helpers/bg, scene, sshd and deploy itself.
 #
+#   load helpers/fleet
+#   setup()    { fleet_setup; }
+#   teardown() { fleet_teardown; }
+#
+#   fleet_setup          bg_setup, three servers (fleet_start 3) and an app
+#                        tree $T/src of version v3 (make_src) to deploy
 #   fleet_start N [MODE]
 #       N servers (MODE: socket, the default, or reload). Server I (1..N)
 #       is 127.0.0.(I+1): its own sshd there, in its own mount namespace
@@ -21,11 +27,26 @@
 #       I's production and staging.
 #   fleet_dir I          the directory server I calls $T/host
 #   fleet_host I         root@127.0.0.(I+1)
-#   fleet_teardown       stops every server's processes (then bg_teardown
-#                        stops the sshds); safe after a failed start
+#   fleet_teardown       stops every server's processes, then bg_teardown
+#                        (the sshds); safe after a failed start
+#   fleet_load_start     a counting load client on every server's production
+#   fleet_load_stop      ends them; sums their counts
+#   each_server ERE      every server has an output line: its name, then ERE
+#   all_prod ANSWER      every server's production answers ANSWER
+#   fleet_sick I         server I's new instances never turn healthy
 #
 # A process entering a namespace is started by nsenter from the server's
 # sshd, so it is in the same place as every ssh session to that server.
+
+for bg_f in bg scene sshd deploy; do
+	# shellcheck source=/dev/null
+	source "${BASH_SOURCE[0]%/*}/$bg_f.bash"
+done
+unset bg_f
+
+fleet_setup() {
+	bg_setup && fleet_start 3 && make_src "$T/src" v3
+}
 
 fleet_start() {
 	local n=$1 mode=${2:-socket} i addr d port pid
@@ -87,7 +108,25 @@ fleet_teardown() {
 	for i in $(seq "${FLEET_N:-0}"); do
 		T=$(fleet_dir "$i") bg_teardown
 	done
-	return 0
+	bg_teardown
+}
+
+# all_prod ANSWER: every server's production answers ANSWER.
+all_prod() {
+	local i
+
+	for i in $(seq "$FLEET_N"); do
+		assert_equal "server $i: $(prod "$i")" "server $i: $1" || return 1
+	done
+}
+
+# fleet_sick I: from now on, an instance server I's restart hook starts
+# never answers 200 on /up (helpers/deploy: $T/sick there). Its timeout
+# becomes 1 s: the wait for a health that never comes is that long, not
+# the 5 s the other servers keep.
+fleet_sick() {
+	touch "$(fleet_dir "$1")/sick" &&
+	    sed -i 's/^timeout = .*/timeout = 1/' "$(fleet_dir "$1")/bg.conf"
 }
 
 # prod I / staging I: what server I answers on its production / staging
@@ -98,4 +137,66 @@ prod() {
 
 staging() {
 	scene_get "${FLEET_STAGING[$1]}/"
+}
+
+# fleet_load_start: tests/bin/bgload against every server's production, 10
+# keep-alive clients, half POST, bounded by -d 120; output in
+# $T/loadI.{out,err}. Niced: three of them can take both cores, and the
+# deploy tool starved of CPU triples a test's time; they still send
+# thousands of requests a second, and every one must come back.
+fleet_load_start() {
+	local i
+
+	LOAD=()
+	for i in $(seq "$FLEET_N"); do
+		nice -n 19 bgload -k -c 10 -p 50 -d 120 "${FLEET_PROD[$i]}/" \
+		    >"$T/load$i.out" 2>"$T/load$i.err" 3>&- &
+		LOAD[i]=$!
+		bg_track "${LOAD[i]}" bgload
+	done
+	# let every client connect and get answers first
+	sleep 0.5
+}
+
+# fleet_load_stop: SIGTERM each client (it finishes what is in flight and
+# reports) and print what it saw. ALIVE counts the clients that ran until
+# then; SENT, OK and FAILED sum their counts; BAD counts clients whose
+# ok != sent; LOAD_LINE[I] is client I's report.
+fleet_load_stop() {
+	local i kv sent ok failed
+
+	ALIVE=0 SENT=0 OK=0 FAILED=0 BAD=0
+	LOAD_LINE=()
+	for i in $(seq "$FLEET_N"); do
+		if bg_alive "${LOAD[i]}"; then
+			ALIVE=$((ALIVE + 1))
+			kill -TERM "${LOAD[i]}"
+		fi
+		wait "${LOAD[i]}" || true
+		LOAD_LINE[i]=$(grep '^bgload ' "$T/load$i.out")
+		echo "server $i: ${LOAD_LINE[i]}"
+		sent=0 ok=-1 failed=-1	# no report: counted as failing
+		for kv in ${LOAD_LINE[i]#bgload }; do
+			case $kv in
+			sent=*) sent=${kv#sent=} ;;
+			ok=*) ok=${kv#ok=} ;;
+			failed=*) failed=${kv#failed=} ;;
+			esac
+		done
+		SENT=$((SENT + sent))
+		OK=$((OK + ok))
+		FAILED=$((FAILED + failed))
+		[ "$ok" -eq "$sent" ] || BAD=$((BAD + 1))
+	done
+}
+
+# each_server ERE: for every server a line of $output holds its name and,
+# after it, something matching ERE.
+each_server() {
+	local i
+
+	for i in $(seq "$FLEET_N"); do
+		assert_line --regexp "$(re_quote "$(fleet_host "$i")").*$1" ||
+		    return 1
+	done
 }
