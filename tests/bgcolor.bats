@@ -271,7 +271,9 @@ EOF
 		fails 2 "^bgcolor: malformed URL " bgcolor -u "$u"
 	done
 	for t in 0 -1 abc 1.2345 3601 ''; do
-		fails 2 "^bgcolor: bad -t " bgcolor -t "$t" -u http://a/bg
+		run --separate-stderr bgcolor -t "$t" -u http://a/bg
+		assert_failure 2
+		assert_equal "${stderr_lines[0]}" "bgcolor: -t \"$t\": expected seconds, like 30 or 2.5, more than 0 and at most 3600"
 	done
 }
 

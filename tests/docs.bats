@@ -36,3 +36,23 @@ words() {
 		assert_equal "$use" "$(words "$syn")"
 	done
 }
+
+@test "every tool: a bad seconds value is one message, the same in each, then usage, exit 2" {
+	local tool flag max v
+
+	while read -r tool flag max; do
+		for v in 0 -1 abc 1.2345 "$((max + 1))" 1e3 ''; do
+			run --separate-stderr "$tool" "$flag" "$v" -f /nonexistent
+			echo "$tool $flag '$v': exit $status: $stderr"
+			assert_failure 2
+			refute_output
+			assert_equal "${stderr_lines[0]}" "$tool: $flag \"$v\": expected seconds, like 30 or 2.5, more than 0 and at most $max"
+			assert_equal "${stderr_lines[1]}" "$("$tool" -h | head -1)"
+		done
+	done <<-EOF
+		bgcolor -t 3600
+		bgdrain -t 86400
+		bgflip -w 86400
+		bgstage -t 86400
+	EOF
+}

@@ -129,12 +129,7 @@ main(int argc, char **argv)
 			standby = 1;
 			break;
 		case 't':
-			if (bg_parse_secs(optarg, strlen(optarg), SECS_MAX,
-			    &ms) < 0)
-				bg_die(BG_USAGE, "bad -t %s: want seconds, "
-				    "0 < secs <= %d, like 2 or 0.5",
-				    bg_excerpt(optarg, strlen(optarg), 40, ex,
-				    sizeof ex), SECS_MAX);
+			ms = bg_optsecs(ch, optarg, SECS_MAX, usage);
 			timed = 1;
 			break;
 		case 'u':

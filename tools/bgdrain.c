@@ -177,11 +177,8 @@ main(int argc, char *argv[])
 			quiet = 1;
 			break;
 		case 't':
-			if (bg_parse_secs(optarg, strlen(optarg), TIMEOUT_MAX,
-			    &timeout_ms) < 0)
-				bg_dieusage(usage, "-t %s: expected seconds, "
-				    "like 30 or 2.5, at most %d", optarg,
-				    TIMEOUT_MAX);
+			timeout_ms = bg_optsecs(ch, optarg, TIMEOUT_MAX,
+			    usage);
 			break;
 		default:
 			bg_badflag(ch, usage);

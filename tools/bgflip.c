@@ -349,10 +349,7 @@ main(int argc, char **argv)
 			dry = 1;
 			break;
 		case 'w':
-			if (bg_parse_secs(optarg, strlen(optarg), 86400,
-			    &wait) < 0)
-				bg_dieusage(usage, "-w: expected seconds, "
-				    "like 30 or 2.5");
+			wait = bg_optsecs(ch, optarg, 86400, usage);
 			break;
 		default:
 			bg_badflag(ch, usage);

@@ -354,10 +354,7 @@ main(int argc, char **argv)
 		case 'n': dry = 1; break;
 		case 'r': retire = 1; break;
 		case 't':
-			if (bg_parse_secs(optarg, strlen(optarg), 86400,
-			    &wait_ms) < 0)
-				bg_dieusage(usage, "bad -t value (seconds, "
-				    "at most 86400)");
+			wait_ms = bg_optsecs(ch, optarg, 86400, usage);
 			break;
 		default:
 			bg_badflag(ch, usage);

@@ -46,6 +46,10 @@ _Noreturn void bg_usage(const char *usage);	/* usage to stderr, exit 2 */
 /* "prog: text" saying what is wrong with the command line, then usage,
  * exit 2 */
 _Noreturn void bg_dieusage(const char *usage, const char *fmt, ...);
+/* the value of option -ch, seconds like 30 or 2.5, more than 0 and at most
+ * max, in milliseconds; anything else is a usage error (bg_dieusage) */
+long long bg_optsecs(int ch, const char *arg, unsigned long max,
+    const char *usage);
 /* getopt's '?' (or ':') in every main: "prog: unknown flag -x" or "prog:
  * -f needs a value" (a flag usage shows with a value), usage, exit 2.
  * bg_setprog sets opterr = 0, so getopt itself prints nothing. */

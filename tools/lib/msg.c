@@ -116,6 +116,19 @@ bg_dieusage(const char *usage, const char *fmt, ...)
 	bg_usage(usage);
 }
 
+long long
+bg_optsecs(int ch, const char *arg, unsigned long max, const char *usage)
+{
+	char ex[64];
+	long long ms;
+
+	if (bg_parse_secs(arg, strlen(arg), max, &ms) < 0)
+		bg_dieusage(usage, "-%c %s: expected seconds, like 30 or 2.5, "
+		    "more than 0 and at most %lu", ch,
+		    bg_excerpt(arg, strlen(arg), 40, ex, sizeof ex), max);
+	return ms;
+}
+
 /* 1 when usage shows flag f taking a value: "[-f conf]", "-k key". */
 static int
 takes_value(const char *usage, int f)
