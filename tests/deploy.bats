@@ -66,7 +66,7 @@ mk_unreachable() {
 # N: make's "Error N" line.
 assert_make_error() {
 	assert_failure 2 || return 1
-	assert_line --regexp "^make: \*\*\* \[.*\] Error $1\$"
+	assert_line --regexp "^make(\[[0-9]+\])?: \*\*\* \[.*\] Error $1\$"
 }
 
 # slow_request URL MS COLOR: a request that takes MS ms, through URL, in the
