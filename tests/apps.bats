@@ -11,14 +11,6 @@ load helpers/scene
 load helpers/deploy
 load helpers/ws
 
-setup() {
-	bg_setup
-}
-
-teardown() {
-	bg_teardown
-}
-
 # mk ARGS: make on this machine (HOST=local) into the scene.
 mk() {
 	make -C "$BG_ROOT" --no-print-directory HOST=local SUDO= \

@@ -10,10 +10,6 @@ setup() {
 	URL="http://127.0.0.1:$PORT"
 }
 
-teardown() {
-	bg_teardown
-}
-
 # established PORT: server-side ESTABLISHED connections on 127.0.0.1:PORT
 established() {
 	ss -Htn state established "( sport = :$1 )" | wc -l

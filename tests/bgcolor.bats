@@ -5,14 +5,6 @@
 bats_require_minimum_version 1.5.0
 load helpers/bg
 
-setup() {
-	bg_setup
-}
-
-teardown() {
-	bg_teardown
-}
-
 # nginx on a free port ($NPORT) and on $T/nginx.sock: blue.test (the default
 # server) says blue, green.test says green; other routes misbehave.
 nginx_bg() {

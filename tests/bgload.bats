@@ -11,10 +11,6 @@ setup() {
 	URL="http://127.0.0.1:$PORT/"
 }
 
-teardown() {
-	bg_teardown
-}
-
 # kv KEY: the value of KEY in bgload's machine-readable line
 kv() {
 	local v

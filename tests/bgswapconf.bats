@@ -9,10 +9,6 @@ setup() {
 	FIX="$BG_ROOT/tests/fixtures/bgswapconf"
 }
 
-teardown() {
-	bg_teardown
-}
-
 # golden NAME: NAME.in swaps to NAME.out, NAME.out swaps back to NAME.in,
 # and the exit status says whether anything was swapped.
 golden() {

@@ -9,10 +9,6 @@ setup() {
 	C=$T/bg.conf
 }
 
-teardown() {
-	bg_teardown
-}
-
 # rejects KEY=VALUE...: a config of that one line, each in turn, is exit 4
 # naming line 1 and the key ("bad value for KEY: expected ...").
 rejects() {

@@ -32,14 +32,6 @@ setup_file() {
 	export DEB
 }
 
-setup() {
-	bg_setup
-}
-
-teardown() {
-	bg_teardown
-}
-
 @test "make deb: the package holds the tools, manuals, templates, hooks, units and pipeline; lintian says nothing" {
 	run dpkg-deb -c "$DEB"
 	for f in usr/bin/bgcolor usr/bin/bgswapconf usr/bin/bgstage usr/bin/bgflip \

@@ -32,10 +32,6 @@ setup() {
 	make_src "$T/src" v3
 }
 
-teardown() {
-	bg_teardown
-}
-
 # mk ARGS: make over ssh to the test server, into the scene. Its scratch
 # directory (the ssh control socket) goes to $T/tmp, to check it is gone.
 mk() {
@@ -46,8 +42,8 @@ mk() {
 	    PRE_DEPLOY="$T/no-pre-deploy" "$@"
 }
 
-# in_flight COLOR: bgdrain counts requests in flight to COLOR (exit 1).
-in_flight() {
+# draining COLOR: bgdrain counts requests in flight to COLOR (exit 1).
+draining() {
 	local st=0
 
 	bgdrain -c -F -f "$T/bg.conf" "$1" 2>/dev/null || st=$?
@@ -75,7 +71,7 @@ slow_request() {
 	curl -s --max-time 30 "$1/?sleep=$2" >/dev/null 3>&- &
 	slow=$!
 	bg_track "$slow" curl
-	wait_until 5 in_flight "$3"
+	wait_until 5 draining "$3"
 }
 
 @test "make deploy, switch, rollback: over ssh, nginx serves each version where it should" {

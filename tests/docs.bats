@@ -3,14 +3,6 @@
 
 load helpers/bg
 
-setup() {
-	bg_setup
-}
-
-teardown() {
-	bg_teardown
-}
-
 # words TEXT: TEXT as one line of single-space-separated words, with no
 # space before an ellipsis (mandoc sets "key ..." where a usage line may
 # write "key...").

@@ -24,14 +24,6 @@ teardown_file() {
 	trust_user_del
 }
 
-setup() {
-	bg_setup
-}
-
-teardown() {
-	bg_teardown
-}
-
 SUDO_FLIP=()
 
 # a reload scene with APP the deploy user's, as make init leaves it

@@ -4,14 +4,6 @@
 
 load helpers/bg
 
-setup() {
-	bg_setup
-}
-
-teardown() {
-	bg_teardown
-}
-
 # bats test_tags=sanitize
 @test "unit: addresses, URLs and HTTP replies parse strictly (unit_http)" {
 	run unit_http

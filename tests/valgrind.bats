@@ -16,10 +16,6 @@ setup() {
 	command -v valgrind >/dev/null || skip "valgrind is not installed"
 }
 
-teardown() {
-	bg_teardown
-}
-
 # vg STATUS PROG ARG...: run PROG under memcheck (from tools/, as the tests
 # run it); it must exit STATUS with a clean report. Output in $output.
 vg() {

@@ -185,9 +185,11 @@ fuzz_excerpt(const char *s, size_t n, size_t len, size_t max)
 			case '"': want = '"'; i += 2; break;
 			case '\\': want = '\\'; i += 2; break;
 			case 'x':
+				/* lower-case hex digits only, as printed */
 				check(i + 3 < o &&
-				    bg_hexdigit(buf[i + 2]) >= 0 &&
-				    bg_hexdigit(buf[i + 3]) >= 0);
+				    strchr("0123456789abcdef", buf[i + 2]) &&
+				    strchr("0123456789abcdef", buf[i + 3]) &&
+				    buf[i + 2] && buf[i + 3]);
 				want = (char)(bg_hexdigit(buf[i + 2]) << 4 |
 				    bg_hexdigit(buf[i + 3]));
 				i += 4;

@@ -13,9 +13,12 @@
 # ws_counts STATUS: print bgws's line $W_LINE with STATUS, set W_NAME for
 # each NAME=VALUE on it; return STATUS.
 ws_counts() {
-	local kv
+	local kv v
 
-	echo "bgws: exit $1: $W_LINE"
+	for v in "${!W_@}"; do	# no count left from an earlier run
+		[ "$v" = W_LINE ] || unset "$v"
+	done
+	echo "bgws: exit $1: ${W_LINE:-}"
 	for kv in ${W_LINE#bgws }; do
 		printf -v "W_${kv%%=*}" '%s' "${kv#*=}"
 	done
