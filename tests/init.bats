@@ -281,6 +281,37 @@ mine
 restart"
 }
 
+@test "make init: root's directories, APP, the socket directory and the lock set right when wrong; a symlink at SOCKET_DIR is refused, its target untouched" {
+	server_user
+	run mk ALLOW_DEFAULT_SITE=1
+	echo "$output"
+	assert_success
+	# another mode for each; APP and the socket directory another owner too
+	ssh_run 'chmod 0700 /etc/bg/hooks /run/app && chown root:root /srv/app /run/app && chmod 0777 /srv/app && chmod 0600 /var/lib/bg/lock'
+	run mk ALLOW_DEFAULT_SITE=1
+	echo "$output"
+	assert_success
+	assert_line "make init: /etc/bg/hooks/: mode and owner set to 0755 root:root"
+	assert_line "make init: /srv/app/: mode and owner set to 0755 deploy:deploy"
+	assert_line "make init: /run/app/: mode and owner set to 2750 deploy:www-data"
+	assert_line "make init: /var/lib/bg/lock: mode and owner set to 0644 root:root"
+	run ssh_run 'stat -c "%a %U:%G %n" /etc/bg/hooks /srv/app /run/app /var/lib/bg/lock'
+	assert_output "755 root:root /etc/bg/hooks
+755 deploy:deploy /srv/app
+2750 deploy:www-data /run/app
+644 root:root /var/lib/bg/lock"
+	# a symlink where the socket directory goes: refused, and what it
+	# points at keeps its mode and owner
+	ssh_run 'rm -rf /run/app && mkdir -m 0700 /tmp/elsewhere && ln -s /tmp/elsewhere /run/app'
+	run mk ALLOW_DEFAULT_SITE=1
+	echo "$output"
+	assert_failure 2
+	assert_line "make init: /run/app exists and is not a directory"
+	run ssh_run 'stat -c "%a %U:%G" /tmp/elsewhere; readlink /run/app'
+	assert_output "700 root:root
+/tmp/elsewhere"
+}
+
 @test "make init: the systemd unit and the tmpfiles.d entry pass systemd-analyze verify; tmpfiles recreates the socket directory" {
 	server_user
 	run mk ALLOW_DEFAULT_SITE=1 SYSTEMD=1 SERVICE=shop APP_EXEC='/srv/app/%i/bgapp --listen $${BG_ADDR} --color %i --version v1'

@@ -289,20 +289,22 @@ bgload_flips() {
 
 # bgload_stop: end bgload (SIGTERM: it stops sending, finishes what is in
 # flight and reports), print what it saw, and set LOAD_ALIVE (1 when it
-# still ran), LOAD_LINE and its summary's KEY=N as L_sent, L_ok, ...
+# still ran), LOAD_ST (its exit status), LOAD_LINE and its summary's KEY=N
+# as L_sent, L_ok, ...
 # shellcheck disable=SC2034 # the tests read L_reset, L_timeout, ...
 bgload_stop() {
 	local kv
 
 	# empty until the summary says: a missing key fails an assert_equal
-	L_sent= L_ok= L_failed= L_non2xx= L_reset= L_connect_err=
-	L_timeout= L_switches= L_gap_med_ms=- L_gap_max_ms=- L_bodies=
+	L_sent='' L_ok='' L_failed='' L_non2xx='' L_reset='' L_connect_err=''
+	L_timeout='' L_switches='' L_gap_med_ms=- L_gap_max_ms=- L_bodies=''
 	LOAD_ALIVE=0
 	if bg_alive "$LOAD"; then
 		LOAD_ALIVE=1
 		kill -TERM "$LOAD"
 	fi
-	wait "$LOAD" || true
+	LOAD_ST=0
+	wait "$LOAD" || LOAD_ST=$?
 	cat "$T/load.err"
 	LOAD_LINE=$(grep '^bgload ' "$T/load.out")
 	echo "$LOAD_LINE"
@@ -342,6 +344,7 @@ bgload_only_instances() {
 bgload_lost_nothing() {
 	echo "last old answer to first new one, ms: median $L_gap_med_ms, max $L_gap_max_ms (not asserted; negative: both answered at once)"
 	assert_equal "$LOAD_ALIVE" 1
+	assert_equal "$LOAD_ST" 0	# SIGTERM ended it cleanly, with its report
 	assert_equal "$FLIPS_OK" "$1"
 	assert_equal "$(wc -l <"$T/log/bg.log")" "$1"
 	assert [ "$L_sent" -gt 0 ]
