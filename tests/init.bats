@@ -302,14 +302,14 @@ restart"
 644 root:root /var/lib/bg/lock"
 	# a symlink where the socket directory goes: refused, and what it
 	# points at keeps its mode and owner
-	ssh_run 'rm -rf /run/app && mkdir -m 0700 /tmp/elsewhere && ln -s /tmp/elsewhere /run/app'
+	ssh_run 'rm -rf /run/app && mkdir -m 0700 /srv/elsewhere && ln -s /srv/elsewhere /run/app'
 	run mk ALLOW_DEFAULT_SITE=1
 	echo "$output"
 	assert_failure 2
 	assert_line "make init: /run/app exists and is not a directory"
-	run ssh_run 'stat -c "%a %U:%G" /tmp/elsewhere; readlink /run/app'
+	run ssh_run 'stat -c "%a %U:%G" /srv/elsewhere; readlink /run/app'
 	assert_output "700 root:root
-/tmp/elsewhere"
+/srv/elsewhere"
 }
 
 @test "make init: the systemd unit and the tmpfiles.d entry pass systemd-analyze verify; tmpfiles recreates the socket directory" {
