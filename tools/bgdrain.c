@@ -16,7 +16,6 @@ static const char usage[] =
 
 #define CHECK_GAP_MS	50	/* -c: between its two readings */
 #define COLOR_WAIT_MS	2000	/* asking nginx which color is live */
-#define TIMEOUT_MAX	86400
 
 static int progress;	/* stderr is a terminal and -q was not given */
 
@@ -31,7 +30,7 @@ live_color(const struct bg_conf *c, int *live)
 	    COLOR_WAIT_MS, live, why, sizeof why);
 	if (st != 0) {
 		bg_warn("cannot tell which color is live: %s", why);
-		return st == BG_TIMEOUT ? BG_TIMEOUT : BG_SYS;
+		return st;	/* BG_TIMEOUT or BG_SYS */
 	}
 	return BG_OK;
 }
@@ -150,6 +149,7 @@ main(int argc, char *argv[])
 {
 	struct bg_conf conf;
 	const char *cpath = NULL, *name;
+	char ex[64];
 	unsigned long interval = 100;
 	long long timeout_ms = -1;
 	int ch, checkonly = 0, force = 0, quiet = 0, color = -1, live, st;
@@ -171,13 +171,14 @@ main(int argc, char *argv[])
 			if (bg_parse_ulong(optarg, strlen(optarg), 60000,
 			    &interval) < 0 || interval == 0)
 				bg_dieusage(usage, "-i %s: expected "
-				    "milliseconds, 1 to 60000", optarg);
+				    "milliseconds, 1 to 60000", bg_excerpt(optarg,
+				    strlen(optarg), 40, ex, sizeof ex));
 			break;
 		case 'q':
 			quiet = 1;
 			break;
 		case 't':
-			timeout_ms = bg_optsecs(ch, optarg, TIMEOUT_MAX,
+			timeout_ms = bg_optsecs(ch, optarg, BG_SECS_MAX,
 			    usage);
 			break;
 		default:

@@ -349,7 +349,7 @@ main(int argc, char **argv)
 			dry = 1;
 			break;
 		case 'w':
-			wait = bg_optsecs(ch, optarg, 86400, usage);
+			wait = bg_optsecs(ch, optarg, BG_SECS_MAX, usage);
 			break;
 		default:
 			bg_badflag(ch, usage);

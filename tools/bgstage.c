@@ -354,7 +354,7 @@ main(int argc, char **argv)
 		case 'n': dry = 1; break;
 		case 'r': retire = 1; break;
 		case 't':
-			wait_ms = bg_optsecs(ch, optarg, 86400, usage);
+			wait_ms = bg_optsecs(ch, optarg, BG_SECS_MAX, usage);
 			break;
 		default:
 			bg_badflag(ch, usage);
@@ -406,10 +406,10 @@ main(int argc, char **argv)
 	if (dry)
 		bg_warn("would take the lock %s", c.lock);
 	else if ((fd = bg_lock(c.lock, -1, &holder)) < 0) {
-		if (fd == -1 && holder > 0)
+		if (fd == BG_LOCK_BUSY && holder > 0)
 			bg_die(BG_NO, "lock %s is held by pid %ld: a deploy or "
 			    "switch is running", c.lock, (long)holder);
-		if (fd == -1 || fd == -2)
+		if (fd == BG_LOCK_BUSY || fd == BG_LOCK_TIMEOUT)
 			bg_die(BG_NO, "lock %s is held by another process: a "
 			    "deploy or switch is running", c.lock);
 		bg_diesys(BG_SYS, "cannot take the lock %s", c.lock);

@@ -2,7 +2,7 @@
  * over files others can write or forge: the nginx pid file and
  * /proc/PID/stat (tools/lib/nginx.c), the crash record (record.c), the
  * history fields such as REVISION (history.c), and the excerpt that puts
- * untrusted bytes into a message (http.c).
+ * untrusted bytes into a message (msg.c).
  *
  *   make build/fuzz/fuzz_flip
  *   build/fuzz/fuzz_flip -max_total_time=60 tests/fuzz/corpus/flip

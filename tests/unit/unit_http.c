@@ -1,4 +1,4 @@
-/* unit_http - table-driven tests of the pure parsers in addr.c and http.c.
+/* unit_http - table-driven tests of the pure parsers in addr.c and reply.c.
  * Prints TAP ("ok N - name" / "not ok N - name: why") and exits 1 if any
  * case failed. Run by tests/unit.bats. */
 #include <stdio.h>

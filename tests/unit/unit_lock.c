@@ -47,13 +47,13 @@ main(int argc, char **argv)
 		hold_ms = number(argv[3]);
 	fd = bg_lock(argv[1], wait_ms, &holder);
 	switch (fd) {
-	case -1:
+	case BG_LOCK_BUSY:
 		printf("busy %ld\n", (long)holder);
 		return BG_NO;
-	case -2:
+	case BG_LOCK_TIMEOUT:
 		printf("timeout %ld\n", (long)holder);
 		return BG_TIMEOUT;
-	case -3:
+	case BG_LOCK_ERROR:
 		printf("error: %s\n", strerror(errno));
 		return BG_SYS;
 	}

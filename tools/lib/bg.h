@@ -30,6 +30,7 @@
 
 #define BG_PATH_MAX 1024	/* longest path accepted from a config */
 #define BG_SUN_MAX  107		/* longest unix socket path */
+#define BG_SECS_MAX 86400	/* a day: any wait longer is a typo */
 
 /* msg.c: every message is "prog: text" on stderr. */
 extern const char *bg_prog;

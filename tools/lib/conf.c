@@ -28,7 +28,6 @@
 
 #include "bg.h"
 
-#define TIMEOUT_MAX 86400	/* a day: anything longer is a typo */
 
 /* An nft table name: a letter, then letters, digits and '_'. */
 static int
@@ -169,7 +168,7 @@ setval(struct bg_conf *c, int k, const char *v, size_t n)
 			c->linger_ms = BG_LINGER_OFF;
 		else if (n == 1 && v[0] == '0')
 			c->linger_ms = 0;
-		else if (bg_parse_secs(v, n, TIMEOUT_MAX, &c->linger_ms) < 0)
+		else if (bg_parse_secs(v, n, BG_SECS_MAX, &c->linger_ms) < 0)
 			return "expected seconds, like 10 or 2.5, at most "
 			    "86400, or off";
 		return NULL;
@@ -211,7 +210,7 @@ setval(struct bg_conf *c, int k, const char *v, size_t n)
 			    "ASCII without spaces, under 1024 bytes";
 		return NULL;
 	case K_TIMEOUT:
-		if (bg_parse_secs(v, n, TIMEOUT_MAX, &c->timeout_ms) < 0)
+		if (bg_parse_secs(v, n, BG_SECS_MAX, &c->timeout_ms) < 0)
 			return "expected seconds, like 30 or 2.5, "
 			    "more than 0 and at most 86400";
 		return NULL;
