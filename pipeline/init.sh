@@ -81,8 +81,10 @@ as_user() {
 }
 
 # root_safe PATH: PATH's nearest existing ancestor, and each directory
-# above it, is root's and not writable by group or others (sticky ones
-# such as /tmp excepted); an existing PATH itself is root's too. Not root
+# above it, is root's and not writable by group or others; an existing
+# PATH itself is root's too. A sticky directory such as /tmp is fine
+# above, not as that nearest ancestor: root would create or change an
+# entry there that another user could have made first or swap. Not root
 # (a sandbox): everything is ours, nothing to check.
 root_safe() {
 	[ "$(id -u)" -eq 0 ] || return 0
@@ -94,15 +96,17 @@ root_safe() {
 	while [ ! -e "$p" ] && [ "$p" != / ]; do
 		p=$(dirname "$p")
 	done
+	near=1
 	while :; do
 		[ ! -L "$p" ] || return 1
 		st=$(stat -L -c '%u %a' "$p") || return 1
 		[ "${st% *}" -eq 0 ] || return 1
-		case ${st#* } in
-		1???) ;;	# sticky: its entries are their owners'
+		case $near${st#* } in
+		01???) ;;	# sticky above: its entries are their owners'
 		*) [ $((0${st#* } & 022)) -eq 0 ] || return 1 ;;
 		esac
 		[ "$p" = / ] && return 0
+		near=0
 		p=$(dirname "$p")
 	done
 }

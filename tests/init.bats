@@ -223,6 +223,8 @@ install ok installed"
 	    "HOOKS=/tmp/x y|2|HOOKS=/tmp/x y"
 	    "BG_BIN=/usr/local/bin|2|BG_BIN=/usr/local/bin"
 	    "LOCK=/tmp/bg-init-test.lock|4|LOCK=/tmp/bg-init-test.lock"
+	    "LOCK=/var/tmp/bg.lock|4|LOCK=/var/tmp/bg.lock"
+	    "HOOKS=/var/tmp/bg|4|HOOKS=/var/tmp/bg"
 	    "SYSTEMD=1|2|SYSTEMD=1 needs APP_EXEC"
 	    "SOCKET_GROUP=nosuchgroup|4|SOCKET_GROUP=nosuchgroup"
 	    "PACKAGE=/nonexistent.deb|2|PACKAGE=/nonexistent.deb: no such file"
@@ -230,7 +232,9 @@ install ok installed"
 	    "LIVE_ADDR=127.0.0.1:$busy|4|LIVE_ADDR=127.0.0.1:$busy: something listens there"
 	    "ALLOW_DEFAULT_SITE=|4|/etc/nginx/sites-enabled/default: listen 80 default_server"
 	)
-	# a lock file in /tmp that is not root's: root must not write there
+	# a lock file in /tmp that is not root's: root must not write there;
+	# nor create a lock or hooks in /var/tmp (the test server's own), where
+	# anyone could have made them first
 	install -m 0644 -o nobody /dev/null /tmp/bg-init-test.lock
 	for c in "${cases[@]}"; do
 		IFS='|' read -r set code says <<<"$c"
